@@ -1,0 +1,27 @@
+"""aisinfra: one AIStore cluster on Kubernetes, from its deployment worksheet (stack config)."""
+
+import pulumi
+
+from aisinfra import naming
+from aisinfra.components.cluster import AisCluster, AisClusterArgs
+from aisinfra.config import grafana_admin_password, read_worksheet
+from aisinfra.values import monitoring_claims
+
+worksheet = read_worksheet()
+
+cluster = AisCluster(
+    worksheet.release_name,
+    AisClusterArgs(worksheet=worksheet, grafana_admin_password=grafana_admin_password()),
+)
+
+pulumi.export("namespace", cluster.namespace.metadata.name)
+pulumi.export("releaseName", cluster.release.name)
+pulumi.export("fullname", worksheet.fullname)
+pulumi.export("proxyEndpoint", naming.proxy_endpoint(worksheet.release_name, worksheet.namespace))
+pulumi.export("targetNodes", worksheet.target_nodes)
+pulumi.export("proxyNodes", worksheet.proxy_nodes)
+pulumi.export("initialPrimary", worksheet.initial_primary)
+pulumi.export("mountpoints", worksheet.mountpoints)
+pulumi.export("labelSelectors", naming.label_selectors(worksheet.release_name))
+pulumi.export("monitoringClaims", monitoring_claims(worksheet))
+pulumi.export("releaseStatus", cluster.release.status.status)

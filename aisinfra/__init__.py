@@ -1,0 +1,1 @@
+"""aisinfra: the AIStore deployment worksheet as a Pulumi program."""

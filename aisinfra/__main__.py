@@ -1,0 +1,5 @@
+import sys
+
+from aisinfra.cli import main
+
+sys.exit(main())

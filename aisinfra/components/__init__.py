@@ -1,0 +1,1 @@
+"""Component resources, one per layer of an AIStore cluster, and the cluster that owns them."""

@@ -1,0 +1,133 @@
+"""One AIStore cluster: its namespace, the proxy, target and monitoring layers, and the
+Helm release of the AIStore chart, installed once the nodes carry their labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from aisinfra import naming
+from aisinfra.components.monitoring import MonitoringLayer, MonitoringLayerArgs, MonitoringVolume
+from aisinfra.components.nodes import read_node
+from aisinfra.components.proxy import ProxyLayer, ProxyLayerArgs
+from aisinfra.components.target import TargetLayer, TargetLayerArgs
+from aisinfra.values import monitoring_claims, release_values
+from aisinfra.worksheet import Worksheet
+
+# Helm runs the post-renderer by path with no arguments, from the provider's working
+# directory, which is the project directory. A relative path keeps the value stored in the
+# Release identical on every machine that runs the stack.
+POSTRENDER_COMMAND = "./aisinfra/bin/postrender"
+
+
+@dataclass(frozen=True)
+class AisClusterArgs:
+    worksheet: Worksheet
+    grafana_admin_password: pulumi.Input[str] | None = None
+
+
+@dataclass(frozen=True)
+class ChartSource:
+    chart: str
+    version: str | None = None
+    repo: str | None = None
+
+
+def chart_source(worksheet: Worksheet) -> ChartSource:
+    chart = worksheet.chart
+    if chart.path is not None:
+        return ChartSource(chart=chart.path)
+    # Without a path the worksheet model has required repo, name and version.
+    assert chart.name is not None
+    return ChartSource(chart=chart.name, version=chart.version, repo=chart.repo)
+
+
+def monitoring_volumes(worksheet: Worksheet) -> list[MonitoringVolume]:
+    """The volumes this program creates: one per monitoring service without an existing claim."""
+    volumes = []
+    for service, claim in monitoring_claims(worksheet).items():
+        storage = getattr(worksheet.monitoring, service)
+        if storage.existing_claim is None:
+            volumes.append(
+                MonitoringVolume(
+                    service=service,
+                    volume_name=naming.monitoring_volume_name(worksheet.release_name, worksheet.namespace, service),
+                    claim_name=claim,
+                    node=storage.node,
+                    path=storage.path,
+                    size=storage.size,
+                )
+            )
+    return volumes
+
+
+def nodes_to_read(worksheet: Worksheet) -> list[str]:
+    """Every node the program depends on, once each, in worksheet order."""
+    nodes = worksheet.target_nodes + worksheet.proxy_nodes
+    nodes += [volume.node for volume in monitoring_volumes(worksheet)]
+    return list(dict.fromkeys(nodes))
+
+
+class AisCluster(pulumi.ComponentResource):
+    namespace: k8s.core.v1.Namespace
+    proxies: ProxyLayer
+    targets: TargetLayer
+    monitoring: MonitoringLayer
+    release: k8s.helm.v3.Release
+
+    def __init__(self, name: str, args: AisClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aisinfra:index:AisCluster", name, None, opts)
+        worksheet = args.worksheet
+        keep = worksheet.protect
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=worksheet.namespace),
+            opts=pulumi.ResourceOptions(parent=self, protect=keep),
+        )
+        node_reads = {node: read_node(f"{name}-node-{node}", node, parent=self) for node in nodes_to_read(worksheet)}
+        self.proxies = ProxyLayer(
+            f"{name}-proxies",
+            ProxyLayerArgs(
+                release_name=worksheet.release_name,
+                nodes=worksheet.proxy_nodes,
+                node_reads=node_reads,
+                initial_primary=worksheet.initial_primary,
+                initial_primary_label=worksheet.proxies.initial_primary_label,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.targets = TargetLayer(
+            f"{name}-targets",
+            TargetLayerArgs(release_name=worksheet.release_name, nodes=worksheet.target_nodes, node_reads=node_reads),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.monitoring = MonitoringLayer(
+            f"{name}-monitoring",
+            MonitoringLayerArgs(
+                namespace=self.namespace.metadata.name,
+                volumes=monitoring_volumes(worksheet),
+                node_reads=node_reads,
+                protect=keep,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        source = chart_source(worksheet)
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            k8s.helm.v3.ReleaseArgs(
+                name=worksheet.release_name,
+                namespace=self.namespace.metadata.name,
+                chart=source.chart,
+                version=source.version,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=source.repo) if source.repo else None,
+                dependency_update=worksheet.chart.dependency_update,
+                values=release_values(worksheet, args.grafana_admin_password),
+                postrender=POSTRENDER_COMMAND,
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.proxies, self.targets, self.monitoring], protect=keep
+            ),
+        )
+        self.register_outputs({"releaseStatus": self.release.status.status})

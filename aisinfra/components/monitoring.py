@@ -1,0 +1,86 @@
+"""The monitoring layer: for Graphite and Grafana, a PersistentVolume on the nominated node
+and a claim bound to it in the cluster's namespace -- unless the worksheet names an existing
+claim. The chart is then handed the claims (see ``aisinfra.values``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+
+@dataclass(frozen=True)
+class MonitoringVolume:
+    service: str
+    volume_name: str
+    claim_name: str
+    node: str
+    path: str
+    size: str
+
+
+@dataclass(frozen=True)
+class MonitoringLayerArgs:
+    namespace: pulumi.Input[str]
+    volumes: list[MonitoringVolume]
+    node_reads: dict[str, k8s.core.v1.Node]
+    protect: bool
+
+
+class MonitoringLayer(pulumi.ComponentResource):
+    volumes: dict[str, k8s.core.v1.PersistentVolume]
+    claims: dict[str, k8s.core.v1.PersistentVolumeClaim]
+
+    def __init__(self, name: str, args: MonitoringLayerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aisinfra:index:MonitoringLayer", name, None, opts)
+        self.volumes, self.claims = {}, {}
+        for volume in args.volumes:
+            self.volumes[volume.service] = self._volume(name, volume, args)
+            self.claims[volume.service] = self._claim(name, volume, args)
+        self.register_outputs({"claims": {volume.service: volume.claim_name for volume in args.volumes}})
+
+    def _volume(self, name: str, volume: MonitoringVolume, args: MonitoringLayerArgs) -> k8s.core.v1.PersistentVolume:
+        return k8s.core.v1.PersistentVolume(
+            f"{name}-{volume.service}-pv",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=volume.volume_name),
+            spec=k8s.core.v1.PersistentVolumeSpecArgs(
+                capacity={"storage": volume.size},
+                access_modes=["ReadWriteOnce"],
+                # Monitoring history outlives the claim: deleting the claim never wipes the disk.
+                persistent_volume_reclaim_policy="Retain",
+                # No storage class: the claim binds to this volume by name, nothing is provisioned.
+                storage_class_name="",
+                local=k8s.core.v1.LocalVolumeSourceArgs(path=volume.path),
+                node_affinity=k8s.core.v1.VolumeNodeAffinityArgs(
+                    required=k8s.core.v1.NodeSelectorArgs(
+                        node_selector_terms=[
+                            k8s.core.v1.NodeSelectorTermArgs(
+                                match_expressions=[
+                                    k8s.core.v1.NodeSelectorRequirementArgs(
+                                        key="kubernetes.io/hostname", operator="In", values=[volume.node]
+                                    )
+                                ]
+                            )
+                        ]
+                    )
+                ),
+                claim_ref=k8s.core.v1.ObjectReferenceArgs(namespace=args.namespace, name=volume.claim_name),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node_reads[volume.node]], protect=args.protect),
+        )
+
+    def _claim(
+        self, name: str, volume: MonitoringVolume, args: MonitoringLayerArgs
+    ) -> k8s.core.v1.PersistentVolumeClaim:
+        return k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-{volume.service}-pvc",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=volume.claim_name, namespace=args.namespace),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteOnce"],
+                storage_class_name="",
+                volume_name=volume.volume_name,
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": volume.size}),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.volumes[volume.service]], protect=args.protect),
+        )

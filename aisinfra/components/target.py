@@ -1,0 +1,30 @@
+"""The target layer: every target node carries ``nvidia.com/ais-target=<fullname>``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from aisinfra import naming
+from aisinfra.components.nodes import label_node
+
+
+@dataclass(frozen=True)
+class TargetLayerArgs:
+    release_name: str
+    nodes: list[str]
+    node_reads: dict[str, k8s.core.v1.Node]
+
+
+class TargetLayer(pulumi.ComponentResource):
+    patches: dict[str, k8s.core.v1.NodePatch]
+
+    def __init__(self, name: str, args: TargetLayerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("aisinfra:index:TargetLayer", name, None, opts)
+        labels = {naming.TARGET_LABEL_KEY: naming.target_label_value(args.release_name)}
+        self.patches = {
+            node: label_node(f"{name}-{node}", args.node_reads[node], node, labels, parent=self) for node in args.nodes
+        }
+        self.register_outputs({"nodes": args.nodes, "labels": labels})

@@ -1,0 +1,59 @@
+"""The AIStore chart's naming rules, in one place.
+
+Everything the chart derives from the release name -- its ``fullname``, the node label
+values its pods select on, the proxy service -- is computed here and nowhere else, so
+the labels this program puts on nodes always match the chart's nodeSelectors.
+"""
+
+from __future__ import annotations
+
+TARGET_LABEL_KEY = "nvidia.com/ais-target"
+PROXY_LABEL_KEY = "nvidia.com/ais-proxy"
+INITIAL_PRIMARY_LABEL_KEY = "nvidia.com/ais-initial-primary-proxy"
+PROXY_PORT = 51080
+# Kubernetes limits: a label value and a DNS label are at most 63 characters.
+MAX_LABEL_VALUE = 63
+# Helm refuses release names longer than 53 characters.
+MAX_RELEASE_NAME = 53
+
+
+def fullname(release_name: str) -> str:
+    """The chart's ``ais.fullname`` template: the release name if it contains "ais",
+    else ``<release>-ais``; then ``trunc 63 | trimSuffix "-"`` (one dash, as sprig does)."""
+    name = release_name if "ais" in release_name else f"{release_name}-ais"
+    return name[:MAX_LABEL_VALUE].removesuffix("-")
+
+
+def target_label_value(release_name: str) -> str:
+    return fullname(release_name)
+
+
+def proxy_label_value(release_name: str) -> str:
+    return f"{fullname(release_name)}-electable"
+
+
+def initial_primary_label_value(release_name: str) -> str:
+    return fullname(release_name)
+
+
+def proxy_endpoint(release_name: str, namespace: str) -> str:
+    return f"http://{fullname(release_name)}-proxy.{namespace}:{PROXY_PORT}"
+
+
+def monitoring_volume_name(release_name: str, namespace: str, service: str) -> str:
+    """PersistentVolumes are cluster-scoped: the namespace (one AIStore cluster per
+    namespace) keeps two clusters' volumes apart, the fullname says which release."""
+    return f"{namespace}-{fullname(release_name)}-{service}"
+
+
+def monitoring_claim_name(release_name: str, service: str) -> str:
+    return f"{fullname(release_name)}-{service}"
+
+
+def label_selectors(release_name: str) -> dict[str, str]:
+    """``kubectl get nodes -l ...`` selectors for each role's nodes."""
+    return {
+        "target": f"{TARGET_LABEL_KEY}={target_label_value(release_name)}",
+        "proxy": f"{PROXY_LABEL_KEY}={proxy_label_value(release_name)}",
+        "initialPrimary": f"{INITIAL_PRIMARY_LABEL_KEY}={initial_primary_label_value(release_name)}",
+    }

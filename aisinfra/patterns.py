@@ -1,0 +1,73 @@
+"""Expansion of the worksheet's node and path patterns.
+
+The worksheet writes lists compactly: ``cpu{01..12}`` (a numeric range; as in bash, a
+zero-padded bound pads every number to the wider bound), ``{a,b}`` (alternatives) and ``sd[a-j]`` (a character range).
+Patterns combine and expand left to right, so ``n{1..2}{a,b}`` gives n1a, n1b, n2a, n2b.
+An unbalanced or malformed pattern is an error, never a literal name.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NUMERIC_RANGE = re.compile(r"^(\d+)\.\.(\d+)$")
+_CHAR_RANGE = re.compile(r"^([a-z0-9])-([a-z0-9])$")
+
+
+class PatternError(ValueError):
+    """A pattern that cannot be expanded; the message says why."""
+
+
+def expand(pattern: str) -> list[str]:
+    """All names a pattern stands for, in the order the pattern writes them."""
+    results = [""]
+    position = 0
+    while position < len(pattern):
+        char = pattern[position]
+        if char in "}]":
+            raise PatternError(f"'{char}' at position {position + 1} closes nothing")
+        if char not in "{[":
+            results = [prefix + char for prefix in results]
+            position += 1
+            continue
+        closer = "}" if char == "{" else "]"
+        end = pattern.find(closer, position + 1)
+        if end == -1:
+            raise PatternError(f"'{char}' at position {position + 1} is never closed by '{closer}'")
+        body = pattern[position + 1 : end]
+        if any(inner in body for inner in "{}[]"):
+            raise PatternError(f"brackets nest or overlap in '{char}{body}{closer}'; nesting is not supported")
+        options = _brace_options(body) if char == "{" else _bracket_options(body)
+        results = [prefix + option for prefix in results for option in options]
+        position = end + 1
+    return results
+
+
+def _brace_options(body: str) -> list[str]:
+    numeric = _NUMERIC_RANGE.match(body)
+    if numeric:
+        first, last = numeric.groups()
+        start, stop = int(first), int(last)
+        if start > stop:
+            raise PatternError(f"range {{{body}}} runs backwards; write {{{last}..{first}}}")
+        padded = (first.startswith("0") and len(first) > 1) or (last.startswith("0") and len(last) > 1)
+        width = max(len(first), len(last)) if padded else 0
+        return [str(number).zfill(width) for number in range(start, stop + 1)]
+    if "," in body:
+        options = body.split(",")
+        if any(option == "" for option in options):
+            raise PatternError(f"{{{body}}} has an empty alternative")
+        return options
+    raise PatternError(f"{{{body}}} is neither a range like {{01..12}} nor alternatives like {{a,b}}")
+
+
+def _bracket_options(body: str) -> list[str]:
+    char_range = _CHAR_RANGE.match(body)
+    if not char_range:
+        raise PatternError(f"[{body}] is not a character range like [a-j]")
+    first, last = char_range.groups()
+    if first.isdigit() != last.isdigit():
+        raise PatternError(f"[{body}] mixes a letter and a digit")
+    if first > last:
+        raise PatternError(f"[{body}] runs backwards; write [{last}-{first}]")
+    return [chr(code) for code in range(ord(first), ord(last) + 1)]

@@ -1,0 +1,265 @@
+"""Running the real program under Pulumi's mock runtime, and what it registered.
+
+``run_program`` executes the project's own ``__main__.py`` through the Python SDK's real
+registration path, with ``pulumi.runtime.set_mocks`` standing in for the engine, and
+records every registration: type, name, parent, dependencies, protect, and inputs. That
+record is what ``render`` prints and writes, and what the tests assert on.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from aisinfra.naming import INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
+from aisinfra.stackfile import PROJECT_DIR, SECRET_PLACEHOLDER, StackConfig
+
+PROGRAM = PROJECT_DIR / "__main__.py"
+STACK_TYPE = "pulumi:pulumi:Stack"
+NODE_PATCH = "kubernetes:core/v1:NodePatch"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+COMPONENT_PREFIX = "aisinfra:"
+LABEL_COLUMNS = (TARGET_LABEL_KEY, PROXY_LABEL_KEY, INITIAL_PRIMARY_LABEL_KEY)
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    inputs: dict[str, Any]
+    read_id: str | None = None  # set for reads of existing objects (``Node.get``)
+    dependencies: list[str] = field(default_factory=list)
+    protect: bool = False
+
+    @property
+    def is_component(self) -> bool:
+        return self.type.startswith(COMPONENT_PREFIX)
+
+
+@dataclass
+class Rendering:
+    stack: str
+    resources: list[Registration]
+    outputs: dict[str, Any]
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [resource for resource in self.resources if resource.type == type_]
+
+    def by_name(self, name: str) -> Registration:
+        return next(resource for resource in self.resources if resource.name == name)
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(resource for resource in self.resources if resource.urn == urn)
+
+    def release(self) -> Registration:
+        return self.of_type(RELEASE)[0]
+
+    def node_labels(self) -> dict[str, dict[str, str]]:
+        """Each node's labels, merged over every patch that labels it."""
+        labels: dict[str, dict[str, str]] = {}
+        for patch in self.of_type(NODE_PATCH):
+            metadata = patch.inputs["metadata"]
+            labels.setdefault(metadata["name"], {}).update(metadata["labels"])
+        return labels
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        if args.resource_id:  # a read: the object exists, as a cluster would answer
+            return args.resource_id, {**args.inputs, "metadata": {"name": args.resource_id}}
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        raise NotImplementedError(f"the program makes no provider calls, yet called {args.token}")
+
+
+class _RecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, also keeping what the plain mocks do not see."""
+
+    def __init__(self) -> None:
+        super().__init__(_Mocks())
+        self.registrations: dict[str, Registration] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        self.registrations[response.urn] = Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent,
+            inputs=_whole_numbers(rpc.deserialize_properties(request.object)),
+            dependencies=sorted(request.dependencies),
+            protect=request.protect,
+        )
+        return response
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().ReadResource(request)
+        self.registrations[response.urn] = Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent,
+            inputs=_whole_numbers(rpc.deserialize_properties(request.properties)),
+            read_id=request.id,
+            dependencies=sorted(request.dependencies),
+        )
+        return response
+
+
+def _whole_numbers(value: Any) -> Any:
+    """Protobuf carries every number as a double; the program registered whole numbers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value
+
+
+def run_program(stack: StackConfig, preview: bool = True) -> Rendering:
+    """Run ``__main__.py`` for one stack under mocks. Each run gets a fresh context, so runs
+    never see each other's config, root stack or resources."""
+    return contextvars.Context().run(_run, stack, preview)
+
+
+def _run(stack: StackConfig, preview: bool) -> Rendering:
+    pulumi.runtime.set_all_config(dict(stack.values), sorted(stack.secret_keys))
+    monitor = _RecordingMonitor()
+    pulumi.runtime.set_mocks(monitor.mocks, project="aisinfra", stack=stack.name, preview=preview, monitor=monitor)
+
+    def program() -> None:
+        runpy.run_path(str(PROGRAM), run_name="__main__")  # as the CLI's language host runs it
+
+    _sync_await(run_pulumi_func(program))
+    root = get_root_resource()
+    outputs = {name: _resolve(value) for name, value in getattr(root, "outputs", {}).items()}
+    resources = [registration for registration in monitor.registrations.values() if registration.type != STACK_TYPE]
+    return Rendering(stack=stack.name, resources=_tree_order(resources), outputs=outputs)
+
+
+def _resolve(value: Any) -> Any:
+    output = pulumi.Output.from_input(value)
+    if _sync_await(output.is_secret()):
+        return SECRET_PLACEHOLDER
+    if not _sync_await(output.is_known()):
+        return "(known after pulumi up)"
+    return _sync_await(output.future())
+
+
+def _natural(text: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+def _tree_order(resources: list[Registration]) -> list[Registration]:
+    """Depth first, as ``pulumi preview`` groups them: under each parent its components
+    first, then reads, then resources, each group in natural name order (cpu2 before cpu10)."""
+    children: dict[str, list[Registration]] = {}
+    for resource in resources:
+        children.setdefault(resource.parent, []).append(resource)
+    known = {resource.urn for resource in resources}
+    ordered: list[Registration] = []
+
+    def visit(parent: str) -> None:
+        group = sorted(
+            children.get(parent, []),
+            key=lambda r: (not r.is_component, r.read_id is None, _natural(r.name)),
+        )
+        for resource in group:
+            ordered.append(resource)
+            visit(resource.urn)
+
+    for top in sorted({r.parent for r in resources if r.parent not in known}):
+        visit(top)
+    return ordered
+
+
+# --- what render shows and writes -----------------------------------------------------------
+
+
+def reveal_secrets_as_placeholder(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return SECRET_PLACEHOLDER
+    if isinstance(value, dict):
+        return {key: reveal_secrets_as_placeholder(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [reveal_secrets_as_placeholder(item) for item in value]
+    return value
+
+
+def tree_text(rendering: Rendering) -> str:
+    depth = {resource.urn: 0 for resource in rendering.resources}
+    lines = [f"{STACK_TYPE}  aisinfra-{rendering.stack}"]
+    for resource in rendering.resources:
+        depth[resource.urn] = depth.get(resource.parent, 0) + 1
+        verb = "read" if resource.read_id is not None else "create"
+        flags = "  [protected]" if resource.protect else ""
+        lines.append(f"{'    ' * depth[resource.urn]}{verb:<6} {resource.type}  {resource.name}{flags}")
+    return "\n".join(lines)
+
+
+def labels_table(rendering: Rendering) -> str:
+    labels = rendering.node_labels()
+    rows: list[tuple[str, ...]] = [("NODE", *LABEL_COLUMNS)]
+    rows += [(node, *(labels[node].get(key, "-") for key in LABEL_COLUMNS)) for node in sorted(labels, key=_natural)]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in rows
+    )
+
+
+def summary_text(rendering: Rendering) -> str:
+    outputs = yaml.safe_dump(rendering.outputs, sort_keys=True, default_flow_style=False)
+    return f"{tree_text(rendering)}\n\nNode labels:\n{labels_table(rendering)}\n\nStack outputs:\n{outputs}"
+
+
+def release_document(rendering: Rendering) -> dict[str, Any]:
+    inputs = rendering.release().inputs
+    keys = ("name", "namespace", "chart", "version", "repositoryOpts", "dependencyUpdate", "postrender")
+    return {key: inputs[key] for key in keys if key in inputs}
+
+
+def manifest_documents(rendering: Rendering) -> list[dict[str, Any]]:
+    """The objects the program itself applies (the chart's own objects come from Helm)."""
+    documents: list[dict[str, Any]] = []
+    for resource in rendering.of_type("kubernetes:core/v1:Namespace"):
+        documents.append({"apiVersion": "v1", "kind": "Namespace", **resource.inputs})
+    for node, labels in sorted(rendering.node_labels().items(), key=lambda item: _natural(item[0])):
+        documents.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node, "labels": labels}})
+    for kind in ("PersistentVolume", "PersistentVolumeClaim"):
+        for resource in rendering.of_type(f"kubernetes:core/v1:{kind}"):
+            inputs = {key: value for key, value in resource.inputs.items() if key not in ("apiVersion", "kind")}
+            documents.append({"apiVersion": "v1", "kind": kind, **inputs})
+    return documents
+
+
+def write_outputs(rendering: Rendering, directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {
+        "values.yaml": reveal_secrets_as_placeholder(rendering.release().inputs.get("values", {})),
+        "release.yaml": release_document(rendering),
+    }
+    written = []
+    for name, document in files.items():
+        path = directory / name
+        path.write_text(yaml.safe_dump(document, sort_keys=True, default_flow_style=False))
+        written.append(path)
+    manifests = directory / "manifests.yaml"
+    manifests.write_text(yaml.safe_dump_all(manifest_documents(rendering), sort_keys=True, default_flow_style=False))
+    written.append(manifests)
+    return written

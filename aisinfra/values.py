@@ -1,0 +1,111 @@
+"""The AIStore chart's values, computed from the worksheet.
+
+``worksheet_values`` maps worksheet items to the chart's value keys (the table in the
+chart's reference README); ``release_values`` deep-merges ``chart.values`` on top for
+what the worksheet does not cover. A ``chart.values`` key that would overwrite a value the
+worksheet sets is a mistake in the worksheet (``override_conflicts``), not a silent win.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+
+from aisinfra import naming
+
+if TYPE_CHECKING:
+    from aisinfra.worksheet import Worksheet
+
+MONITORING_SERVICES = ("graphite", "grafana")
+
+
+def split_image(image: str) -> dict[str, str]:
+    repository, _, tag = image.rpartition(":")
+    return {"repository": repository, "tag": tag}
+
+
+def monitoring_claims(worksheet: Worksheet) -> dict[str, str]:
+    """The claim each monitoring service mounts: the user's, or the one this program creates."""
+    monitoring = worksheet.monitoring
+    if not monitoring.enabled:
+        return {}
+    claims = {}
+    for service in MONITORING_SERVICES:
+        storage = getattr(monitoring, service)
+        claims[service] = storage.existing_claim or naming.monitoring_claim_name(worksheet.release_name, service)
+    return claims
+
+
+def worksheet_values(worksheet: Worksheet) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "aiscluster": {
+            "expected_target_nodes": worksheet.expected_targets,
+            "expected_proxy_nodes": len(worksheet.proxy_nodes),
+            "hostpathPrefix": worksheet.state_path,
+            "image": {
+                "aisnode": split_image(worksheet.images.aisnode),
+                "kubectl": split_image(worksheet.images.init_container),
+            },
+            "target": {"mountPaths": worksheet.mountpoints},
+        },
+        # Helm enables a subchart when any of its tags is true, so both are always set.
+        "tags": {
+            "builtin_monitoring": worksheet.monitoring.enabled,
+            "prometheus": worksheet.prometheus_enabled,
+        },
+    }
+    if worksheet.monitoring.enabled:
+        for service, claim in monitoring_claims(worksheet).items():
+            # An empty ais.pv.path stops the chart from making its own PV and claim.
+            values[service] = {
+                "persistence": {"enabled": True, "existingClaim": claim},
+                "ais": {"pv": {"path": ""}},
+            }
+        # Works around the graphite subchart's nil-pointer on .Values.graphite.affinity.
+        values["graphite"]["graphite"] = {"affinity": {}}
+    else:
+        host, _, port = (worksheet.monitoring.external_graphite or "").rpartition(":")
+        values["external_monitoring"] = {"graphite_host": host, "graphite_port": int(port)}
+    return values
+
+
+def override_conflicts(worksheet: Worksheet) -> list[str]:
+    """``chart.values`` keys that would overwrite what the worksheet sets."""
+    return [
+        f"chart.values.{path}: is set from the worksheet; change the worksheet item instead "
+        "of overriding it in chart.values"
+        for path in _shared_leaves(worksheet_values(worksheet), worksheet.chart.values)
+    ]
+
+
+def _shared_leaves(base: dict[str, Any], override: dict[str, Any], prefix: str = "") -> list[str]:
+    shared = []
+    for key, value in override.items():
+        if key not in base:
+            continue
+        if isinstance(value, dict) and isinstance(base[key], dict):
+            shared += _shared_leaves(base[key], value, f"{prefix}{key}.")
+        else:
+            shared.append(f"{prefix}{key}")
+    return shared
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def release_values(worksheet: Worksheet, grafana_admin_password: pulumi.Input[str] | None = None) -> dict[str, Any]:
+    """Everything the Release gets: worksheet values, then ``chart.values`` on top, then the
+    Grafana admin password (a secret Output, so the whole values map stays secret)."""
+    values = deep_merge(worksheet_values(worksheet), worksheet.chart.values)
+    if grafana_admin_password is not None:
+        values.setdefault("grafana", {})["adminPassword"] = grafana_admin_password
+    return values
