@@ -7,8 +7,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import pulumi
-
 from aisinfra import render
 from aisinfra.stackfile import StackFileError, read_stack, stack_path
 from aisinfra.worksheet import WorksheetError
@@ -39,8 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StackFileError, WorksheetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
-    except pulumi.RunError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except render.ProgramError as failure:
+        print(f"error: {failure}", file=sys.stderr)
         return EXIT_PROBLEMS
 
 

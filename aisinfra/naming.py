@@ -50,6 +50,14 @@ def monitoring_claim_name(release_name: str, service: str) -> str:
     return f"{fullname(release_name)}-{service}"
 
 
+GRAFANA_ADMIN_USER_KEY = "admin-user"
+GRAFANA_ADMIN_PASSWORD_KEY = "admin-password"
+
+
+def grafana_admin_secret_name(release_name: str) -> str:
+    return f"{fullname(release_name)}-grafana-admin"
+
+
 def label_selectors(release_name: str) -> dict[str, str]:
     """``kubectl get nodes -l ...`` selectors for each role's nodes."""
     return {

@@ -132,6 +132,15 @@ def _whole_numbers(value: Any) -> Any:
     return value
 
 
+class ProgramError(Exception):
+    """The program stopped with an error; ``registered`` is what it had registered by then."""
+
+    def __init__(self, cause: BaseException, registered: list[Registration]):
+        super().__init__(str(cause))
+        self.cause = cause
+        self.registered = registered
+
+
 def run_program(stack: StackConfig, preview: bool = True) -> Rendering:
     """Run ``__main__.py`` for one stack under mocks. Each run gets a fresh context, so runs
     never see each other's config, root stack or resources."""
@@ -146,7 +155,11 @@ def _run(stack: StackConfig, preview: bool) -> Rendering:
     def program() -> None:
         runpy.run_path(str(PROGRAM), run_name="__main__")  # as the CLI's language host runs it
 
-    _sync_await(run_pulumi_func(program))
+    try:
+        _sync_await(run_pulumi_func(program))
+    except Exception as error:
+        registered = [r for r in monitor.registrations.values() if r.type != STACK_TYPE]
+        raise ProgramError(error, registered) from error
     root = get_root_resource()
     outputs = {name: _resolve(value) for name, value in getattr(root, "outputs", {}).items()}
     resources = [registration for registration in monitor.registrations.values() if registration.type != STACK_TYPE]

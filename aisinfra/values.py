@@ -11,8 +11,6 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-import pulumi
-
 from aisinfra import naming
 
 if TYPE_CHECKING:
@@ -65,6 +63,14 @@ def worksheet_values(worksheet: Worksheet) -> dict[str, Any]:
             }
         # Works around the graphite subchart's nil-pointer on .Values.graphite.affinity.
         values["graphite"]["graphite"] = {"affinity": {}}
+        if worksheet.grafana_admin_password is not None:
+            # The password reaches Grafana through a Secret of this program's, so the release
+            # values hold no secret and stay readable in `pulumi preview --diff`.
+            values["grafana"]["admin"] = {
+                "existingSecret": naming.grafana_admin_secret_name(worksheet.release_name),
+                "userKey": naming.GRAFANA_ADMIN_USER_KEY,
+                "passwordKey": naming.GRAFANA_ADMIN_PASSWORD_KEY,
+            }
     else:
         host, _, port = (worksheet.monitoring.external_graphite or "").rpartition(":")
         values["external_monitoring"] = {"graphite_host": host, "graphite_port": int(port)}
@@ -102,10 +108,6 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
-def release_values(worksheet: Worksheet, grafana_admin_password: pulumi.Input[str] | None = None) -> dict[str, Any]:
-    """Everything the Release gets: worksheet values, then ``chart.values`` on top, then the
-    Grafana admin password (a secret Output, so the whole values map stays secret)."""
-    values = deep_merge(worksheet_values(worksheet), worksheet.chart.values)
-    if grafana_admin_password is not None:
-        values.setdefault("grafana", {})["adminPassword"] = grafana_admin_password
-    return values
+def release_values(worksheet: Worksheet) -> dict[str, Any]:
+    """Everything the Release gets: worksheet values, then ``chart.values`` on top."""
+    return deep_merge(worksheet_values(worksheet), worksheet.chart.values)

@@ -21,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     model_validator,
 )
@@ -249,7 +250,8 @@ class Worksheet(_Section):
     targets: Targets
     proxies: Proxies
     monitoring: Monitoring = Monitoring()
-    grafana_admin_password: str | None = None
+    # SecretStr: the password never shows in a repr, a log line or an error message.
+    grafana_admin_password: SecretStr | None = None
     protect: bool = True
 
     @property

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from aisinfra import naming
-from aisinfra.components.monitoring import MonitoringLayer, MonitoringLayerArgs, MonitoringVolume
+from aisinfra.components.monitoring import GrafanaAdmin, MonitoringLayer, MonitoringLayerArgs, MonitoringVolume
 from aisinfra.components.nodes import read_node
 from aisinfra.components.proxy import ProxyLayer, ProxyLayerArgs
 from aisinfra.components.target import TargetLayer, TargetLayerArgs
@@ -63,6 +63,12 @@ def monitoring_volumes(worksheet: Worksheet) -> list[MonitoringVolume]:
     return volumes
 
 
+def grafana_admin(worksheet: Worksheet, password: pulumi.Input[str] | None) -> GrafanaAdmin | None:
+    if password is None or not worksheet.monitoring.enabled:
+        return None
+    return GrafanaAdmin(secret_name=naming.grafana_admin_secret_name(worksheet.release_name), password=password)
+
+
 def nodes_to_read(worksheet: Worksheet) -> list[str]:
     """Every node the program depends on, once each, in worksheet order."""
     nodes = worksheet.target_nodes + worksheet.proxy_nodes
@@ -110,6 +116,7 @@ class AisCluster(pulumi.ComponentResource):
                 volumes=monitoring_volumes(worksheet),
                 node_reads=node_reads,
                 protect=keep,
+                grafana_admin=grafana_admin(worksheet, args.grafana_admin_password),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -123,7 +130,7 @@ class AisCluster(pulumi.ComponentResource):
                 version=source.version,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=source.repo) if source.repo else None,
                 dependency_update=worksheet.chart.dependency_update,
-                values=release_values(worksheet, args.grafana_admin_password),
+                values=release_values(worksheet),
                 postrender=POSTRENDER_COMMAND,
             ),
             opts=pulumi.ResourceOptions(

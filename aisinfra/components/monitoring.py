@@ -1,6 +1,7 @@
 """The monitoring layer: for Graphite and Grafana, a PersistentVolume on the nominated node
 and a claim bound to it in the cluster's namespace -- unless the worksheet names an existing
-claim. The chart is then handed the claims (see ``aisinfra.values``)."""
+claim. The chart is then handed the claims (see ``aisinfra.values``). When the stack sets
+a Grafana admin password, a Secret holds it for the chart's ``grafana.admin.existingSecret``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from aisinfra import naming
 
 
 @dataclass(frozen=True)
@@ -21,16 +24,24 @@ class MonitoringVolume:
 
 
 @dataclass(frozen=True)
+class GrafanaAdmin:
+    secret_name: str
+    password: pulumi.Input[str]  # a secret Output
+
+
+@dataclass(frozen=True)
 class MonitoringLayerArgs:
     namespace: pulumi.Input[str]
     volumes: list[MonitoringVolume]
     node_reads: dict[str, k8s.core.v1.Node]
     protect: bool
+    grafana_admin: GrafanaAdmin | None = None
 
 
 class MonitoringLayer(pulumi.ComponentResource):
     volumes: dict[str, k8s.core.v1.PersistentVolume]
     claims: dict[str, k8s.core.v1.PersistentVolumeClaim]
+    grafana_admin_secret: k8s.core.v1.Secret | None
 
     def __init__(self, name: str, args: MonitoringLayerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aisinfra:index:MonitoringLayer", name, None, opts)
@@ -38,6 +49,17 @@ class MonitoringLayer(pulumi.ComponentResource):
         for volume in args.volumes:
             self.volumes[volume.service] = self._volume(name, volume, args)
             self.claims[volume.service] = self._claim(name, volume, args)
+        self.grafana_admin_secret = None
+        if args.grafana_admin is not None:
+            self.grafana_admin_secret = k8s.core.v1.Secret(
+                f"{name}-grafana-admin",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=args.grafana_admin.secret_name, namespace=args.namespace),
+                string_data={
+                    naming.GRAFANA_ADMIN_USER_KEY: "admin",
+                    naming.GRAFANA_ADMIN_PASSWORD_KEY: args.grafana_admin.password,
+                },
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.register_outputs({"claims": {volume.service: volume.claim_name for volume in args.volumes}})
 
     def _volume(self, name: str, volume: MonitoringVolume, args: MonitoringLayerArgs) -> k8s.core.v1.PersistentVolume:

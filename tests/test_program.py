@@ -1,0 +1,385 @@
+"""The whole __main__.py under Pulumi's mock runtime, for several worksheets: exactly what
+it registers -- labels per node, node reads, release inputs and values, volumes and claims,
+parents, dependencies and protection -- and what it exports."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pulumi.runtime import rpc
+
+from aisinfra.render import NODE_PATCH, RELEASE, Rendering, run_program, summary_text, write_outputs
+from aisinfra.stackfile import read_stack, stack_path
+from tests.conftest import WORKSHEET_EXAMPLE, worksheet
+
+CPUS = [f"cpu{number:02d}" for number in range(1, 13)]
+MOUNTPOINTS = [f"/ais/sd{letter}" for letter in "abcdefghij"]
+STACK_URN = "urn:pulumi:test::aisinfra::pulumi:pulumi:Stack::aisinfra-test"
+
+
+def cluster_urn(release: str) -> str:
+    return f"urn:pulumi:test::aisinfra::pulumi:pulumi:Stack$aisinfra:index:AisCluster::{release}"
+
+
+def children(rendering: Rendering, parent_name: str) -> list[str]:
+    parent = rendering.by_name(parent_name).urn
+    return [resource.name for resource in rendering.resources if resource.parent == parent]
+
+
+@pytest.fixture
+def dev(render_stack: Any) -> Rendering:
+    return render_stack(WORKSHEET_EXAMPLE)
+
+
+def test_dev_stack_file_is_the_worksheet_example(make_stack: Any) -> None:
+    """Pulumi.dev.yaml and the tests' base worksheet describe the same cluster."""
+    dev = run_program(replace(read_stack(stack_path("dev")), name="test"))
+    example = run_program(make_stack(WORKSHEET_EXAMPLE))
+    assert dev.release().inputs == example.release().inputs
+    assert dev.node_labels() == example.node_labels()
+
+
+def test_every_node_gets_exactly_the_labels_the_chart_selects_on(dev: Rendering) -> None:
+    expected = {
+        node: {"nvidia.com/ais-target": "demo-ais", "nvidia.com/ais-proxy": "demo-ais-electable"} for node in CPUS
+    }
+    expected["cpu01"]["nvidia.com/ais-initial-primary-proxy"] = "demo-ais"
+    assert dev.node_labels() == expected
+
+
+def test_one_patch_per_node_and_role_each_guarded_by_a_read_of_the_node(dev: Rendering) -> None:
+    reads = {resource.read_id: resource for resource in dev.of_type("kubernetes:core/v1:Node")}
+    assert list(reads) == CPUS
+    for node, read in reads.items():
+        assert read.name == f"demo-node-{node}"
+        assert read.parent == cluster_urn("demo")
+    patches = {resource.name: resource for resource in dev.of_type(NODE_PATCH)}
+    assert sorted(patches) == sorted(
+        [f"demo-targets-{node}" for node in CPUS]
+        + [f"demo-proxies-{node}" for node in CPUS]
+        + ["demo-proxies-initial-primary"]
+    )
+    for node in CPUS:
+        target, proxy = patches[f"demo-targets-{node}"], patches[f"demo-proxies-{node}"]
+        assert target.inputs["metadata"] == {"name": node, "labels": {"nvidia.com/ais-target": "demo-ais"}}
+        assert proxy.inputs["metadata"] == {"name": node, "labels": {"nvidia.com/ais-proxy": "demo-ais-electable"}}
+        assert target.dependencies == [reads[node].urn] == proxy.dependencies
+        # Label conflicts must stop `pulumi up`, never be forced.
+        assert "annotations" not in target.inputs["metadata"]
+    primary = patches["demo-proxies-initial-primary"]
+    assert primary.inputs["metadata"] == {
+        "name": "cpu01",
+        "labels": {"nvidia.com/ais-initial-primary-proxy": "demo-ais"},
+    }
+    assert primary.dependencies == [reads["cpu01"].urn]
+
+
+def test_components_own_their_layers(dev: Rendering) -> None:
+    cluster = dev.by_name("demo")
+    assert cluster.type == "aisinfra:index:AisCluster"
+    assert cluster.parent == STACK_URN
+    assert children(dev, "demo") == [
+        "demo-monitoring",
+        "demo-proxies",
+        "demo-targets",
+        *[f"demo-node-{node}" for node in CPUS],
+        "demo-namespace",
+        "demo-release",
+    ]
+    assert children(dev, "demo-proxies") == [f"demo-proxies-{node}" for node in CPUS] + ["demo-proxies-initial-primary"]
+    assert children(dev, "demo-targets") == [f"demo-targets-{node}" for node in CPUS]
+    assert children(dev, "demo-monitoring") == [
+        "demo-monitoring-grafana-pv",
+        "demo-monitoring-grafana-pvc",
+        "demo-monitoring-graphite-pv",
+        "demo-monitoring-graphite-pvc",
+    ]
+    for layer, kind in [
+        ("demo-proxies", "ProxyLayer"),
+        ("demo-targets", "TargetLayer"),
+        ("demo-monitoring", "MonitoringLayer"),
+    ]:
+        assert dev.by_name(layer).type == f"aisinfra:index:{kind}"
+
+
+def test_monitoring_volumes_are_pinned_retained_and_bound_to_their_claims(dev: Rendering) -> None:
+    namespace = dev.by_name("demo-namespace")
+    for service, path, size in [("graphite", "/data/graphite", "250Gi"), ("grafana", "/data/grafana", "50Gi")]:
+        volume, claim = dev.by_name(f"demo-monitoring-{service}-pv"), dev.by_name(f"demo-monitoring-{service}-pvc")
+        assert volume.inputs == {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": f"ais-demo-ais-{service}"},
+            "spec": {
+                "capacity": {"storage": size},
+                "accessModes": ["ReadWriteOnce"],
+                "persistentVolumeReclaimPolicy": "Retain",
+                "storageClassName": "",
+                "local": {"path": path},
+                "nodeAffinity": {
+                    "required": {
+                        "nodeSelectorTerms": [
+                            {
+                                "matchExpressions": [
+                                    {"key": "kubernetes.io/hostname", "operator": "In", "values": ["cpu01"]}
+                                ]
+                            }
+                        ]
+                    }
+                },
+                "claimRef": {"namespace": "ais", "name": f"demo-ais-{service}"},
+            },
+        }
+        assert claim.inputs == {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": f"demo-ais-{service}", "namespace": "ais"},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "storageClassName": "",
+                "volumeName": f"ais-demo-ais-{service}",
+                "resources": {"requests": {"storage": size}},
+            },
+        }
+        assert volume.dependencies == sorted([dev.by_name("demo-node-cpu01").urn, namespace.urn])
+        assert volume.urn in claim.dependencies and namespace.urn in claim.dependencies
+        assert volume.protect and claim.protect
+
+
+def test_release_inputs_and_values(dev: Rendering) -> None:
+    release = dev.release()
+    assert release.name == "demo-release"
+    assert release.parent == cluster_urn("demo")
+    assert release.protect
+    inputs = {key: value for key, value in release.inputs.items() if key != "values"}
+    assert inputs == {
+        "compat": "true",
+        "name": "demo",
+        "namespace": "ais",
+        "chart": "../ais-k8s/helm/ais/charts",
+        "dependencyUpdate": True,
+        "postrender": "./aisinfra/bin/postrender",
+    }
+    assert release.inputs["values"] == {
+        "aiscluster": {
+            "expected_target_nodes": 12,
+            "expected_proxy_nodes": 12,
+            "hostpathPrefix": "/etc/ais",
+            "image": {
+                "aisnode": {"repository": "aistore/aisnode", "tag": "3.4"},
+                "kubectl": {"repository": "aistore/ais-init", "tag": "latest"},
+            },
+            "target": {"mountPaths": MOUNTPOINTS},
+        },
+        "tags": {"builtin_monitoring": True, "prometheus": True},
+        "graphite": {
+            "persistence": {"enabled": True, "existingClaim": "demo-ais-graphite"},
+            "ais": {"pv": {"path": ""}},
+            "graphite": {"affinity": {}},
+        },
+        "grafana": {"persistence": {"enabled": True, "existingClaim": "demo-ais-grafana"}, "ais": {"pv": {"path": ""}}},
+    }
+
+
+def test_release_waits_for_labels_volumes_and_namespace(dev: Rendering) -> None:
+    expected = [dev.by_name("demo-namespace").urn]
+    expected += [resource.urn for resource in dev.of_type(NODE_PATCH)]
+    expected += [
+        dev.by_name(f"demo-monitoring-{name}").urn
+        for name in ("graphite-pv", "graphite-pvc", "grafana-pv", "grafana-pvc")
+    ]
+    assert dev.release().dependencies == sorted(expected)
+
+
+def test_namespace_is_named_and_protected(dev: Rendering) -> None:
+    namespace = dev.by_name("demo-namespace")
+    assert namespace.inputs == {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ais"}}
+    assert namespace.protect
+
+
+def test_stack_outputs(dev: Rendering) -> None:
+    assert dev.outputs == {
+        "namespace": "ais",
+        "releaseName": "demo",
+        "fullname": "demo-ais",
+        "proxyEndpoint": "http://demo-ais-proxy.ais:51080",
+        "targetNodes": CPUS,
+        "proxyNodes": CPUS,
+        "initialPrimary": "cpu01",
+        "mountpoints": MOUNTPOINTS,
+        "labelSelectors": {
+            "target": "nvidia.com/ais-target=demo-ais",
+            "proxy": "nvidia.com/ais-proxy=demo-ais-electable",
+            "initialPrimary": "nvidia.com/ais-initial-primary-proxy=demo-ais",
+        },
+        "monitoringClaims": {"graphite": "demo-ais-graphite", "grafana": "demo-ais-grafana"},
+        "releaseStatus": "(known after pulumi up)",
+    }
+
+
+def test_release_name_containing_ais_with_a_remote_chart(render_stack: Any) -> None:
+    rendering = render_stack(
+        worksheet(
+            releaseName="prod-aistore",
+            namespace="ais-prod",
+            chart={"repo": "https://charts.example.com/ais", "name": "ais", "version": "0.1.0"},
+            images={"aisnode": "registry.example.com:5000/ais/aisnode:20200504"},
+            targets={"initialCount": 2, "nodes": ["node-{a,b,c}"], "mountpoints": ["/ais/nvme{0..1}"]},
+            proxies={"nodes": ["node-{a,b}"], "initialPrimary": "node-b", "initialPrimaryLabel": False},
+        )
+    )
+    assert rendering.node_labels() == {
+        "node-a": {"nvidia.com/ais-target": "prod-aistore", "nvidia.com/ais-proxy": "prod-aistore-electable"},
+        "node-b": {"nvidia.com/ais-target": "prod-aistore", "nvidia.com/ais-proxy": "prod-aistore-electable"},
+        "node-c": {"nvidia.com/ais-target": "prod-aistore"},
+    }
+    assert children(rendering, "prod-aistore-proxies") == ["prod-aistore-proxies-node-a", "prod-aistore-proxies-node-b"]
+    release = rendering.release().inputs
+    assert (release["name"], release["namespace"], release["chart"], release["version"]) == (
+        "prod-aistore",
+        "ais-prod",
+        "ais",
+        "0.1.0",
+    )
+    assert release["repositoryOpts"] == {"repo": "https://charts.example.com/ais"}
+    assert release["values"]["aiscluster"]["expected_target_nodes"] == 2
+    assert release["values"]["aiscluster"]["expected_proxy_nodes"] == 2
+    assert release["values"]["aiscluster"]["target"]["mountPaths"] == ["/ais/nvme0", "/ais/nvme1"]
+    assert release["values"]["aiscluster"]["image"]["aisnode"] == {
+        "repository": "registry.example.com:5000/ais/aisnode",
+        "tag": "20200504",
+    }
+    assert rendering.outputs["proxyEndpoint"] == "http://prod-aistore-proxy.ais-prod:51080"
+    assert rendering.outputs["initialPrimary"] == "node-b"
+    # the monitoring node cpu01 is read too: its volumes are pinned there
+    assert sorted(read.read_id for read in rendering.of_type("kubernetes:core/v1:Node")) == [
+        "cpu01",
+        "node-a",
+        "node-b",
+        "node-c",
+    ]
+
+
+def test_existing_claims_are_handed_to_the_chart_and_no_volume_is_made(render_stack: Any) -> None:
+    rendering = render_stack(
+        worksheet(
+            monitoring={"graphite": {"existingClaim": "site-graphite"}, "grafana": {"existingClaim": "site-grafana"}},
+            protect=False,
+        )
+    )
+    assert children(rendering, "demo-monitoring") == []
+    values = rendering.release().inputs["values"]
+    assert values["graphite"]["persistence"] == {"enabled": True, "existingClaim": "site-graphite"}
+    assert values["grafana"]["persistence"] == {"enabled": True, "existingClaim": "site-grafana"}
+    assert rendering.outputs["monitoringClaims"] == {"graphite": "site-graphite", "grafana": "site-grafana"}
+    assert not any(resource.protect for resource in rendering.resources)
+
+
+def test_monitoring_off_sends_stats_to_the_external_graphite(render_stack: Any) -> None:
+    rendering = render_stack(worksheet(monitoring={"enabled": False, "externalGraphite": "graphite.example.com:2003"}))
+    values = rendering.release().inputs["values"]
+    assert values["tags"] == {"builtin_monitoring": False, "prometheus": False}
+    assert values["external_monitoring"] == {"graphite_host": "graphite.example.com", "graphite_port": 2003}
+    assert "graphite" not in values and "grafana" not in values
+    assert children(rendering, "demo-monitoring") == []
+    assert rendering.outputs["monitoringClaims"] == {}
+
+
+def test_chart_values_are_merged_on_top(render_stack: Any) -> None:
+    extra = {"aiscluster": {"skipHostIP": True, "image": {"pullPolicy": "Always"}}, "admin": {"enabled": True}}
+    rendering = render_stack(worksheet(chart={"path": "./charts", "values": extra}))
+    values = rendering.release().inputs["values"]
+    assert values["aiscluster"]["skipHostIP"] is True
+    assert values["aiscluster"]["image"] == {
+        "aisnode": {"repository": "aistore/aisnode", "tag": "3.4"},
+        "kubectl": {"repository": "aistore/ais-init", "tag": "latest"},
+        "pullPolicy": "Always",
+    }
+    assert values["admin"] == {"enabled": True}
+
+
+def with_decrypted_password(stack: Any, password: str) -> Any:
+    """The stack as the CLI hands it over: decrypted value, key listed as secret."""
+    return replace(
+        stack,
+        values={**stack.values, "aisinfra:grafanaAdminPassword": password},
+        secret_keys=stack.secret_keys | {"aisinfra:grafanaAdminPassword"},
+    )
+
+
+def test_grafana_password_reaches_grafana_through_a_secret_and_stays_secret(make_stack: Any, tmp_path: Path) -> None:
+    rendering = run_program(with_decrypted_password(make_stack(WORKSHEET_EXAMPLE), "s3cret-pw"))
+    secret = rendering.by_name("demo-monitoring-grafana-admin")
+    assert secret.parent == rendering.by_name("demo-monitoring").urn
+    assert secret.inputs["metadata"] == {"name": "demo-ais-grafana-admin", "namespace": "ais"}
+    assert rpc.is_rpc_secret(secret.inputs["stringData"])
+    assert rpc.unwrap_rpc_secret(secret.inputs["stringData"]) == {"admin-user": "admin", "admin-password": "s3cret-pw"}
+    # The values name the Secret and hold no secret, so `pulumi preview --diff` can show them.
+    values = rendering.release().inputs["values"]
+    assert values["grafana"]["admin"] == {
+        "existingSecret": "demo-ais-grafana-admin",
+        "userKey": "admin-user",
+        "passwordKey": "admin-password",
+    }
+    assert secret.urn in rendering.release().dependencies
+    for path in write_outputs(rendering, tmp_path / "out"):
+        assert "s3cret-pw" not in path.read_text()
+    assert "s3cret-pw" not in summary_text(rendering)
+    assert "s3cret-pw" not in repr(rendering.outputs)
+
+
+def test_secure_value_in_a_stack_file_is_kept_as_a_secret_placeholder(make_stack: Any, tmp_path: Path) -> None:
+    stack = make_stack(worksheet(grafanaAdminPassword={"secure": "v1:abc:def"}))
+    assert stack.values["aisinfra:grafanaAdminPassword"] == "[secret]"
+    assert "aisinfra:grafanaAdminPassword" in stack.secret_keys
+    rendering = run_program(stack)
+    string_data = rendering.by_name("demo-monitoring-grafana-admin").inputs["stringData"]
+    assert rpc.unwrap_rpc_secret(string_data)["admin-password"] == "[secret]"
+    write_outputs(rendering, tmp_path)
+    for name in ("values.yaml", "release.yaml", "manifests.yaml"):
+        assert "v1:abc:def" not in (tmp_path / name).read_text()
+
+
+def test_render_is_byte_identical_run_to_run(make_stack: Any, tmp_path: Path) -> None:
+    stack = make_stack(WORKSHEET_EXAMPLE)
+    first, second = run_program(stack), run_program(stack)
+    assert summary_text(first) == summary_text(second)
+    write_outputs(first, tmp_path / "a")
+    write_outputs(second, tmp_path / "b")
+    for name in ("values.yaml", "release.yaml", "manifests.yaml"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_manifests_hold_what_the_program_applies(dev: Rendering, tmp_path: Path) -> None:
+    write_outputs(dev, tmp_path)
+    documents = list(yaml.safe_load_all((tmp_path / "manifests.yaml").read_text()))
+    kinds = [document["kind"] for document in documents]
+    assert kinds == ["Namespace"] + ["Node"] * 12 + ["PersistentVolume"] * 2 + ["PersistentVolumeClaim"] * 2
+    assert documents[1] == {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": "cpu01",
+            "labels": {
+                "nvidia.com/ais-target": "demo-ais",
+                "nvidia.com/ais-proxy": "demo-ais-electable",
+                "nvidia.com/ais-initial-primary-proxy": "demo-ais",
+            },
+        },
+    }
+    release = yaml.safe_load((tmp_path / "release.yaml").read_text())
+    assert release == {
+        "name": "demo",
+        "namespace": "ais",
+        "chart": "../ais-k8s/helm/ais/charts",
+        "dependencyUpdate": True,
+        "postrender": "./aisinfra/bin/postrender",
+    }
+
+
+def test_release_type_token() -> None:
+    assert RELEASE == "kubernetes:helm.sh/v3:Release"

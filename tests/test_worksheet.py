@@ -1,0 +1,172 @@
+"""Every class of worksheet mistake: one message per mistake, naming the key as written,
+reported before the program registers anything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aisinfra.render import ProgramError, run_program
+from tests.conftest import WORKSHEET_EXAMPLE, worksheet
+
+TARGETS = WORKSHEET_EXAMPLE["aisinfra:targets"]
+PROXIES = WORKSHEET_EXAMPLE["aisinfra:proxies"]
+GRAPHITE = {"node": "cpu01", "path": "/data/graphite", "size": "250Gi"}
+GRAFANA = {"node": "cpu01", "path": "/data/grafana", "size": "50Gi"}
+
+BAD_WORKSHEETS: list[tuple[str, dict[str, Any], list[str]]] = [
+    (
+        "unknown nested key (typo)",
+        worksheet(targets={**TARGETS, "mountPoints": ["/x"]}),
+        ["targets.mountPoints: unknown key (did you mean 'mountpoints'?)"],
+    ),
+    ("unknown top-level key", {**worksheet(), "aisinfra:relaseName": "x"}, ["relaseName: unknown key"]),
+    ("missing required key", worksheet(namespace=None), ["namespace: required, but not set"]),
+    ("bad release name", worksheet(releaseName="Demo_1"), ["releaseName: 'Demo_1' is not a DNS label"]),
+    (
+        "release name too long for the proxy label",
+        worksheet(releaseName="r" * 50),
+        [f"releaseName: '{'r' * 50}' makes the proxy node label"],
+    ),
+    ("bad namespace", worksheet(namespace="ais.prod"), ["namespace: 'ais.prod' is not a DNS label"]),
+    (
+        "bad node name",
+        worksheet(targets={**TARGETS, "nodes": ["cpu01", "CPU_02"]}),
+        ["targets.nodes[1]: 'CPU_02' is not a valid node name"],
+    ),
+    (
+        "bad node name inside a pattern",
+        worksheet(proxies={**PROXIES, "nodes": ["cpu{01..02}", "gpu_{1..2}"]}),
+        ["proxies.nodes[1]: the node name 'gpu_1' from pattern 'gpu_{1..2}'"],
+    ),
+    (
+        "unbalanced pattern",
+        worksheet(targets={**TARGETS, "nodes": ["cpu{01..12"]}),
+        ["targets.nodes[0]: bad pattern 'cpu{01..12': '{' at position 4 is never closed by '}'"],
+    ),
+    (
+        "duplicate after expansion",
+        worksheet(targets={**TARGETS, "nodes": ["cpu{01..12}", "cpu07"]}),
+        ["targets.nodes[1]: 'cpu07' is already listed at targets.nodes[0]"],
+    ),
+    (
+        "primary that is not a proxy",
+        worksheet(proxies={**PROXIES, "initialPrimary": "cpu13"}),
+        ["proxies.initialPrimary: 'cpu13' is not one of proxies.nodes"],
+    ),
+    (
+        "count larger than the node list",
+        worksheet(targets={**TARGETS, "initialCount": 13}),
+        ["targets.initialCount: 13 is more than the 12 target nodes"],
+    ),
+    ("negative count", worksheet(targets={**TARGETS, "initialCount": -1}), ["targets.initialCount: Input should be"]),
+    (
+        "relative mountpoint",
+        worksheet(targets={**TARGETS, "mountpoints": ["/ais/sda", "ais/sdb"]}),
+        ["targets.mountpoints[1]: 'ais/sdb' is not an absolute path"],
+    ),
+    (
+        "mountpoint not normalized",
+        worksheet(targets={**TARGETS, "mountpoints": ["/ais//sda/"]}),
+        ["targets.mountpoints[0]: '/ais//sda/' is not a normalized path below '/'; write '/ais/sda'"],
+    ),
+    (
+        "nested mountpoint",
+        worksheet(targets={**TARGETS, "mountpoints": ["/ais/sd[a-b]", "/ais/sda/cache"]}),
+        ["targets.mountpoints[1]: '/ais/sda/cache' is inside '/ais/sda' (targets.mountpoints[0])"],
+    ),
+    (
+        "repeated mountpoint",
+        worksheet(targets={**TARGETS, "mountpoints": ["/ais/sd[a-c]", "/ais/sdb"]}),
+        ["targets.mountpoints[1]: '/ais/sdb' is already listed at targets.mountpoints[0]"],
+    ),
+    (
+        "monitoring storage that is neither a claim nor node+path+size",
+        worksheet(monitoring={"graphite": {"node": "cpu01", "path": "/data/graphite"}, "grafana": GRAFANA}),
+        ["monitoring.graphite: give either existingClaim (a claim in the cluster's namespace) or node + path + size"],
+    ),
+    (
+        "monitoring storage given both ways",
+        worksheet(monitoring={"graphite": {**GRAPHITE, "existingClaim": "mine"}, "grafana": GRAFANA}),
+        ["monitoring.graphite: give either existingClaim or node + path + size, not both"],
+    ),
+    (
+        "monitoring storage missing",
+        worksheet(monitoring={"graphite": GRAPHITE}),
+        ["monitoring.grafana: required while monitoring.enabled is true"],
+    ),
+    (
+        "size that is not a quantity",
+        worksheet(monitoring={"graphite": {**GRAPHITE, "size": "250GB"}, "grafana": GRAFANA}),
+        ["monitoring.graphite.size: '250GB' is not a Kubernetes quantity such as 250Gi; did you mean '250Gi'?"],
+    ),
+    (
+        "chart given two ways",
+        worksheet(chart={"path": "./charts", "repo": "https://charts.example.com", "name": "ais", "version": "0.1.0"}),
+        ["chart: give the chart either as path or as repo + name + version, not both"],
+    ),
+    (
+        "chart without a version",
+        worksheet(chart={"repo": "https://charts.example.com", "name": "ais"}),
+        ["chart: give the chart as path (a local checkout of ais-k8s helm/ais/charts) or as repo + name + a pinned"],
+    ),
+    (
+        "chart.values overriding a worksheet value",
+        worksheet(chart={"path": "./charts", "values": {"aiscluster": {"expected_proxy_nodes": 3}}}),
+        ["chart.values.aiscluster.expected_proxy_nodes: is set from the worksheet"],
+    ),
+    (
+        "image with a digest",
+        worksheet(images={"aisnode": "aistore/aisnode@sha256:" + "0" * 64}),
+        ["images.aisnode: 'aistore/aisnode@sha256:"],
+    ),
+    (
+        "monitoring off without a Graphite for stats",
+        worksheet(monitoring={"enabled": False}),
+        ["monitoring.externalGraphite: required while monitoring.enabled is false"],
+    ),
+    (
+        "prometheus off while the chart would install it",
+        worksheet(monitoring={"prometheus": False, "graphite": GRAPHITE, "grafana": GRAFANA}),
+        ["monitoring.prometheus: the chart installs Prometheus whenever monitoring.enabled is true"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"), [case[1:] for case in BAD_WORKSHEETS], ids=[c[0] for c in BAD_WORKSHEETS]
+)
+def test_each_mistake_is_reported_under_its_key_before_anything_is_registered(
+    make_stack: Any, config: dict[str, Any], expected: list[str]
+) -> None:
+    with pytest.raises(ProgramError) as failure:
+        run_program(make_stack(config))
+    problems = [line.removeprefix("  - ") for line in str(failure.value).splitlines()[1:]]
+    assert len(problems) == len(expected), problems
+    for problem, start in zip(problems, expected, strict=True):
+        assert problem.startswith(start), problem
+    assert failure.value.registered == []
+
+
+def test_all_mistakes_are_reported_together(make_stack: Any) -> None:
+    config = worksheet(
+        releaseName="Bad_Name",
+        targets={**TARGETS, "mountPoints": [], "nodes": ["cpu{1..2"]},
+        monitoring={"graphite": {**GRAPHITE, "size": "1TB"}, "grafana": GRAFANA},
+    )
+    with pytest.raises(ProgramError) as failure:
+        run_program(make_stack(config))
+    message = str(failure.value)
+    assert message.startswith("the worksheet (stack config) has 4 problems:")
+    for key in ("releaseName:", "targets.nodes[0]:", "targets.mountPoints:", "monitoring.graphite.size:"):
+        assert f"  - {key}" in message
+
+
+def test_plaintext_grafana_password_is_refused(make_stack: Any) -> None:
+    with pytest.raises(ProgramError) as failure:
+        run_program(make_stack(worksheet(grafanaAdminPassword="hunter2")))
+    assert "grafanaAdminPassword: is stored in plain text" in str(failure.value)
+    assert "pulumi config set --secret grafanaAdminPassword" in str(failure.value)
+    assert "hunter2" not in str(failure.value)
+    assert failure.value.registered == []
