@@ -4,10 +4,12 @@ import pulumi
 
 from aisinfra import naming
 from aisinfra.components.cluster import AisCluster, AisClusterArgs
-from aisinfra.config import grafana_admin_password, read_worksheet
+from aisinfra.config import grafana_admin_password, read_deployed_state, read_worksheet, refuse_unsafe_changes
+from aisinfra.safety import chart_source_text
 from aisinfra.values import monitoring_claims
 
 worksheet = read_worksheet()
+refuse_unsafe_changes(worksheet, read_deployed_state())
 
 cluster = AisCluster(
     worksheet.release_name,
@@ -19,9 +21,12 @@ pulumi.export("releaseName", cluster.release.name)
 pulumi.export("fullname", worksheet.fullname)
 pulumi.export("proxyEndpoint", naming.proxy_endpoint(worksheet.release_name, worksheet.namespace))
 pulumi.export("targetNodes", worksheet.target_nodes)
+pulumi.export("targetCount", worksheet.expected_targets)
 pulumi.export("proxyNodes", worksheet.proxy_nodes)
 pulumi.export("initialPrimary", worksheet.initial_primary)
 pulumi.export("mountpoints", worksheet.mountpoints)
+pulumi.export("statePath", worksheet.state_path)
+pulumi.export("chartSource", chart_source_text(worksheet))
 pulumi.export("labelSelectors", naming.label_selectors(worksheet.release_name))
 pulumi.export("monitoringClaims", monitoring_claims(worksheet))
 pulumi.export("releaseStatus", cluster.release.status.status)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pulumi
 from pulumi.runtime import config as runtime_config
+from pulumi.runtime.sync_await import _sync_await
 
+from aisinfra.safety import DeployedState, UnsafeChangeError, unsafe_changes
 from aisinfra.worksheet import Worksheet, WorksheetError, load_worksheet
 
 NAMESPACE = "aisinfra"
@@ -27,3 +29,20 @@ def read_worksheet() -> Worksheet:
 
 def grafana_admin_password() -> pulumi.Output[str] | None:
     return pulumi.Config(NAMESPACE).get_secret("grafanaAdminPassword")
+
+
+def read_deployed_state() -> DeployedState:
+    """The outputs of this stack's last successful update, read through a StackReference to
+    the stack itself; empty for a stack that was never deployed."""
+    stack = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    reference = pulumi.StackReference(f"{pulumi.get_stack()}-deployed", stack_name=stack)
+    # Waiting here, as synchronous invokes do, lets a refusal stop the program before any
+    # other resource is registered.
+    outputs = _sync_await(reference.outputs.future()) or {}
+    return DeployedState.from_outputs(outputs)
+
+
+def refuse_unsafe_changes(worksheet: Worksheet, deployed: DeployedState) -> None:
+    problems = unsafe_changes(deployed, worksheet)
+    if problems:
+        raise pulumi.RunError(str(UnsafeChangeError(problems)))

@@ -28,6 +28,7 @@ from aisinfra.stackfile import PROJECT_DIR, SECRET_PLACEHOLDER, StackConfig
 
 PROGRAM = PROJECT_DIR / "__main__.py"
 STACK_TYPE = "pulumi:pulumi:Stack"
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 NODE_PATCH = "kubernetes:core/v1:NodePatch"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 COMPONENT_PREFIX = "aisinfra:"
@@ -78,7 +79,12 @@ class Rendering:
 
 
 class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, deployed_outputs: dict[str, Any]):
+        self.deployed_outputs = deployed_outputs
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        if args.typ == STACK_REFERENCE:  # the stack's own outputs from its last update
+            return args.resource_id, {**args.inputs, "outputs": self.deployed_outputs, "secretOutputNames": []}
         if args.resource_id:  # a read: the object exists, as a cluster would answer
             return args.resource_id, {**args.inputs, "metadata": {"name": args.resource_id}}
         return f"{args.name}-id", dict(args.inputs)
@@ -90,8 +96,8 @@ class _Mocks(pulumi.runtime.Mocks):
 class _RecordingMonitor(MockMonitor):
     """The SDK's mock monitor, also keeping what the plain mocks do not see."""
 
-    def __init__(self) -> None:
-        super().__init__(_Mocks())
+    def __init__(self, deployed_outputs: dict[str, Any]) -> None:
+        super().__init__(_Mocks(deployed_outputs))
         self.registrations: dict[str, Registration] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
@@ -141,16 +147,25 @@ class ProgramError(Exception):
         self.registered = registered
 
 
-def run_program(stack: StackConfig, preview: bool = True) -> Rendering:
-    """Run ``__main__.py`` for one stack under mocks. Each run gets a fresh context, so runs
-    never see each other's config, root stack or resources."""
-    return contextvars.Context().run(_run, stack, preview)
+def run_program(stack: StackConfig, deployed_outputs: dict[str, Any] | None = None) -> Rendering:
+    """Run ``__main__.py`` for one stack under mocks, as a preview. ``deployed_outputs`` are
+    the outputs of the stack's last update as its self-reference reads them (none: never
+    deployed). Each run gets a fresh context, so runs never see each other's config, root
+    stack or resources."""
+    return contextvars.Context().run(_run, stack, deployed_outputs or {})
 
 
-def _run(stack: StackConfig, preview: bool) -> Rendering:
+def _run(stack: StackConfig, deployed_outputs: dict[str, Any]) -> Rendering:
     pulumi.runtime.set_all_config(dict(stack.values), sorted(stack.secret_keys))
-    monitor = _RecordingMonitor()
-    pulumi.runtime.set_mocks(monitor.mocks, project="aisinfra", stack=stack.name, preview=preview, monitor=monitor)
+    monitor = _RecordingMonitor(deployed_outputs)
+    pulumi.runtime.set_mocks(
+        monitor.mocks,
+        project="aisinfra",
+        stack=stack.name,
+        preview=True,
+        monitor=monitor,
+        organization="organization",  # what a local (DIY) backend reports
+    )
 
     def program() -> None:
         runpy.run_path(str(PROGRAM), run_name="__main__")  # as the CLI's language host runs it

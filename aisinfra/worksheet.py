@@ -44,14 +44,12 @@ _HOST_PORT = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?):(\d{1,5})$"
 class WorksheetError(ValueError):
     """Every mistake found in a worksheet, one line each, naming the key."""
 
+    subject = "the worksheet (stack config) has"
+
     def __init__(self, problems: list[str]):
         self.problems = problems
-        super().__init__(
-            "the worksheet (stack config) has "
-            + (f"{len(problems)} problems" if len(problems) > 1 else "a problem")
-            + ":\n"
-            + "\n".join(f"  - {problem}" for problem in problems)
-        )
+        count = f"{len(problems)} problems" if len(problems) > 1 else "a problem"
+        super().__init__(f"{self.subject} {count}:\n" + "\n".join(f"  - {problem}" for problem in problems))
 
 
 # --- value rules (each raises ValueError with what is wrong and what to do) ---------------
@@ -202,6 +200,10 @@ class Targets(_Section):
     initial_count: int = Field(0, ge=0)
     nodes: list[NodePattern] = Field(min_length=1)
     mountpoints: list[MountpointPattern] = Field(min_length=1)
+    # Acknowledgements of a scale-in of a deployed cluster (see aisinfra.safety).
+    decommissioned: list[NodeName] = Field(default_factory=list)
+    scale_in_to: int | None = Field(None, ge=0)
+    removed_mountpoints: list[AbsolutePath] = Field(default_factory=list)
 
 
 class Proxies(_Section):
@@ -241,6 +243,15 @@ class Monitoring(_Section):
     external_graphite: HostPort | None = None
 
 
+class IdentityChange(_Section):
+    """Deliberate changes of a deployed cluster's identity, each naming the new value."""
+
+    release_name: str | None = None
+    namespace: str | None = None
+    state_path: str | None = None
+    chart: str | None = None
+
+
 class Worksheet(_Section):
     release_name: ReleaseName
     namespace: DnsLabel
@@ -253,6 +264,7 @@ class Worksheet(_Section):
     # SecretStr: the password never shows in a repr, a log line or an error message.
     grafana_admin_password: SecretStr | None = None
     protect: bool = True
+    identity_change: IdentityChange = IdentityChange()
 
     @property
     def fullname(self) -> str:
@@ -363,6 +375,17 @@ def _cross_checks(worksheet: Worksheet, secret_keys: frozenset[str]) -> list[str
     problems += _duplicates("proxies.nodes", worksheet.proxies.nodes)
     problems += _duplicates("targets.mountpoints", worksheet.targets.mountpoints)
     problems += _nested_mountpoints(worksheet.targets.mountpoints)
+    problems += [
+        f"targets.decommissioned[{index}]: '{node}' is still listed in targets.nodes; "
+        "a decommissioned node cannot also be a target"
+        for index, node in enumerate(worksheet.targets.decommissioned)
+        if node in worksheet.target_nodes
+    ]
+    problems += [
+        f"targets.removedMountpoints[{index}]: '{path}' is still listed in targets.mountpoints"
+        for index, path in enumerate(worksheet.targets.removed_mountpoints)
+        if path in worksheet.mountpoints
+    ]
 
     target_count = len(set(worksheet.target_nodes))
     if worksheet.targets.initial_count > target_count:

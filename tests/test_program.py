@@ -208,9 +208,12 @@ def test_stack_outputs(dev: Rendering) -> None:
         "fullname": "demo-ais",
         "proxyEndpoint": "http://demo-ais-proxy.ais:51080",
         "targetNodes": CPUS,
+        "targetCount": 12,
         "proxyNodes": CPUS,
         "initialPrimary": "cpu01",
         "mountpoints": MOUNTPOINTS,
+        "statePath": "/etc/ais",
+        "chartSource": "path ../ais-k8s/helm/ais/charts",
         "labelSelectors": {
             "target": "nvidia.com/ais-target=demo-ais",
             "proxy": "nvidia.com/ais-proxy=demo-ais-electable",
