@@ -6,17 +6,71 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from aisinfra import render
-from aisinfra.stackfile import StackFileError, read_stack, stack_path
+from aisinfra.check import check_stacks
+from aisinfra.diff import diff_renders
+from aisinfra.naming import INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
+from aisinfra.questionnaire import QUESTIONS, AnswerError, ask_all, stack_config, validated
+from aisinfra.stackfile import PROJECT_DIR, StackFileError, all_stacks, read_stack, stack_path
 from aisinfra.worksheet import WorksheetError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
+class UsageError(Exception):
+    """The command was called wrongly (exit 2), as opposed to problems it found (exit 1)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    try:
+        return int(arguments.run(arguments))
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (StackFileError, WorksheetError, AnswerError, render.ProgramError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m aisinfra", description=__doc__)
+    parser.add_argument(
+        "--stacks-dir",
+        type=Path,
+        default=PROJECT_DIR,
+        help="where the Pulumi.STACK.yaml files are (default: the project directory)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
+
+    init = commands.add_parser(
+        "init",
+        help="fill in the deployment worksheet and write Pulumi.STACK.yaml",
+        description="Ask the worksheet's questions in its order, with its defaults, check each answer "
+        "on the spot, and write Pulumi.STACK.yaml. Every answer can be given as a flag; without a "
+        "terminal (or with --no-input) flags and defaults are used and a missing answer is an error.",
+    )
+    init.add_argument("stack", help="stack name: writes Pulumi.STACK.yaml")
+    for question in QUESTIONS:
+        init.add_argument(question.flag, dest=f"answer_{question.key}", metavar="VALUE", help=question.text)
+    init.add_argument("--no-input", action="store_true", help="never prompt, even on a terminal")
+    init.add_argument("--force", action="store_true", help="overwrite an existing stack file")
+    init.set_defaults(run=_init)
+
+    check = commands.add_parser(
+        "check",
+        help="validate stacks, alone and against each other",
+        description="Validate each stack with the program's model, then check that no two stacks in the "
+        "same Kubernetes context share a release name, a namespace, a target node, a proxy node or a "
+        "PersistentVolume name. One line per problem; exit 0 when clean, 1 on problems, 2 on usage errors.",
+    )
+    check.add_argument("stacks", nargs="*", metavar="STACK", help="stack names (default: every Pulumi.*.yaml)")
+    check.set_defaults(run=_check)
 
     render_parser = commands.add_parser(
         "render",
@@ -27,32 +81,95 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     render_parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
     render_parser.add_argument(
-        "--out", type=Path, help="also write values.yaml, release.yaml and manifests.yaml into this directory"
+        "--out", type=Path, help="also write values.yaml, release.yaml, manifests.yaml and resources.yaml here"
+    )
+    render_parser.add_argument(
+        "--diff",
+        metavar="OTHER_STACK_OR_DIR",
+        help="instead of the tree, show per resource what differs from OTHER (a stack name, or a directory "
+        "written by an earlier `render --out`) to STACK",
     )
     render_parser.set_defaults(run=_render)
 
-    arguments = parser.parse_args(argv)
-    try:
-        return int(arguments.run(arguments))
-    except (StackFileError, WorksheetError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_PROBLEMS
-    except render.ProgramError as failure:
-        print(f"error: {failure}", file=sys.stderr)
-        return EXIT_PROBLEMS
+    labels = commands.add_parser(
+        "labels",
+        help="print the kubectl label commands equivalent to what the program applies",
+        description="The exact `kubectl label node` commands that put on each node the labels the program "
+        "applies for STACK, for sites where another team labels nodes. No --overwrite: like the program, "
+        "they fail rather than take over a label that someone else set.",
+    )
+    labels.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
+    labels.add_argument("--remove", action="store_true", help="print the commands that remove those labels")
+    labels.set_defaults(run=_labels)
+    return parser
+
+
+def _stack_file(arguments: argparse.Namespace, stack: str) -> Path:
+    path = stack_path(stack, arguments.stacks_dir)
+    if not path.is_file():
+        raise UsageError(f"no stack file {path.name} in {arguments.stacks_dir}")
+    return path
+
+
+def _init(arguments: argparse.Namespace) -> int:
+    path = stack_path(arguments.stack, arguments.stacks_dir)
+    if path.exists() and not arguments.force:
+        raise UsageError(f"{path.name} exists; use --force to overwrite it")
+    given = {question.key: getattr(arguments, f"answer_{question.key}") for question in QUESTIONS}
+    interactive = sys.stdin.isatty() and not arguments.no_input
+    config = stack_config(ask_all(given, input if interactive else None))
+    validated(config, path)
+    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    print(f"wrote {path.name}; next: `python -m aisinfra check` and `python -m aisinfra render {arguments.stack}`")
+    return EXIT_OK
+
+
+def _check(arguments: argparse.Namespace) -> int:
+    paths = [_stack_file(arguments, stack) for stack in arguments.stacks] or all_stacks(arguments.stacks_dir)
+    if not paths:
+        raise UsageError(f"no Pulumi.*.yaml stack files in {arguments.stacks_dir}")
+    problems = check_stacks([read_stack(path) for path in paths])
+    for problem in problems:
+        print(problem)
+    print(f"checked {len(paths)} stack(s): " + (f"{len(problems)} problem(s)" if problems else "no problems"))
+    return EXIT_PROBLEMS if problems else EXIT_OK
+
+
+def _rendered_resources(arguments: argparse.Namespace, other: str) -> list[dict[str, Any]]:
+    directory = Path(other)
+    if directory.is_dir():
+        resources = directory / render.RESOURCES_FILE
+        if not resources.is_file():
+            raise UsageError(f"{directory} has no {render.RESOURCES_FILE}; write one with `render STACK --out DIR`")
+        return list(yaml.safe_load(resources.read_text()) or [])
+    return render.resource_documents(render.run_program(read_stack(_stack_file(arguments, other))))
 
 
 def _render(arguments: argparse.Namespace) -> int:
-    stack = read_stack(stack_path(arguments.stack))
-    rendering = render.run_program(stack)
-    print(render.summary_text(rendering))
+    rendering = render.run_program(read_stack(_stack_file(arguments, arguments.stack)))
+    if arguments.diff is not None:
+        lines = diff_renders(_rendered_resources(arguments, arguments.diff), render.resource_documents(rendering))
+        print("\n".join(lines) if lines else f"no differences between {arguments.diff} and {arguments.stack}")
+    else:
+        print(render.summary_text(rendering))
     chart = rendering.release().inputs["chart"]
-    if rendering.release().inputs.get("repositoryOpts") is None and not (render.PROJECT_DIR / chart).exists():
+    if "repositoryOpts" not in rendering.release().inputs and not (PROJECT_DIR / chart).exists():
         print(
             f"note: the chart path '{chart}' does not exist here; render does not need it, "
-            "but `pulumi preview` will fail until it does (see README: getting the chart)."
+            "but `pulumi preview` will fail until it does (see README: getting the chart).",
+            file=sys.stderr,
         )
     if arguments.out is not None:
         for path in render.write_outputs(rendering, arguments.out):
             print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _labels(arguments: argparse.Namespace) -> int:
+    rendering = render.run_program(read_stack(_stack_file(arguments, arguments.stack)))
+    order = (TARGET_LABEL_KEY, PROXY_LABEL_KEY, INITIAL_PRIMARY_LABEL_KEY)
+    for node, labels in rendering.node_labels().items():
+        keys = [key for key in order if key in labels]
+        changes = [f"{key}-" for key in keys] if arguments.remove else [f"{key}={labels[key]}" for key in keys]
+        print(f"kubectl label node {node} {' '.join(changes)}")
     return EXIT_OK

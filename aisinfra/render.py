@@ -32,6 +32,7 @@ STACK_REFERENCE = "pulumi:pulumi:StackReference"
 NODE_PATCH = "kubernetes:core/v1:NodePatch"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 COMPONENT_PREFIX = "aisinfra:"
+RESOURCES_FILE = "resources.yaml"
 LABEL_COLUMNS = (TARGET_LABEL_KEY, PROXY_LABEL_KEY, INITIAL_PRIMARY_LABEL_KEY)
 
 
@@ -70,12 +71,12 @@ class Rendering:
         return self.of_type(RELEASE)[0]
 
     def node_labels(self) -> dict[str, dict[str, str]]:
-        """Each node's labels, merged over every patch that labels it."""
+        """Each node's labels, merged over every patch that labels it, nodes in natural order."""
         labels: dict[str, dict[str, str]] = {}
         for patch in self.of_type(NODE_PATCH):
             metadata = patch.inputs["metadata"]
             labels.setdefault(metadata["name"], {}).update(metadata["labels"])
-        return labels
+        return dict(sorted(labels.items(), key=lambda item: _natural(item[0])))
 
 
 class _Mocks(pulumi.runtime.Mocks):
@@ -244,7 +245,7 @@ def tree_text(rendering: Rendering) -> str:
 def labels_table(rendering: Rendering) -> str:
     labels = rendering.node_labels()
     rows: list[tuple[str, ...]] = [("NODE", *LABEL_COLUMNS)]
-    rows += [(node, *(labels[node].get(key, "-") for key in LABEL_COLUMNS)) for node in sorted(labels, key=_natural)]
+    rows += [(node, *(node_labels.get(key, "-") for key in LABEL_COLUMNS)) for node, node_labels in labels.items()]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in rows
@@ -267,7 +268,7 @@ def manifest_documents(rendering: Rendering) -> list[dict[str, Any]]:
     documents: list[dict[str, Any]] = []
     for resource in rendering.of_type("kubernetes:core/v1:Namespace"):
         documents.append({"apiVersion": "v1", "kind": "Namespace", **resource.inputs})
-    for node, labels in sorted(rendering.node_labels().items(), key=lambda item: _natural(item[0])):
+    for node, labels in rendering.node_labels().items():
         documents.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node, "labels": labels}})
     for kind in ("PersistentVolume", "PersistentVolumeClaim"):
         for resource in rendering.of_type(f"kubernetes:core/v1:{kind}"):
@@ -276,11 +277,29 @@ def manifest_documents(rendering: Rendering) -> list[dict[str, Any]]:
     return documents
 
 
+def resource_documents(rendering: Rendering) -> list[dict[str, Any]]:
+    """Every registration in tree order, with parents and dependencies by name, the way
+    ``render --diff`` compares two renders."""
+    names = {resource.urn: resource.name for resource in rendering.resources}
+    documents = []
+    for resource in rendering.resources:
+        document: dict[str, Any] = {"type": resource.type, "name": resource.name}
+        document["parent"] = names.get(resource.parent, "(stack)")
+        if resource.read_id is not None:
+            document["reads"] = resource.read_id
+        document["protect"] = resource.protect
+        document["dependsOn"] = sorted(names[urn] for urn in resource.dependencies if urn in names)
+        document["inputs"] = reveal_secrets_as_placeholder(resource.inputs)
+        documents.append(document)
+    return documents
+
+
 def write_outputs(rendering: Rendering, directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     files = {
         "values.yaml": reveal_secrets_as_placeholder(rendering.release().inputs.get("values", {})),
         "release.yaml": release_document(rendering),
+        RESOURCES_FILE: resource_documents(rendering),
     }
     written = []
     for name, document in files.items():

@@ -43,16 +43,16 @@ class StackConfig:
         return frozenset(key[len(prefix) :] for key in self.secret_keys if key.startswith(prefix))
 
 
-def stack_path(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
-    return project_dir / f"Pulumi.{stack}.yaml"
+def stack_path(stack: str, directory: Path = PROJECT_DIR) -> Path:
+    return directory / f"Pulumi.{stack}.yaml"
 
 
 def stack_name(path: Path) -> str:
     return path.name.removeprefix("Pulumi.").removesuffix(".yaml")
 
 
-def all_stacks(project_dir: Path = PROJECT_DIR) -> list[Path]:
-    return sorted(project_dir.glob("Pulumi.*.yaml"))
+def all_stacks(directory: Path = PROJECT_DIR) -> list[Path]:
+    return sorted(directory.glob("Pulumi.*.yaml"))
 
 
 def project_defaults(project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
@@ -73,6 +73,11 @@ def read_stack(path: Path, project_dir: Path = PROJECT_DIR) -> StackConfig:
         document = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:
         raise StackFileError(f"{path}: not valid YAML: {error}") from None
+    return stack_from_document(document, path, project_dir)
+
+
+def stack_from_document(document: Any, path: Path, project_dir: Path = PROJECT_DIR) -> StackConfig:
+    """A stack file's parsed YAML, merged with the project's defaults as the CLI does."""
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
         raise StackFileError(f"{path}: a stack file is a mapping with a 'config:' mapping inside")
     raw = {**project_defaults(project_dir), **(document.get("config") or {})}

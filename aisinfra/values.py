@@ -9,6 +9,7 @@ worksheet sets is a mistake in the worksheet (``override_conflicts``), not a sil
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aisinfra import naming
@@ -34,6 +35,37 @@ def monitoring_claims(worksheet: Worksheet) -> dict[str, str]:
         storage = getattr(monitoring, service)
         claims[service] = storage.existing_claim or naming.monitoring_claim_name(worksheet.release_name, service)
     return claims
+
+
+@dataclass(frozen=True)
+class MonitoringVolume:
+    """A PersistentVolume and its claim that the program creates for a monitoring service."""
+
+    service: str
+    volume_name: str
+    claim_name: str
+    node: str
+    path: str
+    size: str
+
+
+def monitoring_volumes(worksheet: Worksheet) -> list[MonitoringVolume]:
+    """One per monitoring service that does not use an existing claim."""
+    volumes = []
+    for service, claim in monitoring_claims(worksheet).items():
+        storage = getattr(worksheet.monitoring, service)
+        if storage.existing_claim is None:
+            volumes.append(
+                MonitoringVolume(
+                    service=service,
+                    volume_name=naming.monitoring_volume_name(worksheet.release_name, worksheet.namespace, service),
+                    claim_name=claim,
+                    node=storage.node,
+                    path=storage.path,
+                    size=storage.size,
+                )
+            )
+    return volumes
 
 
 def worksheet_values(worksheet: Worksheet) -> dict[str, Any]:

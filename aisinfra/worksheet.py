@@ -343,8 +343,12 @@ def _describe(detail: Any) -> str:
         return f"{key}: unknown key{_suggestion(location)}; remove it or fix its spelling"
     if kind == "missing":
         return f"{key}: required, but not set"
-    message = str(detail["msg"]).removeprefix("Value error, ")
-    return f"{key}: {message}"
+    return f"{key}: {rule_message(detail)}"
+
+
+def rule_message(detail: Any) -> str:
+    """A pydantic error's message without pydantic's prefix for our own rules' ValueErrors."""
+    return str(detail["msg"]).removeprefix("Value error, ")
 
 
 def _suggestion(location: tuple[int | str, ...]) -> str:

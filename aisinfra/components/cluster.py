@@ -9,11 +9,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from aisinfra import naming
-from aisinfra.components.monitoring import GrafanaAdmin, MonitoringLayer, MonitoringLayerArgs, MonitoringVolume
+from aisinfra.components.monitoring import GrafanaAdmin, MonitoringLayer, MonitoringLayerArgs
 from aisinfra.components.nodes import read_node
 from aisinfra.components.proxy import ProxyLayer, ProxyLayerArgs
 from aisinfra.components.target import TargetLayer, TargetLayerArgs
-from aisinfra.values import monitoring_claims, release_values
+from aisinfra.values import monitoring_volumes, release_values
 from aisinfra.worksheet import Worksheet
 
 # Helm runs the post-renderer by path with no arguments, from the provider's working
@@ -42,25 +42,6 @@ def chart_source(worksheet: Worksheet) -> ChartSource:
     # Without a path the worksheet model has required repo, name and version.
     assert chart.name is not None
     return ChartSource(chart=chart.name, version=chart.version, repo=chart.repo)
-
-
-def monitoring_volumes(worksheet: Worksheet) -> list[MonitoringVolume]:
-    """The volumes this program creates: one per monitoring service without an existing claim."""
-    volumes = []
-    for service, claim in monitoring_claims(worksheet).items():
-        storage = getattr(worksheet.monitoring, service)
-        if storage.existing_claim is None:
-            volumes.append(
-                MonitoringVolume(
-                    service=service,
-                    volume_name=naming.monitoring_volume_name(worksheet.release_name, worksheet.namespace, service),
-                    claim_name=claim,
-                    node=storage.node,
-                    path=storage.path,
-                    size=storage.size,
-                )
-            )
-    return volumes
 
 
 def grafana_admin(worksheet: Worksheet, password: pulumi.Input[str] | None) -> GrafanaAdmin | None:

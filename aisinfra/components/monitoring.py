@@ -11,16 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from aisinfra import naming
-
-
-@dataclass(frozen=True)
-class MonitoringVolume:
-    service: str
-    volume_name: str
-    claim_name: str
-    node: str
-    path: str
-    size: str
+from aisinfra.values import MonitoringVolume
 
 
 @dataclass(frozen=True)
