@@ -7,6 +7,8 @@ the labels this program puts on nodes always match the chart's nodeSelectors.
 
 from __future__ import annotations
 
+import re
+
 TARGET_LABEL_KEY = "nvidia.com/ais-target"
 PROXY_LABEL_KEY = "nvidia.com/ais-proxy"
 INITIAL_PRIMARY_LABEL_KEY = "nvidia.com/ais-initial-primary-proxy"
@@ -15,6 +17,8 @@ PROXY_PORT = 51080
 MAX_LABEL_VALUE = 63
 # Helm refuses release names longer than 53 characters.
 MAX_RELEASE_NAME = 53
+# A Kubernetes DNS label (namespaces, release names): at most 63 characters.
+DNS_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
 
 
 def fullname(release_name: str) -> str:

@@ -292,3 +292,10 @@ def test_moving_one_proxy_changes_only_the_two_nodes_patches(make_stack: Any) ->
         "- kubernetes:core/v1:NodePatch  demo-proxies-cpu03",
         "+ kubernetes:core/v1:NodePatch  demo-proxies-cpu04",
     ]
+
+
+def test_dropping_the_initial_primary_label_touches_no_other_label(make_stack: Any) -> None:
+    after = worksheet(proxies={**PROXIES, "initialPrimaryLabel": False})
+    assert changed_resources(make_stack, WORKSHEET_EXAMPLE, after) == [
+        "- kubernetes:core/v1:NodePatch  demo-proxies-initial-primary",
+    ]

@@ -1,0 +1,591 @@
+"""Helm post-renderer for the AIStore chart (ais 0.1.0) and its grafana/prometheus subcharts.
+
+Helm runs it with no arguments: rendered manifests on stdin, fixed manifests on stdout.
+Input it cannot use is reported on stderr, one problem per line, with a non-zero exit.
+Each fix applies only to an object that has the defect:
+
+1. A container's volumeMount that names no volume of its pod is renamed to the one volume
+   whose name equals the mount's with '.' replaced by '-' (the chart mounts ``fspath.ais.sda``
+   but names the volume ``fspath-ais-sda``). Without exactly one such volume the mount is
+   left alone, for the API server to reject.
+2. Pod (anti-)affinity terms keyed on ``topology.kubernetes.io/node``, which no node carries,
+   are keyed on ``kubernetes.io/hostname``.
+3. APIs that Kubernetes stopped serving are moved to their successor where that is
+   mechanical, and refused otherwise (``_API_RULES``). PodSecurityPolicies have no successor
+   and are dropped, with every RBAC rule that does nothing but ``use`` them, every role such
+   a removal leaves without rules, and the bindings of those roles.
+4. Cluster-scoped objects of ``RENAMED_CLUSTER_KINDS`` are renamed
+   ``<namespace>.<release>.<name>`` and every reference to them in the manifests follows.
+
+Release identity. Helm tells the post-renderer nothing, so the manifests do: the namespace
+comes from the ``namespace`` of ServiceAccount subjects in role bindings, the ``K8S_NS`` env
+of containers and ``metadata.namespace``; the release from the ``release`` and
+``app.kubernetes.io/instance`` labels. Each must take exactly one value across the manifests
+-- but only when there is a cluster-scoped object to rename; otherwise both are ignored.
+Both must be DNS labels (a dotted release name is refused; the chart's Service names could
+not carry one anyway). Neither can contain a dot, so the first two dots of a renamed name
+mark off namespace and release: two releases never produce the same name. A name that
+already starts with ``<namespace>.<release>.`` is kept, which makes renaming idempotent.
+
+Output. Documents no fix touches are copied byte for byte, in their order, empty documents
+included; dropped documents vanish; a changed document is re-serialized under the comments
+that led it (Helm's ``# Source:`` line) and loses comments inside it.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+# naming is stdlib-only: the post-renderer may run under a bare python3 with PyYAML.
+from aisinfra.naming import DNS_LABEL, MAX_RELEASE_NAME
+
+Manifest = dict[str, Any]
+
+_DOCUMENT_START = re.compile(r"---(?:[ \t]+(?:#.*)?)?")
+_LINE = re.compile(r"[^\n]*\n|[^\n]+")
+
+BOGUS_TOPOLOGY_KEY = "topology.kubernetes.io/node"
+HOSTNAME_TOPOLOGY_KEY = "kubernetes.io/hostname"
+
+K8S_NAMESPACE_ENV = "K8S_NS"
+RELEASE_LABELS = ("release", "app.kubernetes.io/instance")
+# Still honoured by the volume controller, so it is a reference like storageClassName.
+LEGACY_STORAGE_CLASS_ANNOTATION = "volume.beta.kubernetes.io/storage-class"
+
+RENAMED_CLUSTER_KINDS = frozenset(
+    {
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "IngressClass",
+        "MutatingWebhookConfiguration",
+        "PersistentVolume",
+        "PriorityClass",
+        "StorageClass",
+        "ValidatingWebhookConfiguration",
+    }
+)
+
+_APPS_V1_KINDS = frozenset({"DaemonSet", "Deployment", "ReplicaSet", "StatefulSet"})
+_WORKLOAD_KINDS = _APPS_V1_KINDS | {"Job", "ReplicationController"}
+_SELECTOR_KEYS = ("matchLabels", "matchExpressions")
+_BINDING_KINDS = frozenset({"ClusterRoleBinding", "RoleBinding"})
+_ROLE_KINDS = frozenset({"ClusterRole", "Role"})
+
+
+class PostrenderError(ValueError):
+    """Manifests the post-renderer cannot fix; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class _ApiRule:
+    """What becomes of an object whose (apiVersion, kind) Kubernetes stopped serving."""
+
+    removed_in: str
+    upgrade_to: str | None = None
+    drop: bool = False
+    refusal: str | None = None
+
+
+_RBAC_V1BETA1, _RBAC_V1 = "rbac.authorization.k8s.io/v1beta1", "rbac.authorization.k8s.io/v1"
+_WEBHOOKS_V1BETA1 = "admissionregistration.k8s.io/v1beta1"
+_INGRESS_REFUSAL = (
+    "networking.k8s.io/v1 replaced the backend's serviceName/servicePort with service.name/port "
+    "and requires a pathType for every path"
+)
+_WEBHOOK_REFUSAL = "admissionregistration.k8s.io/v1 requires sideEffects and admissionReviewVersions"
+_API_RULES: dict[tuple[str, str], _ApiRule] = {
+    # Kubernetes 1.16 stopped serving workloads outside apps/v1. The old versions defaulted
+    # spec.selector from the template's labels; apps/v1 requires it, so it is spelled out.
+    ("extensions/v1beta1", "DaemonSet"): _ApiRule("1.16", upgrade_to="apps/v1"),
+    ("extensions/v1beta1", "Deployment"): _ApiRule("1.16", upgrade_to="apps/v1"),
+    ("extensions/v1beta1", "ReplicaSet"): _ApiRule("1.16", upgrade_to="apps/v1"),
+    ("apps/v1beta1", "Deployment"): _ApiRule("1.16", upgrade_to="apps/v1"),
+    ("apps/v1beta1", "StatefulSet"): _ApiRule("1.16", upgrade_to="apps/v1"),
+    ("apps/v1beta2", "DaemonSet"): _ApiRule("1.16", upgrade_to="apps/v1"),
+    ("apps/v1beta2", "Deployment"): _ApiRule("1.16", upgrade_to="apps/v1"),
+    ("apps/v1beta2", "ReplicaSet"): _ApiRule("1.16", upgrade_to="apps/v1"),
+    ("apps/v1beta2", "StatefulSet"): _ApiRule("1.16", upgrade_to="apps/v1"),
+    # Kubernetes 1.16: NetworkPolicy left extensions/v1beta1, unchanged.
+    ("extensions/v1beta1", "NetworkPolicy"): _ApiRule("1.16", upgrade_to="networking.k8s.io/v1"),
+    # Kubernetes 1.16 moved PodSecurityPolicy to policy/v1beta1; 1.25 removed it with no
+    # successor object (Pod Security Admission reads namespace labels instead).
+    ("extensions/v1beta1", "PodSecurityPolicy"): _ApiRule("1.16", drop=True),
+    ("policy/v1beta1", "PodSecurityPolicy"): _ApiRule("1.25", drop=True),
+    # Kubernetes 1.22: these v1beta1 versions stopped being served; v1 has the same schema.
+    (_RBAC_V1BETA1, "ClusterRole"): _ApiRule("1.22", upgrade_to=_RBAC_V1),
+    (_RBAC_V1BETA1, "ClusterRoleBinding"): _ApiRule("1.22", upgrade_to=_RBAC_V1),
+    (_RBAC_V1BETA1, "Role"): _ApiRule("1.22", upgrade_to=_RBAC_V1),
+    (_RBAC_V1BETA1, "RoleBinding"): _ApiRule("1.22", upgrade_to=_RBAC_V1),
+    ("storage.k8s.io/v1beta1", "StorageClass"): _ApiRule("1.22", upgrade_to="storage.k8s.io/v1"),
+    ("scheduling.k8s.io/v1beta1", "PriorityClass"): _ApiRule("1.22", upgrade_to="scheduling.k8s.io/v1"),
+    ("networking.k8s.io/v1beta1", "IngressClass"): _ApiRule("1.22", upgrade_to="networking.k8s.io/v1"),
+    # Kubernetes 1.22 removed these too, but their successors changed shape or required fields.
+    ("extensions/v1beta1", "Ingress"): _ApiRule("1.22", refusal=_INGRESS_REFUSAL),
+    ("networking.k8s.io/v1beta1", "Ingress"): _ApiRule("1.22", refusal=_INGRESS_REFUSAL),
+    ("apiextensions.k8s.io/v1beta1", "CustomResourceDefinition"): _ApiRule(
+        "1.22", refusal="apiextensions.k8s.io/v1 requires a structural schema for every version"
+    ),
+    (_WEBHOOKS_V1BETA1, "MutatingWebhookConfiguration"): _ApiRule("1.22", refusal=_WEBHOOK_REFUSAL),
+    (_WEBHOOKS_V1BETA1, "ValidatingWebhookConfiguration"): _ApiRule("1.22", refusal=_WEBHOOK_REFUSAL),
+    # Kubernetes 1.25: CronJob and PodDisruptionBudget moved to v1 unchanged -- except that
+    # an empty PDB selector, which matched no pod, matches every pod of the namespace in v1.
+    ("batch/v1beta1", "CronJob"): _ApiRule("1.25", upgrade_to="batch/v1"),
+    ("policy/v1beta1", "PodDisruptionBudget"): _ApiRule("1.25", upgrade_to="policy/v1"),
+    # Kubernetes 1.25: autoscaling/v2 nests each metric's target (target.averageUtilization).
+    ("autoscaling/v2beta1", "HorizontalPodAutoscaler"): _ApiRule(
+        "1.25", refusal="autoscaling/v2 moved each metric's target under metrics[].*.target"
+    ),
+    # Kubernetes 1.26: autoscaling/v2 has the schema of v2beta2.
+    ("autoscaling/v2beta2", "HorizontalPodAutoscaler"): _ApiRule("1.26", upgrade_to="autoscaling/v2"),
+}
+
+
+@dataclass(frozen=True)
+class ReleaseIdentity:
+    namespace: str
+    release: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.namespace}.{self.release}."
+
+
+def cluster_scoped_name(identity: ReleaseIdentity, name: str) -> str:
+    """The release-unique name of a cluster-scoped object; a name already carrying it is kept."""
+    return name if name.startswith(identity.prefix) else identity.prefix + name
+
+
+@dataclass
+class _Document:
+    text: str
+    parsed: Any
+    current: Any
+
+    def rendered(self) -> str:
+        if self.current == self.parsed:
+            return self.text
+        return _leading_comments(self.text) + _dump(self.current)
+
+
+def postrender(text: str) -> str:
+    """The manifests with every fix applied; raises ``PostrenderError`` on unusable input."""
+    documents = _parse(text)
+    _apply_api_rules(documents)
+    kept = _without_pod_security_policies(documents)
+    for document in kept:
+        if isinstance(document.current, dict):
+            _fix_pod_spec(document.current)
+    _rename_cluster_scoped([document.current for document in kept if isinstance(document.current, dict)])
+    return "".join(document.rendered() for document in kept)
+
+
+def main() -> int:
+    try:
+        fixed = postrender(sys.stdin.buffer.read().decode("utf-8"))
+    except UnicodeDecodeError as error:
+        problems = [f"the input is not UTF-8: {error}"]
+    except PostrenderError as error:
+        problems = error.problems
+    else:
+        sys.stdout.buffer.write(fixed.encode("utf-8"))
+        return 0
+    for problem in problems:
+        print(f"aisinfra postrender: {problem}", file=sys.stderr)
+    return 1
+
+
+# -- Parsing and serializing ------------------------------------------------------------
+
+
+def _split_documents(text: str) -> list[tuple[int, str]]:
+    """(first line number, text) of each document, cut before each ``---`` line, so that
+    the texts concatenate to the input."""
+    chunks: list[tuple[int, str]] = []
+    lines: list[str] = []
+    first_line = 1
+    for number, line in enumerate(_LINE.findall(text), start=1):
+        if lines and _DOCUMENT_START.fullmatch(line.rstrip("\r\n")):
+            chunks.append((first_line, "".join(lines)))
+            lines, first_line = [], number
+        lines.append(line)
+    if lines:
+        chunks.append((first_line, "".join(lines)))
+    return chunks
+
+
+def _parse(text: str) -> list[_Document]:
+    documents: list[_Document] = []
+    problems: list[str] = []
+    for number, (first_line, chunk) in enumerate(_split_documents(text), start=1):
+        where = f"document {number} (line {first_line})"
+        try:
+            parsed = yaml.safe_load(chunk)
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            # A mark at the end of the document lies on the next document's first line.
+            line = first_line + min(mark.line, len(_LINE.findall(chunk)) - 1) if mark else first_line
+            reason = ", ".join(part for part in (error.context, error.problem) if part)
+            problems.append(f"document {number} (line {line}): {reason}")
+            continue
+        except yaml.YAMLError as error:
+            problems.append(f"{where}: {' '.join(str(error).split())}")
+            continue
+        shape_problem = _shape_problem(parsed)
+        if shape_problem is not None:
+            problems.append(f"{where}: {shape_problem}")
+        documents.append(_Document(chunk, parsed, copy.deepcopy(parsed)))
+    if problems:
+        raise PostrenderError(problems)
+    return documents
+
+
+def _shape_problem(parsed: Any) -> str | None:
+    if parsed is None:
+        return None
+    if not isinstance(parsed, dict):
+        return f"expected a Kubernetes object (a mapping), found a {type(parsed).__name__}"
+    if not (_is_text(parsed.get("apiVersion")) and _is_text(parsed.get("kind"))):
+        return "not a Kubernetes object: apiVersion and kind must be non-empty strings"
+    return None
+
+
+def _leading_comments(text: str) -> str:
+    """The document's ``---`` line and the comment and blank lines before its content."""
+    header = []
+    for line in _LINE.findall(text):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#") and not _DOCUMENT_START.fullmatch(stripped):
+            break
+        header.append(line)
+    return "".join(header)
+
+
+class _ManifestDumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    # Scripts and configs in block style stay readable; the emitter still quotes the text
+    # when block style cannot hold it (trailing spaces, for one).
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
+
+
+_ManifestDumper.add_representer(str, _represent_text)
+# Kubernetes reads YAML with Go rules, which take some plain scalars that PyYAML reads as
+# strings for numbers or booleans; declaring them here makes the dumper quote such strings.
+for _tag, _pattern, _first_characters in (
+    ("tag:yaml.org,2002:float", r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+", "-+.0123456789"),
+    ("tag:yaml.org,2002:int", r"0o[0-7]+", "0"),
+    ("tag:yaml.org,2002:bool", r"[yYnN]", "yYnN"),
+):
+    _ManifestDumper.add_implicit_resolver(_tag, re.compile(f"^{_pattern}$"), list(_first_characters))
+
+
+def _dump(manifest: Manifest) -> str:
+    return yaml.dump(
+        manifest,
+        Dumper=_ManifestDumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        # Never fold long values across lines.
+        width=sys.maxsize,
+    )
+
+
+# -- Navigating manifests -----------------------------------------------------------------
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def _mapping_at(value: Any, *path: str) -> dict[str, Any] | None:
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value if isinstance(value, dict) else None
+
+
+def _mappings_at(value: Any, *path: str) -> list[dict[str, Any]]:
+    """The mappings in the list at ``path``; nothing when there is no such list."""
+    for key in path:
+        if not isinstance(value, dict):
+            return []
+        value = value.get(key)
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _name(manifest: Manifest) -> Any:
+    return (_mapping_at(manifest, "metadata") or {}).get("name")
+
+
+def _describe(manifest: Manifest) -> str:
+    return f"{manifest['kind']}/{_name(manifest)}"
+
+
+def _pod_spec(manifest: Manifest) -> dict[str, Any] | None:
+    kind = manifest["kind"]
+    if kind == "Pod":
+        return _mapping_at(manifest, "spec")
+    if kind == "PodTemplate":
+        return _mapping_at(manifest, "template", "spec")
+    if kind == "CronJob":
+        return _mapping_at(manifest, "spec", "jobTemplate", "spec", "template", "spec")
+    if kind in _WORKLOAD_KINDS:
+        return _mapping_at(manifest, "spec", "template", "spec")
+    return None
+
+
+def _containers(pod_spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return _mappings_at(pod_spec, "initContainers") + _mappings_at(pod_spec, "containers")
+
+
+def _claim_templates(manifest: Manifest) -> list[dict[str, Any]]:
+    """Every PersistentVolumeClaim the object is or stamps out."""
+    if manifest["kind"] == "PersistentVolumeClaim":
+        return [manifest]
+    claims = []
+    if manifest["kind"] == "StatefulSet":
+        claims += _mappings_at(manifest, "spec", "volumeClaimTemplates")
+    for volume in _mappings_at(_pod_spec(manifest), "volumes"):
+        ephemeral_claim = _mapping_at(volume, "ephemeral", "volumeClaimTemplate")
+        if ephemeral_claim is not None:
+            claims.append(ephemeral_claim)
+    return claims
+
+
+# -- Fix 3: removed APIs ---------------------------------------------------------------------
+
+
+def _apply_api_rules(documents: list[_Document]) -> None:
+    problems = []
+    for document in documents:
+        manifest = document.current
+        if not isinstance(manifest, dict):
+            continue
+        rule = _API_RULES.get((manifest["apiVersion"], manifest["kind"]))
+        if rule is None or rule.drop:
+            continue
+        refusal = rule.refusal or _upgrade_refusal(manifest)
+        if refusal is not None:
+            problems.append(
+                f"{_describe(manifest)}: {manifest['apiVersion']} {manifest['kind']} was removed in "
+                f"Kubernetes {rule.removed_in} and cannot be upgraded mechanically: {refusal}"
+            )
+            continue
+        manifest["apiVersion"] = rule.upgrade_to
+    if problems:
+        raise PostrenderError(problems)
+
+
+def _upgrade_refusal(manifest: Manifest) -> str | None:
+    """Why this object cannot move to its successor API, after filling in what the old
+    API defaulted; None when it can."""
+    kind = manifest["kind"]
+    spec = _mapping_at(manifest, "spec")
+    if kind in _APPS_V1_KINDS and spec is not None and spec.get("selector") is None:
+        template_labels = _mapping_at(spec, "template", "metadata", "labels")
+        if not template_labels:
+            return "apps/v1 requires spec.selector, and there are no template labels to default it from"
+        spec["selector"] = {"matchLabels": dict(template_labels)}
+    if kind == "PodDisruptionBudget" and spec is not None:
+        selector = spec.get("selector")
+        selects_nothing = isinstance(selector, dict) and not any(selector.get(key) for key in _SELECTOR_KEYS)
+        if selects_nothing:
+            return "its empty selector matches no pod, but in policy/v1 it matches every pod of the namespace"
+    return None
+
+
+def _without_pod_security_policies(documents: list[_Document]) -> list[_Document]:
+    emptied_roles: set[tuple[Any, Any]] = set()
+    kept = []
+    for document in documents:
+        manifest = document.current
+        if isinstance(manifest, dict):
+            rule = _API_RULES.get((manifest["apiVersion"], manifest["kind"]))
+            if rule is not None and rule.drop:
+                continue
+            if manifest["kind"] in _ROLE_KINDS and _drop_pod_security_policy_rules(manifest):
+                emptied_roles.add((manifest["kind"], _name(manifest)))
+                continue
+        kept.append(document)
+    return [document for document in kept if _role_reference(document.current) not in emptied_roles]
+
+
+def _drop_pod_security_policy_rules(role: Manifest) -> bool:
+    """Remove the rules that only grant ``use`` of PodSecurityPolicies; True if that left none."""
+    rules = role.get("rules")
+    if not isinstance(rules, list):
+        return False
+    remaining = [rule for rule in rules if not _only_uses_pod_security_policies(rule)]
+    if len(remaining) == len(rules):
+        return False
+    role["rules"] = remaining
+    return not remaining
+
+
+def _only_uses_pod_security_policies(rule: Any) -> bool:
+    return (
+        isinstance(rule, dict)
+        and _is_list_of_only(rule.get("resources"), "podsecuritypolicies")
+        and _is_list_of_only(rule.get("verbs"), "use")
+    )
+
+
+def _is_list_of_only(value: Any, item: str) -> bool:
+    return isinstance(value, list) and bool(value) and all(element == item for element in value)
+
+
+def _role_reference(manifest: Any) -> tuple[Any, Any] | None:
+    if not isinstance(manifest, dict) or manifest["kind"] not in _BINDING_KINDS:
+        return None
+    role_ref = _mapping_at(manifest, "roleRef") or {}
+    return (role_ref.get("kind"), role_ref.get("name"))
+
+
+# -- Fixes 1 and 2: pod templates ----------------------------------------------------------
+
+
+def _fix_pod_spec(manifest: Manifest) -> None:
+    pod_spec = _pod_spec(manifest)
+    if pod_spec is None:
+        return
+    volume_names = [volume.get("name") for volume in _mappings_at(pod_spec, "volumes")]
+    if manifest["kind"] == "StatefulSet":
+        volume_names += [_name(claim) for claim in _mappings_at(manifest, "spec", "volumeClaimTemplates")]
+    _fix_volume_mounts(pod_spec, {name for name in volume_names if isinstance(name, str)})
+    _fix_topology_keys(pod_spec)
+
+
+def _fix_volume_mounts(pod_spec: dict[str, Any], volume_names: set[str]) -> None:
+    for container in _containers(pod_spec):
+        for mount in _mappings_at(container, "volumeMounts"):
+            name = mount.get("name")
+            if not isinstance(name, str) or name in volume_names:
+                continue
+            wanted = name.replace(".", "-")
+            intended = {volume for volume in volume_names if volume.replace(".", "-") == wanted}
+            if len(intended) == 1:
+                mount["name"] = intended.pop()
+
+
+def _fix_topology_keys(pod_spec: dict[str, Any]) -> None:
+    for affinity_kind in ("podAffinity", "podAntiAffinity"):
+        affinity = _mapping_at(pod_spec, "affinity", affinity_kind)
+        terms = _mappings_at(affinity, "requiredDuringSchedulingIgnoredDuringExecution")
+        for weighted in _mappings_at(affinity, "preferredDuringSchedulingIgnoredDuringExecution"):
+            terms += [term for term in [_mapping_at(weighted, "podAffinityTerm")] if term is not None]
+        for term in terms:
+            if term.get("topologyKey") == BOGUS_TOPOLOGY_KEY:
+                term["topologyKey"] = HOSTNAME_TOPOLOGY_KEY
+
+
+# -- Fix 4: release-unique names for cluster-scoped objects ---------------------------------
+
+
+def release_identity(manifests: list[Manifest]) -> ReleaseIdentity:
+    """The namespace and release the manifests were rendered for (see the module docstring)."""
+    namespaces: dict[str, list[str]] = {}
+    releases: dict[str, list[str]] = {}
+    for manifest in manifests:
+        described = _describe(manifest)
+        metadata = _mapping_at(manifest, "metadata") or {}
+        _note(namespaces, metadata.get("namespace"), f"{described} metadata.namespace")
+        for label in RELEASE_LABELS:
+            _note(releases, (_mapping_at(metadata, "labels") or {}).get(label), f"{described} label {label}")
+        if manifest["kind"] in _BINDING_KINDS:
+            for subject in _mappings_at(manifest, "subjects"):
+                if subject.get("kind") == "ServiceAccount":
+                    _note(namespaces, subject.get("namespace"), f"{described} subject {subject.get('name')}")
+        for container in _containers(_pod_spec(manifest) or {}):
+            for variable in _mappings_at(container, "env"):
+                if variable.get("name") == K8S_NAMESPACE_ENV:
+                    _note(namespaces, variable.get("value"), f"{described} env {K8S_NAMESPACE_ENV}")
+    namespace = _only_value(
+        "namespace", namespaces, "a ServiceAccount subject's namespace, K8S_NS env or metadata.namespace"
+    )
+    release = _only_value("release", releases, "a 'release' or 'app.kubernetes.io/instance' label")
+    problems = []
+    if not DNS_LABEL.fullmatch(namespace):
+        problems.append(f"namespace '{namespace}' is not a DNS label")
+    if not DNS_LABEL.fullmatch(release) or len(release) > MAX_RELEASE_NAME:
+        problems.append(
+            f"release '{release}' is not a DNS label of at most {MAX_RELEASE_NAME} characters, "
+            "so it cannot mark cluster-scoped names unambiguously"
+        )
+    if problems:
+        raise PostrenderError(problems)
+    return ReleaseIdentity(namespace, release)
+
+
+def _note(evidence: dict[str, list[str]], value: Any, source: str) -> None:
+    if _is_text(value):
+        evidence.setdefault(value, []).append(source)
+
+
+def _only_value(what: str, evidence: dict[str, list[str]], sources: str) -> str:
+    if not evidence:
+        raise PostrenderError([f"cannot tell the {what} the manifests belong to: none has {sources}"])
+    if len(evidence) > 1:
+        found = "; ".join(f"'{value}' ({', '.join(where)})" for value, where in evidence.items())
+        raise PostrenderError([f"the manifests disagree on their {what}: {found}"])
+    return next(iter(evidence))
+
+
+def _rename_cluster_scoped(manifests: list[Manifest]) -> None:
+    cluster_scoped = [manifest for manifest in manifests if manifest["kind"] in RENAMED_CLUSTER_KINDS]
+    if not cluster_scoped:
+        return
+    unnamed = [manifest["kind"] for manifest in cluster_scoped if not _is_text(_name(manifest))]
+    if unnamed:
+        raise PostrenderError([f"a {kind} has no metadata.name" for kind in unnamed])
+    try:
+        identity = release_identity(manifests)
+    except PostrenderError as error:
+        needing = ", ".join(_describe(manifest) for manifest in cluster_scoped)
+        purpose = f"needed to give {needing} names unique to the release"
+        raise PostrenderError([f"{problem} -- {purpose}" for problem in error.problems]) from None
+    renamed: dict[tuple[str, str], str] = {}
+    for manifest in cluster_scoped:
+        name = manifest["metadata"]["name"]
+        manifest["metadata"]["name"] = renamed[(manifest["kind"], name)] = cluster_scoped_name(identity, name)
+    for manifest in manifests:
+        _follow_renames(manifest, renamed)
+
+
+def _follow_renames(manifest: Manifest, renamed: dict[tuple[str, str], str]) -> None:
+    def follow(holder: dict[str, Any] | None, key: str, kind: str) -> None:
+        value = holder.get(key) if holder is not None else None
+        if holder is not None and isinstance(value, str) and (kind, value) in renamed:
+            holder[key] = renamed[(kind, value)]
+
+    kind = manifest["kind"]
+    role_ref = _mapping_at(manifest, "roleRef")
+    if kind in _BINDING_KINDS and role_ref is not None and role_ref.get("kind") == "ClusterRole":
+        follow(role_ref, "name", "ClusterRole")
+    if kind == "PersistentVolume":
+        follow(_mapping_at(manifest, "spec"), "storageClassName", "StorageClass")
+    if kind == "Ingress":
+        follow(_mapping_at(manifest, "spec"), "ingressClassName", "IngressClass")
+    for claim in _claim_templates(manifest):
+        follow(_mapping_at(claim, "spec"), "storageClassName", "StorageClass")
+        follow(_mapping_at(claim, "spec"), "volumeName", "PersistentVolume")
+        follow(_mapping_at(claim, "metadata", "annotations"), LEGACY_STORAGE_CLASS_ANNOTATION, "StorageClass")
+    follow(_pod_spec(manifest), "priorityClassName", "PriorityClass")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
