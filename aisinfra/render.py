@@ -103,29 +103,27 @@ class _RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
-        self.registrations[response.urn] = Registration(
-            urn=response.urn,
-            type=request.type,
-            name=request.name,
-            parent=request.parent,
-            inputs=_whole_numbers(rpc.deserialize_properties(request.object)),
-            dependencies=sorted(request.dependencies),
-            protect=request.protect,
-        )
+        self._record(request, response.urn, request.object, protect=request.protect)
         return response
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().ReadResource(request)
-        self.registrations[response.urn] = Registration(
-            urn=response.urn,
+        self._record(request, response.urn, request.properties, read_id=request.id)
+        return response
+
+    def _record(
+        self, request: Any, urn: str, properties: Any, read_id: str | None = None, protect: bool = False
+    ) -> None:
+        self.registrations[urn] = Registration(
+            urn=urn,
             type=request.type,
             name=request.name,
             parent=request.parent,
-            inputs=_whole_numbers(rpc.deserialize_properties(request.properties)),
-            read_id=request.id,
+            inputs=_whole_numbers(rpc.deserialize_properties(properties)),
+            read_id=read_id,
             dependencies=sorted(request.dependencies),
+            protect=protect,
         )
-        return response
 
 
 def _whole_numbers(value: Any) -> Any:
