@@ -12,7 +12,7 @@ worksheet = read_worksheet()
 refuse_unsafe_changes(worksheet, read_deployed_state())
 
 cluster = AisCluster(
-    worksheet.release_name,
+    "aistore",
     AisClusterArgs(worksheet=worksheet, grafana_admin_password=grafana_admin_password()),
 )
 

@@ -243,7 +243,7 @@ def test_render_diff_against_an_earlier_render_directory(tmp_path: Path, capsys:
     capsys.readouterr()
     assert cli(tmp_path, "render", "s", "--diff", str(tmp_path / "before")) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "~ kubernetes:helm.sh/v3:Release  demo-release",
+        "~ kubernetes:helm.sh/v3:Release  aistore-release",
         '    inputs.values.aiscluster.image.aisnode.tag: "3.4" -> "3.5"',
     ]
 
@@ -253,7 +253,7 @@ def test_render_diff_against_another_stack(tmp_path: Path, capsys: Any) -> None:
     write(tmp_path, "b", worksheet(protect=False))
     assert cli(tmp_path, "render", "b", "--diff", "a") == 0
     out = capsys.readouterr().out.splitlines()
-    assert "~ kubernetes:core/v1:Namespace  demo-namespace" in out
+    assert "~ kubernetes:core/v1:Namespace  aistore-namespace" in out
     assert "    protect: true -> false" in out
 
 
@@ -268,8 +268,8 @@ def test_adding_one_node_changes_only_that_nodes_resources(make_stack: Any) -> N
     before = worksheet(targets={**fixed_count, "nodes": ["cpu{01..12}"]})
     after = worksheet(targets={**fixed_count, "nodes": ["cpu{01..13}"]})
     assert changed_resources(make_stack, before, after) == [
-        "+ kubernetes:core/v1:Node  demo-node-cpu13",
-        "+ kubernetes:core/v1:NodePatch  demo-targets-cpu13",
+        "+ kubernetes:core/v1:Node  aistore-node-cpu13",
+        "+ kubernetes:core/v1:NodePatch  aistore-targets-cpu13",
     ]
 
 
@@ -278,10 +278,10 @@ def test_the_release_changes_only_when_a_chart_value_does(make_stack: Any) -> No
     before = worksheet(targets={**TARGETS, "nodes": ["cpu{01..12}"]})
     after = worksheet(targets={**TARGETS, "nodes": ["cpu{01..12}", "gpu01"]})
     assert changed_resources(make_stack, before, after) == [
-        "+ kubernetes:core/v1:Node  demo-node-gpu01",
-        "~ kubernetes:helm.sh/v3:Release  demo-release",
+        "+ kubernetes:core/v1:Node  aistore-node-gpu01",
+        "~ kubernetes:helm.sh/v3:Release  aistore-release",
         "    inputs.values.aiscluster.expected_target_nodes: 12 -> 13",
-        "+ kubernetes:core/v1:NodePatch  demo-targets-gpu01",
+        "+ kubernetes:core/v1:NodePatch  aistore-targets-gpu01",
     ]
 
 
@@ -289,13 +289,13 @@ def test_moving_one_proxy_changes_only_the_two_nodes_patches(make_stack: Any) ->
     before = worksheet(proxies={"nodes": ["cpu{01..03}"]}, targets={**TARGETS, "nodes": ["cpu{01..04}"]})
     after = worksheet(proxies={"nodes": ["cpu01", "cpu02", "cpu04"]}, targets={**TARGETS, "nodes": ["cpu{01..04}"]})
     assert changed_resources(make_stack, before, after) == [
-        "- kubernetes:core/v1:NodePatch  demo-proxies-cpu03",
-        "+ kubernetes:core/v1:NodePatch  demo-proxies-cpu04",
+        "- kubernetes:core/v1:NodePatch  aistore-proxies-cpu03",
+        "+ kubernetes:core/v1:NodePatch  aistore-proxies-cpu04",
     ]
 
 
 def test_dropping_the_initial_primary_label_touches_no_other_label(make_stack: Any) -> None:
     after = worksheet(proxies={**PROXIES, "initialPrimaryLabel": False})
     assert changed_resources(make_stack, WORKSHEET_EXAMPLE, after) == [
-        "- kubernetes:core/v1:NodePatch  demo-proxies-initial-primary",
+        "- kubernetes:core/v1:NodePatch  aistore-proxies-initial-primary",
     ]

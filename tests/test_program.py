@@ -21,8 +21,7 @@ MOUNTPOINTS = [f"/ais/sd{letter}" for letter in "abcdefghij"]
 STACK_URN = "urn:pulumi:test::aisinfra::pulumi:pulumi:Stack::aisinfra-test"
 
 
-def cluster_urn(release: str) -> str:
-    return f"urn:pulumi:test::aisinfra::pulumi:pulumi:Stack$aisinfra:index:AisCluster::{release}"
+CLUSTER_URN = "urn:pulumi:test::aisinfra::pulumi:pulumi:Stack$aisinfra:index:AisCluster::aistore"
 
 
 def children(rendering: Rendering, parent_name: str) -> list[str]:
@@ -55,22 +54,22 @@ def test_one_patch_per_node_and_role_each_guarded_by_a_read_of_the_node(dev: Ren
     reads = {resource.read_id: resource for resource in dev.of_type("kubernetes:core/v1:Node")}
     assert list(reads) == CPUS
     for node, read in reads.items():
-        assert read.name == f"demo-node-{node}"
-        assert read.parent == cluster_urn("demo")
+        assert read.name == f"aistore-node-{node}"
+        assert read.parent == CLUSTER_URN
     patches = {resource.name: resource for resource in dev.of_type(NODE_PATCH)}
     assert sorted(patches) == sorted(
-        [f"demo-targets-{node}" for node in CPUS]
-        + [f"demo-proxies-{node}" for node in CPUS]
-        + ["demo-proxies-initial-primary"]
+        [f"aistore-targets-{node}" for node in CPUS]
+        + [f"aistore-proxies-{node}" for node in CPUS]
+        + ["aistore-proxies-initial-primary"]
     )
     for node in CPUS:
-        target, proxy = patches[f"demo-targets-{node}"], patches[f"demo-proxies-{node}"]
+        target, proxy = patches[f"aistore-targets-{node}"], patches[f"aistore-proxies-{node}"]
         assert target.inputs["metadata"] == {"name": node, "labels": {"nvidia.com/ais-target": "demo-ais"}}
         assert proxy.inputs["metadata"] == {"name": node, "labels": {"nvidia.com/ais-proxy": "demo-ais-electable"}}
         assert target.dependencies == [reads[node].urn] == proxy.dependencies
         # Label conflicts must stop `pulumi up`, never be forced.
         assert "annotations" not in target.inputs["metadata"]
-    primary = patches["demo-proxies-initial-primary"]
+    primary = patches["aistore-proxies-initial-primary"]
     assert primary.inputs["metadata"] == {
         "name": "cpu01",
         "labels": {"nvidia.com/ais-initial-primary-proxy": "demo-ais"},
@@ -79,37 +78,37 @@ def test_one_patch_per_node_and_role_each_guarded_by_a_read_of_the_node(dev: Ren
 
 
 def test_components_own_their_layers(dev: Rendering) -> None:
-    cluster = dev.by_name("demo")
+    cluster = dev.by_name("aistore")
     assert cluster.type == "aisinfra:index:AisCluster"
     assert cluster.parent == STACK_URN
-    assert children(dev, "demo") == [
-        "demo-monitoring",
-        "demo-proxies",
-        "demo-targets",
-        *[f"demo-node-{node}" for node in CPUS],
-        "demo-namespace",
-        "demo-release",
+    assert children(dev, "aistore") == [
+        "aistore-monitoring",
+        "aistore-proxies",
+        "aistore-targets",
+        *[f"aistore-node-{node}" for node in CPUS],
+        "aistore-namespace",
+        "aistore-release",
     ]
-    assert children(dev, "demo-proxies") == [f"demo-proxies-{node}" for node in CPUS] + ["demo-proxies-initial-primary"]
-    assert children(dev, "demo-targets") == [f"demo-targets-{node}" for node in CPUS]
-    assert children(dev, "demo-monitoring") == [
-        "demo-monitoring-grafana-pv",
-        "demo-monitoring-grafana-pvc",
-        "demo-monitoring-graphite-pv",
-        "demo-monitoring-graphite-pvc",
+    assert children(dev, "aistore-proxies") == [f"aistore-proxies-{node}" for node in CPUS] + ["aistore-proxies-initial-primary"]
+    assert children(dev, "aistore-targets") == [f"aistore-targets-{node}" for node in CPUS]
+    assert children(dev, "aistore-monitoring") == [
+        "aistore-monitoring-grafana-pv",
+        "aistore-monitoring-grafana-pvc",
+        "aistore-monitoring-graphite-pv",
+        "aistore-monitoring-graphite-pvc",
     ]
     for layer, kind in [
-        ("demo-proxies", "ProxyLayer"),
-        ("demo-targets", "TargetLayer"),
-        ("demo-monitoring", "MonitoringLayer"),
+        ("aistore-proxies", "ProxyLayer"),
+        ("aistore-targets", "TargetLayer"),
+        ("aistore-monitoring", "MonitoringLayer"),
     ]:
         assert dev.by_name(layer).type == f"aisinfra:index:{kind}"
 
 
 def test_monitoring_volumes_are_pinned_retained_and_bound_to_their_claims(dev: Rendering) -> None:
-    namespace = dev.by_name("demo-namespace")
+    namespace = dev.by_name("aistore-namespace")
     for service, path, size in [("graphite", "/data/graphite", "250Gi"), ("grafana", "/data/grafana", "50Gi")]:
-        volume, claim = dev.by_name(f"demo-monitoring-{service}-pv"), dev.by_name(f"demo-monitoring-{service}-pvc")
+        volume, claim = dev.by_name(f"aistore-monitoring-{service}-pv"), dev.by_name(f"aistore-monitoring-{service}-pvc")
         assert volume.inputs == {
             "apiVersion": "v1",
             "kind": "PersistentVolume",
@@ -145,15 +144,15 @@ def test_monitoring_volumes_are_pinned_retained_and_bound_to_their_claims(dev: R
                 "resources": {"requests": {"storage": size}},
             },
         }
-        assert volume.dependencies == sorted([dev.by_name("demo-node-cpu01").urn, namespace.urn])
+        assert volume.dependencies == sorted([dev.by_name("aistore-node-cpu01").urn, namespace.urn])
         assert volume.urn in claim.dependencies and namespace.urn in claim.dependencies
         assert volume.protect and claim.protect
 
 
 def test_release_inputs_and_values(dev: Rendering) -> None:
     release = dev.release()
-    assert release.name == "demo-release"
-    assert release.parent == cluster_urn("demo")
+    assert release.name == "aistore-release"
+    assert release.parent == CLUSTER_URN
     assert release.protect
     inputs = {key: value for key, value in release.inputs.items() if key != "values"}
     assert inputs == {
@@ -186,17 +185,17 @@ def test_release_inputs_and_values(dev: Rendering) -> None:
 
 
 def test_release_waits_for_labels_volumes_and_namespace(dev: Rendering) -> None:
-    expected = [dev.by_name("demo-namespace").urn]
+    expected = [dev.by_name("aistore-namespace").urn]
     expected += [resource.urn for resource in dev.of_type(NODE_PATCH)]
     expected += [
-        dev.by_name(f"demo-monitoring-{name}").urn
+        dev.by_name(f"aistore-monitoring-{name}").urn
         for name in ("graphite-pv", "graphite-pvc", "grafana-pv", "grafana-pvc")
     ]
     assert dev.release().dependencies == sorted(expected)
 
 
 def test_namespace_is_named_and_protected(dev: Rendering) -> None:
-    namespace = dev.by_name("demo-namespace")
+    namespace = dev.by_name("aistore-namespace")
     assert namespace.inputs == {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ais"}}
     assert namespace.protect
 
@@ -240,7 +239,7 @@ def test_release_name_containing_ais_with_a_remote_chart(render_stack: Any) -> N
         "node-b": {"nvidia.com/ais-target": "prod-aistore", "nvidia.com/ais-proxy": "prod-aistore-electable"},
         "node-c": {"nvidia.com/ais-target": "prod-aistore"},
     }
-    assert children(rendering, "prod-aistore-proxies") == ["prod-aistore-proxies-node-a", "prod-aistore-proxies-node-b"]
+    assert children(rendering, "aistore-proxies") == ["aistore-proxies-node-a", "aistore-proxies-node-b"]
     release = rendering.release().inputs
     assert (release["name"], release["namespace"], release["chart"], release["version"]) == (
         "prod-aistore",
@@ -274,7 +273,7 @@ def test_existing_claims_are_handed_to_the_chart_and_no_volume_is_made(render_st
             protect=False,
         )
     )
-    assert children(rendering, "demo-monitoring") == []
+    assert children(rendering, "aistore-monitoring") == []
     values = rendering.release().inputs["values"]
     assert values["graphite"]["persistence"] == {"enabled": True, "existingClaim": "site-graphite"}
     assert values["grafana"]["persistence"] == {"enabled": True, "existingClaim": "site-grafana"}
@@ -288,7 +287,7 @@ def test_monitoring_off_sends_stats_to_the_external_graphite(render_stack: Any) 
     assert values["tags"] == {"builtin_monitoring": False, "prometheus": False}
     assert values["external_monitoring"] == {"graphite_host": "graphite.example.com", "graphite_port": 2003}
     assert "graphite" not in values and "grafana" not in values
-    assert children(rendering, "demo-monitoring") == []
+    assert children(rendering, "aistore-monitoring") == []
     assert rendering.outputs["monitoringClaims"] == {}
 
 
@@ -316,8 +315,8 @@ def with_decrypted_password(stack: Any, password: str) -> Any:
 
 def test_grafana_password_reaches_grafana_through_a_secret_and_stays_secret(make_stack: Any, tmp_path: Path) -> None:
     rendering = run_program(with_decrypted_password(make_stack(WORKSHEET_EXAMPLE), "s3cret-pw"))
-    secret = rendering.by_name("demo-monitoring-grafana-admin")
-    assert secret.parent == rendering.by_name("demo-monitoring").urn
+    secret = rendering.by_name("aistore-monitoring-grafana-admin")
+    assert secret.parent == rendering.by_name("aistore-monitoring").urn
     assert secret.inputs["metadata"] == {"name": "demo-ais-grafana-admin", "namespace": "ais"}
     assert rpc.is_rpc_secret(secret.inputs["stringData"])
     assert rpc.unwrap_rpc_secret(secret.inputs["stringData"]) == {"admin-user": "admin", "admin-password": "s3cret-pw"}
@@ -340,7 +339,7 @@ def test_secure_value_in_a_stack_file_is_kept_as_a_secret_placeholder(make_stack
     assert stack.values["aisinfra:grafanaAdminPassword"] == "[secret]"
     assert "aisinfra:grafanaAdminPassword" in stack.secret_keys
     rendering = run_program(stack)
-    string_data = rendering.by_name("demo-monitoring-grafana-admin").inputs["stringData"]
+    string_data = rendering.by_name("aistore-monitoring-grafana-admin").inputs["stringData"]
     assert rpc.unwrap_rpc_secret(string_data)["admin-password"] == "[secret]"
     write_outputs(rendering, tmp_path)
     for name in ("values.yaml", "release.yaml", "manifests.yaml"):

@@ -158,12 +158,12 @@ def test_release_namespace_and_monitoring_volumes_are_protected_by_default(make_
     rendering = run_program(make_stack(WORKSHEET_EXAMPLE))
     protected = sorted(resource.name for resource in rendering.resources if resource.protect)
     assert protected == [
-        "demo-monitoring-grafana-pv",
-        "demo-monitoring-grafana-pvc",
-        "demo-monitoring-graphite-pv",
-        "demo-monitoring-graphite-pvc",
-        "demo-namespace",
-        "demo-release",
+        "aistore-monitoring-grafana-pv",
+        "aistore-monitoring-grafana-pvc",
+        "aistore-monitoring-graphite-pv",
+        "aistore-monitoring-graphite-pvc",
+        "aistore-namespace",
+        "aistore-release",
     ]
     unprotected = run_program(make_stack(worksheet(protect=False)))
     assert [resource.name for resource in unprotected.resources if resource.protect] == []
