@@ -89,7 +89,9 @@ def test_components_own_their_layers(dev: Rendering) -> None:
         "aistore-namespace",
         "aistore-release",
     ]
-    assert children(dev, "aistore-proxies") == [f"aistore-proxies-{node}" for node in CPUS] + ["aistore-proxies-initial-primary"]
+    assert children(dev, "aistore-proxies") == [f"aistore-proxies-{node}" for node in CPUS] + [
+        "aistore-proxies-initial-primary"
+    ]
     assert children(dev, "aistore-targets") == [f"aistore-targets-{node}" for node in CPUS]
     assert children(dev, "aistore-monitoring") == [
         "aistore-monitoring-grafana-pv",
@@ -108,7 +110,10 @@ def test_components_own_their_layers(dev: Rendering) -> None:
 def test_monitoring_volumes_are_pinned_retained_and_bound_to_their_claims(dev: Rendering) -> None:
     namespace = dev.by_name("aistore-namespace")
     for service, path, size in [("graphite", "/data/graphite", "250Gi"), ("grafana", "/data/grafana", "50Gi")]:
-        volume, claim = dev.by_name(f"aistore-monitoring-{service}-pv"), dev.by_name(f"aistore-monitoring-{service}-pvc")
+        volume, claim = (
+            dev.by_name(f"aistore-monitoring-{service}-pv"),
+            dev.by_name(f"aistore-monitoring-{service}-pvc"),
+        )
         assert volume.inputs == {
             "apiVersion": "v1",
             "kind": "PersistentVolume",
