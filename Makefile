@@ -6,9 +6,9 @@ BIN := $(VENV)/bin
 STACK ?= dev
 RENDER_DIR ?= build/render/$(STACK)
 # Tool settings live here: the top level holds only what the project needs (see README).
-SOURCES := aisinfra tests __main__.py
+SOURCES := aisinfra tests bench __main__.py
 RUFF_RULES := E,F,W,I,B,UP,N,SIM,RUF
-MYPY_FLAGS := --python-version 3.11 --disallow-untyped-defs --warn-unused-ignores --warn-redundant-casts
+MYPY_FLAGS := --python-version 3.11 --disallow-untyped-defs --warn-unused-ignores --warn-redundant-casts --explicit-package-bases
 
 .PHONY: render test lint typecheck unit clean
 
@@ -33,7 +33,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff format --check --line-length 120 --target-version py311 $(SOURCES)
 
 typecheck: $(VENV)/.dev-installed
-	$(BIN)/mypy $(MYPY_FLAGS) aisinfra __main__.py
+	$(BIN)/mypy $(MYPY_FLAGS) aisinfra bench __main__.py
 
 unit: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest -q tests

@@ -1,0 +1,135 @@
+"""The baseline for ``bench/run.py``: a bare Pulumi program that registers what ``__main__.py``
+registers for the bench worksheet's labels and chart, and nothing else.
+
+One ``NodePatch`` per node and role (target, proxy, initial primary) with the same names and
+labels, and one ``helm.v3.Release`` with the same values. No worksheet model, no validation, no
+safety check, no components, no node reads, no namespace, volumes or outputs. It understands only
+the bench worksheet's shape (chart from a path, built-in monitoring on volumes the program
+creates) and trusts it. ``bench/run.py`` runs it through ``aisinfra.render.run_program`` in place
+of ``__main__.py``, so both go through the same mock runtime and recording monitor.
+
+With ``bench:nodeReads`` set to true it also reads every node once (``Node.get``, named as the
+program names its reads) and makes each patch depend on its node's read, as the program does:
+that variant tells how much of the program's extra time is the guard alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from aisinfra import naming
+from aisinfra.patterns import expand
+
+DEFAULT_STATE_PATH = "/etc/ais"
+DEFAULT_INIT_IMAGE = "aistore/ais-init:latest"
+DEFAULT_AISNODE_IMAGE = "aistore/aisnode:3.4"
+POSTRENDER_COMMAND = "./aisinfra/bin/postrender"
+# The program's resource names start with its cluster component's name; the same names keep
+# the URNs (and so the work of building and recording them) alike.
+NAME = "aistore"
+MONITORING_SERVICES = ("graphite", "grafana")
+
+
+def _names(patterns: list[str]) -> list[str]:
+    return [name for pattern in patterns for name in expand(pattern)]
+
+
+def _image(image: str) -> dict[str, str]:
+    repository, _, tag = image.rpartition(":")
+    return {"repository": repository, "tag": tag}
+
+
+def bare_values(
+    release_name: str,
+    state_path: str,
+    target_count: int,
+    proxy_count: int,
+    mountpoints: list[str],
+    images: dict[str, str],
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "aiscluster": {
+            "expected_target_nodes": target_count,
+            "expected_proxy_nodes": proxy_count,
+            "hostpathPrefix": state_path,
+            "image": {
+                "aisnode": _image(images.get("aisnode", DEFAULT_AISNODE_IMAGE)),
+                "kubectl": _image(images.get("initContainer", DEFAULT_INIT_IMAGE)),
+            },
+            "target": {"mountPaths": mountpoints},
+        },
+        "tags": {"builtin_monitoring": True, "prometheus": True},
+    }
+    for service in MONITORING_SERVICES:
+        values[service] = {
+            "persistence": {"enabled": True, "existingClaim": naming.monitoring_claim_name(release_name, service)},
+            "ais": {"pv": {"path": ""}},
+        }
+    values["graphite"]["graphite"] = {"affinity": {}}
+    return values
+
+
+def _patch(
+    resource_name: str, node: str, labels: dict[str, str], read: k8s.core.v1.Node | None
+) -> k8s.core.v1.NodePatch:
+    return k8s.core.v1.NodePatch(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaPatchArgs(name=node, labels=labels),
+        opts=pulumi.ResourceOptions(depends_on=[read]) if read is not None else None,
+    )
+
+
+def main() -> None:
+    config = pulumi.Config("aisinfra")
+    release_name = config.require("releaseName")
+    targets: dict[str, Any] = config.require_object("targets")
+    proxies: dict[str, Any] = config.require_object("proxies")
+    chart: dict[str, Any] = config.require_object("chart")
+    target_nodes, proxy_nodes = _names(targets["nodes"]), _names(proxies["nodes"])
+    initial_primary = proxies.get("initialPrimary") or proxy_nodes[0]
+    reads: dict[str, k8s.core.v1.Node] = {}
+    if pulumi.Config("bench").get_bool("nodeReads"):
+        reads = {
+            node: k8s.core.v1.Node.get(f"{NAME}-node-{node}", node)
+            for node in dict.fromkeys(target_nodes + proxy_nodes)
+        }
+
+    target_labels = {naming.TARGET_LABEL_KEY: naming.target_label_value(release_name)}
+    proxy_labels = {naming.PROXY_LABEL_KEY: naming.proxy_label_value(release_name)}
+    for node in target_nodes:
+        _patch(f"{NAME}-targets-{node}", node, target_labels, reads.get(node))
+    for node in proxy_nodes:
+        _patch(f"{NAME}-proxies-{node}", node, proxy_labels, reads.get(node))
+    _patch(
+        f"{NAME}-proxies-initial-primary",
+        initial_primary,
+        {naming.INITIAL_PRIMARY_LABEL_KEY: naming.initial_primary_label_value(release_name)},
+        reads.get(initial_primary),
+    )
+
+    values = bare_values(
+        release_name,
+        config.get("statePath") or DEFAULT_STATE_PATH,
+        targets.get("initialCount") or len(target_nodes),
+        len(proxy_nodes),
+        _names(targets["mountpoints"]),
+        config.get_object("images") or {},
+    )
+    k8s.helm.v3.Release(
+        f"{NAME}-release",
+        k8s.helm.v3.ReleaseArgs(
+            name=release_name,
+            namespace=config.require("namespace"),
+            chart=chart["path"],
+            dependency_update=chart.get("dependencyUpdate", True),
+            values=values,
+            postrender=POSTRENDER_COMMAND,
+        ),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""bench/run.py compares like with like: its worksheet passes the program, and its bare program
+registers exactly the program's node labels and Release, without the program's reads,
+components and checks (no timing here: that is what bench/run.py is for)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aisinfra.patterns import expand
+from aisinfra.render import NODE_PATCH, RELEASE, Rendering
+from bench.run import KINDS, bench_worksheet, run_kind, write_stack
+
+NODES = 3
+NODE_NAMES = ["node0001", "node0002", "node0003"]
+MOUNTPOINTS = [f"/ais/sd{letter}" for letter in "abcdefghij"]
+NODE_READ = "kubernetes:core/v1:Node"
+
+PatchLabels = list[tuple[str, list[tuple[str, str]]]]
+
+
+@pytest.fixture(scope="module")
+def renderings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendering]:
+    path = write_stack(tmp_path_factory.mktemp("bench"), NODES)
+    return {kind: run_kind(kind, path) for kind in KINDS}
+
+
+def patch_labels(rendering: Rendering) -> PatchLabels:
+    """Every NodePatch as (node, labels), sorted: what the patches do, whatever they are named."""
+    return sorted(
+        (patch.inputs["metadata"]["name"], sorted(patch.inputs["metadata"]["labels"].items()))
+        for patch in rendering.of_type(NODE_PATCH)
+    )
+
+
+def reads_behind_patches(rendering: Rendering) -> list[tuple[str, list[str]]]:
+    """Every NodePatch as (node, the nodes whose reads it waits for), sorted."""
+    read_ids = {read.urn: str(read.read_id) for read in rendering.of_type(NODE_READ)}
+    return sorted(
+        (patch.inputs["metadata"]["name"], sorted(read_ids[urn] for urn in patch.dependencies if urn in read_ids))
+        for patch in rendering.of_type(NODE_PATCH)
+    )
+
+
+def test_the_worksheet_writes_the_nodes_as_one_pattern() -> None:
+    assert bench_worksheet(NODES)["aisinfra:targets"]["nodes"] == ["node{0001..0003}"]
+    assert bench_worksheet(NODES)["aisinfra:proxies"]["nodes"] == ["node{0001..0003}"]
+    (pattern,) = bench_worksheet(12345)["aisinfra:targets"]["nodes"]
+    assert expand(pattern)[0] == "node00001" and expand(pattern)[-1] == "node12345"
+
+
+def test_the_program_accepts_the_worksheet_and_labels_every_node_with_both_roles(
+    renderings: dict[str, Rendering],
+) -> None:
+    both_roles = {"nvidia.com/ais-target": "bench-ais", "nvidia.com/ais-proxy": "bench-ais-electable"}
+    expected = {node: dict(both_roles) for node in NODE_NAMES}
+    expected["node0001"]["nvidia.com/ais-initial-primary-proxy"] = "bench-ais"
+    assert renderings["program"].node_labels() == expected
+
+
+@pytest.mark.parametrize("kind", ["bare", "bare-reads"])
+def test_the_bare_program_registers_the_same_node_patches(renderings: dict[str, Rendering], kind: str) -> None:
+    program = patch_labels(renderings["program"])
+    assert len(program) == 2 * NODES + 1
+    assert patch_labels(renderings[kind]) == program
+
+
+@pytest.mark.parametrize("kind", ["bare", "bare-reads"])
+def test_the_bare_program_registers_the_same_release(renderings: dict[str, Rendering], kind: str) -> None:
+    program, bare = renderings["program"].release(), renderings[kind].release()
+    cluster = program.inputs["values"]["aiscluster"]
+    assert cluster["expected_target_nodes"] == cluster["expected_proxy_nodes"] == NODES
+    assert cluster["target"]["mountPaths"] == MOUNTPOINTS
+    assert bare.inputs == program.inputs
+
+
+def test_the_bare_program_registers_nothing_else(renderings: dict[str, Rendering]) -> None:
+    bare = renderings["bare"]
+    assert {resource.type for resource in bare.resources} == {NODE_PATCH, RELEASE}
+    assert len(bare.resources) == 2 * NODES + 2
+    assert all(not patch.dependencies for patch in bare.of_type(NODE_PATCH))
+
+
+def test_bare_reads_adds_exactly_the_programs_node_reads(renderings: dict[str, Rendering]) -> None:
+    program, bare_reads = renderings["program"], renderings["bare-reads"]
+    assert sorted(str(read.read_id) for read in bare_reads.of_type(NODE_READ)) == NODE_NAMES
+    assert sorted(str(read.read_id) for read in program.of_type(NODE_READ)) == NODE_NAMES
+    assert reads_behind_patches(bare_reads) == reads_behind_patches(program)
+    assert all(reads == [node] for node, reads in reads_behind_patches(program))
+    assert {resource.type for resource in bare_reads.resources} == {NODE_PATCH, RELEASE, NODE_READ}
