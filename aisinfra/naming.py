@@ -40,6 +40,11 @@ def initial_primary_label_value(release_name: str) -> str:
     return fullname(release_name)
 
 
+def mountpoint_volume_name(mountpoint: str) -> str:
+    """The chart names each mountpoint's hostPath volume ``fspath{{ replace "/" "-" }}``."""
+    return "fspath" + mountpoint.replace("/", "-")
+
+
 def proxy_endpoint(release_name: str, namespace: str) -> str:
     return f"http://{fullname(release_name)}-proxy.{namespace}:{PROXY_PORT}"
 

@@ -114,8 +114,19 @@ def _node_pattern(value: str) -> str:
     return _expanded(value, lambda name: _dns_subdomain(name, "node name"), "node name")
 
 
+def _mountpoint(value: str) -> str:
+    _absolute_path(value)
+    volume = naming.mountpoint_volume_name(value)
+    if not naming.DNS_LABEL.fullmatch(volume):
+        raise ValueError(
+            f"'{value}' would make the chart's volume name '{volume}', which Kubernetes refuses: a mountpoint "
+            f"may use only lowercase letters, digits, '-' and '/', and at most {63 - len('fspath')} characters"
+        )
+    return value
+
+
 def _mountpoint_pattern(value: str) -> str:
-    return _expanded(value, _absolute_path, "mountpoint")
+    return _expanded(value, _mountpoint, "mountpoint")
 
 
 def _quantity(value: str) -> str:

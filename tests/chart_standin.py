@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from aisinfra.naming import fullname
+from aisinfra.naming import fullname, mountpoint_volume_name
 from aisinfra.values import deep_merge
 
 Manifest = dict[str, Any]
@@ -287,7 +287,7 @@ class _Chart:
         paths = self.ais["target"]["mountPaths"]
         # The chart names each disk's volume fspath{{ . | replace "/" "-" }} but its mount
         # fspath{{ . | replace "/" "." }}: the defect the post-renderer repairs.
-        volumes = [_host_path("fspath" + path.replace("/", "-"), path) for path in paths]
+        volumes = [_host_path(mountpoint_volume_name(path), path) for path in paths]
         mounts = [("fspath" + path.replace("/", "."), path) for path in paths]
         statefulset = self._ais_statefulset(
             "target",

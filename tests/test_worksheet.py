@@ -72,6 +72,14 @@ BAD_WORKSHEETS: list[tuple[str, dict[str, Any], list[str]]] = [
         ["targets.mountpoints[0]: '/ais//sda/' is not a normalized path below '/'; write '/ais/sda'"],
     ),
     (
+        "mountpoint the chart cannot name a volume after",
+        worksheet(targets={**TARGETS, "mountpoints": ["/mnt/disk_{1..2}"]}),
+        [
+            "targets.mountpoints[0]: the mountpoint '/mnt/disk_1' from pattern '/mnt/disk_{1..2}': "
+            "'/mnt/disk_1' would make the chart's volume name 'fspath-mnt-disk_1', which Kubernetes refuses"
+        ],
+    ),
+    (
         "nested mountpoint",
         worksheet(targets={**TARGETS, "mountpoints": ["/ais/sd[a-b]", "/ais/sda/cache"]}),
         ["targets.mountpoints[1]: '/ais/sda/cache' is inside '/ais/sda' (targets.mountpoints[0])"],
