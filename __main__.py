@@ -4,17 +4,13 @@ import pulumi
 
 from aisinfra import naming
 from aisinfra.components.cluster import AisCluster, AisClusterArgs
-from aisinfra.config import grafana_admin_password, read_deployed_state, read_worksheet, refuse_unsafe_changes
-from aisinfra.safety import chart_source_text
-from aisinfra.values import monitoring_claims
+from aisinfra.config import read_deployed_state, read_worksheet, refuse_unsafe_changes
+from aisinfra.values import chart_source, monitoring_claims
 
 worksheet = read_worksheet()
 refuse_unsafe_changes(worksheet, read_deployed_state())
 
-cluster = AisCluster(
-    "aistore",
-    AisClusterArgs(worksheet=worksheet, grafana_admin_password=grafana_admin_password()),
-)
+cluster = AisCluster("aistore", AisClusterArgs(worksheet=worksheet))
 
 pulumi.export("namespace", cluster.namespace.metadata.name)
 pulumi.export("releaseName", cluster.release.name)
@@ -26,7 +22,7 @@ pulumi.export("proxyNodes", worksheet.proxy_nodes)
 pulumi.export("initialPrimary", worksheet.initial_primary)
 pulumi.export("mountpoints", worksheet.mountpoints)
 pulumi.export("statePath", worksheet.state_path)
-pulumi.export("chartSource", chart_source_text(worksheet))
+pulumi.export("chartSource", chart_source(worksheet).identity)
 pulumi.export("labelSelectors", naming.label_selectors(worksheet.release_name))
 pulumi.export("monitoringClaims", monitoring_claims(worksheet))
 pulumi.export("releaseStatus", cluster.release.status.status)

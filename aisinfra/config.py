@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
 import pulumi
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime.sync_await import _sync_await
@@ -9,26 +12,27 @@ from pulumi.runtime.sync_await import _sync_await
 from aisinfra.safety import DeployedState, UnsafeChangeError, unsafe_changes
 from aisinfra.worksheet import Worksheet, WorksheetError, load_worksheet
 
+V = TypeVar("V")
 NAMESPACE = "aisinfra"
+PREFIX = f"{NAMESPACE}:"
+
+
+def project_keys(values: Mapping[str, V]) -> dict[str, V]:
+    """This project's keys of a stack's config, without their ``aisinfra:`` namespace."""
+    return {key[len(PREFIX) :]: value for key, value in values.items() if key.startswith(PREFIX)}
 
 
 def read_worksheet() -> Worksheet:
     """All ``aisinfra:*`` keys of the stack, validated. Every key is read -- not only the
     known ones -- so that a misspelled key is reported instead of silently ignored."""
-    prefix = f"{NAMESPACE}:"
     # The language host loads the whole stack config here before the program starts.
-    everything = runtime_config.CONFIG.get()
-    stack_config = {key[len(prefix) :]: value for key, value in everything.items() if key.startswith(prefix)}
-    secret_keys = frozenset(key for key in stack_config if runtime_config.is_config_secret(prefix + key))
+    stack_config = project_keys(runtime_config.CONFIG.get())
+    secret_keys = frozenset(key for key in stack_config if runtime_config.is_config_secret(PREFIX + key))
     try:
         return load_worksheet(stack_config, secret_keys)
     except WorksheetError as error:
         # RunError makes the CLI print the message alone, without a Python traceback.
         raise pulumi.RunError(str(error)) from None
-
-
-def grafana_admin_password() -> pulumi.Output[str] | None:
-    return pulumi.Config(NAMESPACE).get_secret("grafanaAdminPassword")
 
 
 def read_deployed_state() -> DeployedState:

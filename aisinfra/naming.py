@@ -17,6 +17,8 @@ PROXY_PORT = 51080
 MAX_LABEL_VALUE = 63
 # Helm refuses release names longer than 53 characters.
 MAX_RELEASE_NAME = 53
+# Namespaces Kubernetes itself uses; an AIStore cluster gets a namespace of its own.
+RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 # A Kubernetes DNS label (namespaces, release names): at most 63 characters.
 DNS_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
 
@@ -49,10 +51,15 @@ def proxy_endpoint(release_name: str, namespace: str) -> str:
     return f"http://{fullname(release_name)}-proxy.{namespace}:{PROXY_PORT}"
 
 
+def cluster_scoped_prefix(namespace: str, release_name: str) -> str:
+    """What makes a cluster-scoped name unique to one release: neither a namespace nor a
+    release name can contain a dot, so the first two dots separate them unambiguously."""
+    return f"{namespace}.{release_name}."
+
+
 def monitoring_volume_name(release_name: str, namespace: str, service: str) -> str:
-    """PersistentVolumes are cluster-scoped: the namespace (one AIStore cluster per
-    namespace) keeps two clusters' volumes apart, the fullname says which release."""
-    return f"{namespace}-{fullname(release_name)}-{service}"
+    """PersistentVolumes are cluster-scoped, so they carry the release's cluster-scoped prefix."""
+    return f"{cluster_scoped_prefix(namespace, release_name)}{fullname(release_name)}-{service}"
 
 
 def monitoring_claim_name(release_name: str, service: str) -> str:

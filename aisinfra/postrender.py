@@ -43,7 +43,7 @@ from typing import Any
 import yaml
 
 # naming is stdlib-only: the post-renderer may run under a bare python3 with PyYAML.
-from aisinfra.naming import DNS_LABEL, MAX_RELEASE_NAME
+from aisinfra.naming import DNS_LABEL, MAX_RELEASE_NAME, cluster_scoped_prefix
 
 Manifest = dict[str, Any]
 
@@ -157,7 +157,7 @@ class ReleaseIdentity:
 
     @property
     def prefix(self) -> str:
-        return f"{self.namespace}.{self.release}."
+        return cluster_scoped_prefix(self.namespace, self.release)
 
 
 def cluster_scoped_name(identity: ReleaseIdentity, name: str) -> str:

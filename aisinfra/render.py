@@ -64,9 +64,6 @@ class Rendering:
     def by_name(self, name: str) -> Registration:
         return next(resource for resource in self.resources if resource.name == name)
 
-    def by_urn(self, urn: str) -> Registration:
-        return next(resource for resource in self.resources if resource.urn == urn)
-
     def release(self) -> Registration:
         return self.of_type(RELEASE)[0]
 

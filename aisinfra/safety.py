@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aisinfra import naming
+from aisinfra.values import chart_source
 from aisinfra.worksheet import Worksheet, WorksheetError
 
 
@@ -54,12 +55,6 @@ class DeployedState:
             mountpoints=tuple(outputs.get("mountpoints") or ()),
             proxy_nodes=tuple(outputs.get("proxyNodes") or ()),
         )
-
-
-def chart_source_text(worksheet: Worksheet) -> str:
-    """The chart's identity: where it comes from, not its version (upgrades are fine)."""
-    chart = worksheet.chart
-    return f"path {chart.path}" if chart.path is not None else f"{chart.repo} {chart.name}"
 
 
 def unsafe_changes(deployed: DeployedState, worksheet: Worksheet) -> list[str]:
@@ -128,8 +123,9 @@ def _removed_proxies(deployed: DeployedState, worksheet: Worksheet) -> list[str]
 
 def _identity_changes(deployed: DeployedState, worksheet: Worksheet) -> list[str]:
     consequence = {
-        "releaseName": "replaces the Helm release (uninstall, then install) and leaves the host state "
-        f"under {worksheet.state_path}/{deployed.release_name} and the node labels of the old name behind",
+        "releaseName": "replaces the Helm release (uninstall, then install), relabels every node, recreates "
+        "the monitoring volumes and claims under new names, and leaves the host state under "
+        f"{worksheet.state_path}/{deployed.release_name} behind",
         "namespace": "replaces the Helm release (uninstall, then install) in the new namespace",
         "statePath": "starts every proxy and target with empty state, orphaning the state under the old path",
         "chart": "installs a different chart over the deployed release",
@@ -138,7 +134,7 @@ def _identity_changes(deployed: DeployedState, worksheet: Worksheet) -> list[str
         "releaseName": worksheet.release_name,
         "namespace": worksheet.namespace,
         "statePath": worksheet.state_path,
-        "chart": chart_source_text(worksheet),
+        "chart": chart_source(worksheet).identity,
     }
     before = {
         "releaseName": deployed.release_name,

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from aisinfra.config import NAMESPACE
+from aisinfra.config import NAMESPACE, project_keys
 
 SECRET_PLACEHOLDER = "[secret]"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -35,12 +35,10 @@ class StackConfig:
 
     def project_values(self) -> dict[str, str]:
         """The ``aisinfra:`` keys without their namespace, as the worksheet model reads them."""
-        prefix = f"{NAMESPACE}:"
-        return {key[len(prefix) :]: value for key, value in self.values.items() if key.startswith(prefix)}
+        return project_keys(self.values)
 
     def project_secret_keys(self) -> frozenset[str]:
-        prefix = f"{NAMESPACE}:"
-        return frozenset(key[len(prefix) :] for key in self.secret_keys if key.startswith(prefix))
+        return frozenset(project_keys(dict.fromkeys(self.secret_keys)))
 
 
 def stack_path(stack: str, directory: Path = PROJECT_DIR) -> Path:

@@ -20,6 +20,27 @@ if TYPE_CHECKING:
 MONITORING_SERVICES = ("graphite", "grafana")
 
 
+@dataclass(frozen=True)
+class ChartSource:
+    chart: str
+    version: str | None = None
+    repo: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """Where the chart comes from, not its version: an upgrade keeps the identity."""
+        return f"{self.repo} {self.chart}" if self.repo else f"path {self.chart}"
+
+
+def chart_source(worksheet: Worksheet) -> ChartSource:
+    chart = worksheet.chart
+    if chart.path is not None:
+        return ChartSource(chart=chart.path)
+    # Without a path the worksheet model has required repo, name and version.
+    assert chart.name is not None
+    return ChartSource(chart=chart.name, version=chart.version, repo=chart.repo)
+
+
 def split_image(image: str) -> dict[str, str]:
     repository, _, tag = image.rpartition(":")
     return {"repository": repository, "tag": tag}

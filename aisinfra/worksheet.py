@@ -37,6 +37,7 @@ DEFAULT_AISNODE_IMAGE = "aistore/aisnode:3.4"
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _QUANTITY = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_SEMVER = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$")
 _HOST_PORT = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?):(\d{1,5})$")
 
 
@@ -148,6 +149,11 @@ def _image(value: str) -> str:
     repository, _, tag = value.rpartition(":")
     if not repository or "/" in tag or not _IMAGE_TAG.match(tag):
         raise ValueError(f"'{value}' has no tag; write it as repository:tag, e.g. {DEFAULT_AISNODE_IMAGE}")
+    first, _, rest = repository.partition("/")
+    # As Docker reads a reference: a first component with '.' or ':' (or localhost) is a registry host.
+    path = rest if rest and (first == "localhost" or "." in first or ":" in first) else repository
+    if path != path.lower():
+        raise ValueError(f"'{value}': image repository paths are lowercase")
     return value
 
 
@@ -158,7 +164,15 @@ def _host_port(value: str) -> str:
     return value
 
 
+def _namespace(value: str) -> str:
+    _dns_label(value)
+    if value in naming.RESERVED_NAMESPACES or value.startswith("kube-"):
+        raise ValueError(f"'{value}' is a namespace Kubernetes uses itself; give the AIStore cluster its own")
+    return value
+
+
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+Namespace = Annotated[str, AfterValidator(_namespace)]
 ReleaseName = Annotated[str, AfterValidator(_release_name)]
 NodeName = Annotated[str, AfterValidator(lambda value: _dns_subdomain(value, "node name"))]
 NodePattern = Annotated[str, AfterValidator(_node_pattern)]
@@ -179,11 +193,17 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True)
 
 
+def _pinned_version(value: str) -> str:
+    if not _SEMVER.match(value):
+        raise ValueError(f"'{value}' is not a pinned chart version; give one exact version such as 0.1.0")
+    return value
+
+
 class Chart(_Section):
     path: str | None = None
     repo: str | None = None
     name: str | None = None
-    version: str | None = None
+    version: Annotated[str, AfterValidator(_pinned_version)] | None = None
     dependency_update: bool = True
     values: dict[str, Any] = Field(default_factory=dict)
 
@@ -207,12 +227,12 @@ class Images(_Section):
 
 
 class Targets(_Section):
-    initial_count: int = Field(0, ge=0)
+    initial_count: int = Field(0, ge=0, strict=True)
     nodes: list[NodePattern] = Field(min_length=1)
     mountpoints: list[MountpointPattern] = Field(min_length=1)
     # Acknowledgements of a scale-in of a deployed cluster (see aisinfra.safety).
     decommissioned: list[NodeName] = Field(default_factory=list)
-    scale_in_to: int | None = Field(None, ge=0)
+    scale_in_to: int | None = Field(None, ge=0, strict=True)
     removed_mountpoints: list[AbsolutePath] = Field(default_factory=list)
 
 
@@ -264,7 +284,10 @@ class IdentityChange(_Section):
 
 class Worksheet(_Section):
     release_name: ReleaseName
-    namespace: DnsLabel
+    namespace: Namespace
+    # The program creates the namespace unless it exists already (e.g. with a pull secret or
+    # the claims named in monitoring); then it only reads it and never deletes it.
+    existing_namespace: bool = False
     state_path: AbsolutePath = DEFAULT_STATE_PATH
     chart: Chart
     images: Images = Images()
@@ -400,6 +423,20 @@ def _cross_checks(worksheet: Worksheet, secret_keys: frozenset[str]) -> list[str
         for index, path in enumerate(worksheet.targets.removed_mountpoints)
         if path in worksheet.mountpoints
     ]
+    scale_in_to = worksheet.targets.scale_in_to
+    if scale_in_to is not None and scale_in_to != worksheet.expected_targets:
+        problems.append(
+            f"targets.scaleInTo: acknowledges a target count of {scale_in_to}, but the worksheet's count is "
+            f"{worksheet.expected_targets}; remove it once its scale-in is done, so that it cannot let a "
+            "later one through"
+        )
+    problems += _volume_name_clashes(worksheet.targets.mountpoints)
+    problems += [
+        f"targets.mountpoints: '{path}' and statePath '{worksheet.state_path}' lie one inside the other; "
+        "keep AIStore's state off its data disks"
+        for path in worksheet.mountpoints
+        if _nested(path, worksheet.state_path) or path == worksheet.state_path
+    ]
 
     target_count = len(set(worksheet.target_nodes))
     if worksheet.targets.initial_count > target_count:
@@ -413,6 +450,11 @@ def _cross_checks(worksheet: Worksheet, secret_keys: frozenset[str]) -> list[str
             f"proxies.initialPrimary: '{primary}' is not one of proxies.nodes; the initial primary must be a proxy node"
         )
     problems += _monitoring_rules(worksheet)
+    problems += [
+        f"{key}: is stored as a secret, but only grafanaAdminPassword is handled as one; a secret "
+        "anywhere else would reach the release values in plain text, so set it without --secret"
+        for key in sorted(secret_keys - {"grafanaAdminPassword"})
+    ]
     if worksheet.grafana_admin_password is not None and "grafanaAdminPassword" not in secret_keys:
         problems.append(
             "grafanaAdminPassword: is stored in plain text; remove it and set it with "
@@ -439,6 +481,25 @@ def _duplicates(key: str, patterns: list[str]) -> list[str]:
                 )
             else:
                 first_seen[name] = index
+    return problems
+
+
+def _nested(path: str, other: str) -> bool:
+    return path.startswith(other + "/") or other.startswith(path + "/")
+
+
+def _volume_name_clashes(patterns: list[str]) -> list[str]:
+    problems: list[str] = []
+    first_seen: dict[str, tuple[str, int]] = {}
+    for index, pattern in enumerate(patterns):
+        for path in dict.fromkeys(expand(pattern)):
+            volume = naming.mountpoint_volume_name(path)
+            other = first_seen.setdefault(volume, (path, index))
+            if other[0] != path:
+                problems.append(
+                    f"targets.mountpoints[{index}]: '{path}' and '{other[0]}' (targets.mountpoints[{other[1]}]) "
+                    f"both make the chart's volume name '{volume}'; rename one mount point"
+                )
     return problems
 
 
@@ -481,6 +542,13 @@ def _monitoring_rules(worksheet: Worksheet) -> list[str]:
                 "is true (Helm enables a subchart when any of its tags is true); remove this key "
                 "or set monitoring.enabled to false"
             )
+        for service in ("graphite", "grafana"):
+            storage = getattr(monitoring, service)
+            if storage is not None and storage.existing_claim is not None and not worksheet.existing_namespace:
+                problems.append(
+                    f"monitoring.{service}.existingClaim: a claim lives in the cluster's namespace, so that "
+                    "namespace must exist before the release installs; create both, then set existingNamespace: true"
+                )
         if monitoring.external_graphite is not None:
             problems.append(
                 "monitoring.externalGraphite: only used when monitoring.enabled is false; "

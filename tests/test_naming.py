@@ -55,6 +55,14 @@ def test_endpoint_and_selectors() -> None:
     }
 
 
-def test_volume_names_differ_per_namespace() -> None:
-    assert naming.monitoring_volume_name("demo", "ais", "graphite") == "ais-demo-ais-graphite"
-    assert naming.monitoring_volume_name("demo", "ais2", "graphite") == "ais2-demo-ais-graphite"
+def test_volume_names_are_unique_to_namespace_and_release() -> None:
+    assert naming.monitoring_volume_name("demo", "ais", "graphite") == "ais.demo.demo-ais-graphite"
+    assert naming.monitoring_volume_name("demo", "ais2", "graphite") == "ais2.demo.demo-ais-graphite"
+    # With dashes these two would both have been "ais-x-demo-ais-grafana".
+    assert naming.monitoring_volume_name("demo", "ais-x", "grafana") != naming.monitoring_volume_name(
+        "x-demo", "ais", "grafana"
+    )
+
+
+def test_mountpoint_volume_names_follow_the_chart() -> None:
+    assert naming.mountpoint_volume_name("/ais/sda") == "fspath-ais-sda"

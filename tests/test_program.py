@@ -12,7 +12,7 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
-from aisinfra.render import NODE_PATCH, RELEASE, Rendering, run_program, summary_text, write_outputs
+from aisinfra.render import NODE_PATCH, Rendering, run_program, summary_text, write_outputs
 from aisinfra.stackfile import read_stack, stack_path
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 
@@ -117,7 +117,7 @@ def test_monitoring_volumes_are_pinned_retained_and_bound_to_their_claims(dev: R
         assert volume.inputs == {
             "apiVersion": "v1",
             "kind": "PersistentVolume",
-            "metadata": {"name": f"ais-demo-ais-{service}"},
+            "metadata": {"name": f"ais.demo.demo-ais-{service}"},
             "spec": {
                 "capacity": {"storage": size},
                 "accessModes": ["ReadWriteOnce"],
@@ -145,7 +145,7 @@ def test_monitoring_volumes_are_pinned_retained_and_bound_to_their_claims(dev: R
             "spec": {
                 "accessModes": ["ReadWriteOnce"],
                 "storageClassName": "",
-                "volumeName": f"ais-demo-ais-{service}",
+                "volumeName": f"ais.demo.demo-ais-{service}",
                 "resources": {"requests": {"storage": size}},
             },
         }
@@ -275,9 +275,14 @@ def test_existing_claims_are_handed_to_the_chart_and_no_volume_is_made(render_st
     rendering = render_stack(
         worksheet(
             monitoring={"graphite": {"existingClaim": "site-graphite"}, "grafana": {"existingClaim": "site-grafana"}},
+            existingNamespace=True,
             protect=False,
         )
     )
+    # The claims live in a namespace that exists already: it is read, never created or deleted.
+    namespace = rendering.by_name("aistore-namespace")
+    assert (namespace.type, namespace.read_id) == ("kubernetes:core/v1:Namespace", "ais")
+    assert rendering.release().inputs["namespace"] == "ais"
     assert children(rendering, "aistore-monitoring") == []
     values = rendering.release().inputs["values"]
     assert values["graphite"]["persistence"] == {"enabled": True, "existingClaim": "site-graphite"}
@@ -386,7 +391,3 @@ def test_manifests_hold_what_the_program_applies(dev: Rendering, tmp_path: Path)
         "dependencyUpdate": True,
         "postrender": "./aisinfra/bin/postrender",
     }
-
-
-def test_release_type_token() -> None:
-    assert RELEASE == "kubernetes:helm.sh/v3:Release"

@@ -88,9 +88,24 @@ def test_lowering_the_count_is_refused_naming_the_pods_that_would_go(preview: An
 
 
 def test_a_count_acknowledgement_must_name_the_new_count(preview: Any) -> None:
-    refusal(preview, worksheet(targets={**TARGETS, "initialCount": 10, "scaleInTo": 9}))
     rendering = preview(worksheet(targets={**TARGETS, "initialCount": 10, "scaleInTo": 10}))
     assert rendering.release().inputs["values"]["aiscluster"]["expected_target_nodes"] == 10
+    with pytest.raises(ProgramError) as failure:
+        preview(worksheet(targets={**TARGETS, "initialCount": 10, "scaleInTo": 9}))
+    assert problems(failure.value) == [
+        "targets.scaleInTo: acknowledges a target count of 9, but the worksheet's count is 10; remove it once "
+        "its scale-in is done, so that it cannot let a later one through"
+    ]
+
+
+def test_a_stale_count_acknowledgement_cannot_wave_a_later_scale_in_through(make_stack: Any) -> None:
+    """12 -> 10 acknowledged and deployed, back to 12: the old scaleInTo must go before that."""
+    scaled_in = run_program(make_stack(worksheet(targets={**TARGETS, "initialCount": 10, "scaleInTo": 10}))).outputs
+    with pytest.raises(ProgramError) as failure:
+        run_program(
+            make_stack(worksheet(targets={**TARGETS, "initialCount": 12, "scaleInTo": 10})), deployed_outputs=scaled_in
+        )
+    assert problems(failure.value)[0].startswith("targets.scaleInTo: acknowledges a target count of 10")
 
 
 def test_removing_a_mountpoint_is_refused_then_acknowledged(preview: Any) -> None:

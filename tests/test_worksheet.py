@@ -31,6 +31,47 @@ BAD_WORKSHEETS: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     ("bad namespace", worksheet(namespace="ais.prod"), ["namespace: 'ais.prod' is not a DNS label"]),
     (
+        "a namespace Kubernetes uses itself",
+        worksheet(namespace="kube-system"),
+        ["namespace: 'kube-system' is a namespace Kubernetes uses itself"],
+    ),
+    (
+        "an existing claim in a namespace the program would create",
+        worksheet(monitoring={"graphite": GRAPHITE, "grafana": {"existingClaim": "site-grafana"}}),
+        ["monitoring.grafana.existingClaim: a claim lives in the cluster's namespace, so that namespace must exist"],
+    ),
+    (
+        "a secret the program would pass on in plain text",
+        worksheet(chart={"path": "./charts", "values": {"admin": {"token": {"secure": "v1:abc"}}}}),
+        ["chart: is stored as a secret, but only grafanaAdminPassword is handled as one"],
+    ),
+    (
+        "two mountpoints that make one volume name",
+        worksheet(targets={**TARGETS, "mountpoints": ["/ais/sd-a", "/ais-sd/a"]}),
+        ["targets.mountpoints[1]: '/ais-sd/a' and '/ais/sd-a' (targets.mountpoints[0]) both make the chart's volume"],
+    ),
+    (
+        "a mountpoint holding the state path",
+        worksheet(statePath="/ais/sda/state"),
+        ["targets.mountpoints: '/ais/sda' and statePath '/ais/sda/state' lie one inside the other"],
+    ),
+    (
+        "a chart version that is a range",
+        worksheet(chart={"repo": "https://charts.example.com", "name": "ais", "version": ">=0.1"}),
+        ["chart.version: '>=0.1' is not a pinned chart version"],
+    ),
+    ("a count that is no number", worksheet(targets={**TARGETS, "initialCount": True}), ["targets.initialCount:"]),
+    (
+        "an image repository in capitals",
+        worksheet(images={"aisnode": "Registry.example.com/AIS/aisnode:1"}),
+        ["images.aisnode: 'Registry.example.com/AIS/aisnode:1': image repository paths are lowercase"],
+    ),
+    (
+        "an image repository in capitals without a registry",
+        worksheet(images={"initContainer": "AIStore/ais-init:1"}),
+        ["images.initContainer: 'AIStore/ais-init:1': image repository paths are lowercase"],
+    ),
+    (
         "bad node name",
         worksheet(targets={**TARGETS, "nodes": ["cpu01", "CPU_02"]}),
         ["targets.nodes[1]: 'CPU_02' is not a valid node name"],

@@ -13,7 +13,7 @@ from aisinfra.components.monitoring import GrafanaAdmin, MonitoringLayer, Monito
 from aisinfra.components.nodes import read_node
 from aisinfra.components.proxy import ProxyLayer, ProxyLayerArgs
 from aisinfra.components.target import TargetLayer, TargetLayerArgs
-from aisinfra.values import monitoring_volumes, release_values
+from aisinfra.values import chart_source, monitoring_volumes, release_values
 from aisinfra.worksheet import Worksheet
 
 # Helm runs the post-renderer by path with no arguments, from the provider's working
@@ -25,29 +25,15 @@ POSTRENDER_COMMAND = "./aisinfra/bin/postrender"
 @dataclass(frozen=True)
 class AisClusterArgs:
     worksheet: Worksheet
-    grafana_admin_password: pulumi.Input[str] | None = None
 
 
-@dataclass(frozen=True)
-class ChartSource:
-    chart: str
-    version: str | None = None
-    repo: str | None = None
-
-
-def chart_source(worksheet: Worksheet) -> ChartSource:
-    chart = worksheet.chart
-    if chart.path is not None:
-        return ChartSource(chart=chart.path)
-    # Without a path the worksheet model has required repo, name and version.
-    assert chart.name is not None
-    return ChartSource(chart=chart.name, version=chart.version, repo=chart.repo)
-
-
-def grafana_admin(worksheet: Worksheet, password: pulumi.Input[str] | None) -> GrafanaAdmin | None:
-    if password is None or not worksheet.monitoring.enabled:
+def grafana_admin(worksheet: Worksheet) -> GrafanaAdmin | None:
+    if worksheet.grafana_admin_password is None or not worksheet.monitoring.enabled:
         return None
-    return GrafanaAdmin(secret_name=naming.grafana_admin_secret_name(worksheet.release_name), password=password)
+    return GrafanaAdmin(
+        secret_name=naming.grafana_admin_secret_name(worksheet.release_name),
+        password=pulumi.Output.secret(worksheet.grafana_admin_password.get_secret_value()),
+    )
 
 
 def nodes_to_read(worksheet: Worksheet) -> list[str]:
@@ -68,11 +54,17 @@ class AisCluster(pulumi.ComponentResource):
         super().__init__("aisinfra:index:AisCluster", name, None, opts)
         worksheet = args.worksheet
         keep = worksheet.protect
-        self.namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=worksheet.namespace),
-            opts=pulumi.ResourceOptions(parent=self, protect=keep),
-        )
+        if worksheet.existing_namespace:
+            # Read, never owned: `pulumi destroy` leaves it and whatever else lives in it.
+            self.namespace = k8s.core.v1.Namespace.get(
+                f"{name}-namespace", worksheet.namespace, opts=pulumi.ResourceOptions(parent=self)
+            )
+        else:
+            self.namespace = k8s.core.v1.Namespace(
+                f"{name}-namespace",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=worksheet.namespace),
+                opts=pulumi.ResourceOptions(parent=self, protect=keep),
+            )
         node_reads = {node: read_node(f"{name}-node-{node}", node, parent=self) for node in nodes_to_read(worksheet)}
         self.proxies = ProxyLayer(
             f"{name}-proxies",
@@ -97,7 +89,7 @@ class AisCluster(pulumi.ComponentResource):
                 volumes=monitoring_volumes(worksheet),
                 node_reads=node_reads,
                 protect=keep,
-                grafana_admin=grafana_admin(worksheet, args.grafana_admin_password),
+                grafana_admin=grafana_admin(worksheet),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
