@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (StackFileError, WorksheetError, AnswerError, render.ProgramError) as error:
+    except (StackFileError, WorksheetError, AnswerError, render.ProgramError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
 
@@ -128,7 +128,13 @@ def _check(arguments: argparse.Namespace) -> int:
     paths = [_stack_file(arguments, stack) for stack in arguments.stacks] or all_stacks(arguments.stacks_dir)
     if not paths:
         raise UsageError(f"no Pulumi.*.yaml stack files in {arguments.stacks_dir}")
-    problems = check_stacks([read_stack(path) for path in paths])
+    stacks, problems = [], []
+    for path in paths:
+        try:
+            stacks.append(read_stack(path))
+        except StackFileError as error:
+            problems.append(str(error))
+    problems += check_stacks(stacks)
     for problem in problems:
         print(problem)
     print(f"checked {len(paths)} stack(s): " + (f"{len(problems)} problem(s)" if problems else "no problems"))

@@ -7,11 +7,17 @@ import json
 from typing import Any
 
 Document = dict[str, Any]
+# Fields whose change makes `pulumi preview` replace the resource (delete and create) rather
+# than update it: its identity in the cluster, or its place in the resource tree (URN).
+REPLACING_FIELDS = frozenset(
+    {"parent", "reads", "inputs.metadata.name", "inputs.metadata.namespace", "inputs.name", "inputs.namespace"}
+)
 
 
 def diff_renders(before: list[Document], after: list[Document]) -> list[str]:
-    """Lines ``+ type name`` (new), ``- type name`` (gone) and ``~ type name`` followed by
-    one ``    key: old -> new`` line per changed field; empty when the renders agree."""
+    """Lines ``+ type name`` (new), ``- type name`` (gone), ``~ type name`` (updated) or
+    ``+- type name`` (replaced), each change followed by one ``    key: old -> new`` line per
+    changed field; empty when the renders agree."""
     old = {(document["type"], document["name"]): document for document in before}
     new = {(document["type"], document["name"]): document for document in after}
     lines: list[str] = []
@@ -23,7 +29,10 @@ def diff_renders(before: list[Document], after: list[Document]) -> list[str]:
             lines.append(f"+ {label}")
         else:
             changes = _changes(_fields(old[key]), _fields(new[key]))
-            if changes:
+            replacing = [path for path, _, _ in changes if path in REPLACING_FIELDS]
+            if replacing:
+                lines.append(f"+- {label}  (replaced: {', '.join(replacing)} changes)")
+            elif changes:
                 lines.append(f"~ {label}")
                 lines += [f"    {path}: {was} -> {now}" for path, was, now in changes]
     return lines

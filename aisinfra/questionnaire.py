@@ -65,14 +65,19 @@ def _mountpoints(text: str, _: Answers) -> list[str]:
     return list(_checked(list[MountpointPattern], split_list(text)))
 
 
-def _count_within_targets(text: str, answers: Answers) -> int:
+def _count(text: str, _: Answers) -> int:
     if not text.isdigit():
         raise AnswerError(f"'{text}' is not a whole number (0 means all target nodes)")
-    count = int(text)
-    nodes = [name for pattern in answers["targets"] for name in expand(pattern)]
-    if count > len(nodes):
-        raise AnswerError(f"{count} is more than the {len(nodes)} target nodes")
-    return count
+    return int(text)
+
+
+def _target_nodes(text: str, answers: Answers) -> list[str]:
+    """The worksheet asks the initial count first; the node list must then hold that many."""
+    patterns = _nodes(text, answers)
+    count = len([name for pattern in patterns for name in expand(pattern)])
+    if answers["initialCount"] > count:
+        raise AnswerError(f"the initial number of targets ({answers['initialCount']}) is more than these {count} nodes")
+    return patterns
 
 
 def _primary(text: str, answers: Answers) -> str:
@@ -132,6 +137,13 @@ QUESTIONS = [
         _typed(DnsLabel),
     ),
     Question(
+        "existingNamespace",
+        "--existing-namespace",
+        "Does that namespace exist already, e.g. holding an image pull secret or the monitoring claims (yes/no)",
+        _yes_no,
+        lambda _: "no",
+    ),
+    Question(
         "statePath",
         "--state-path",
         "AIStore state path prefix: directory on each proxy/target node for AIStore state (recommended: keep)",
@@ -140,14 +152,14 @@ QUESTIONS = [
     ),
     Question("initContainer", "--init-image", "initContainer image", _typed(Image), lambda _: DEFAULT_INIT_IMAGE),
     Question("aisnode", "--aisnode-image", "Aisnode image", _typed(Image), lambda _: DEFAULT_AISNODE_IMAGE),
-    Question("targets", "--target-nodes", "Target nodes, e.g. cpu{01..12}", _nodes),
     Question(
         "initialCount",
         "--initial-targets",
         "Initial number of targets (0: all target nodes)",
-        _count_within_targets,
+        _count,
         lambda _: "0",
     ),
+    Question("targets", "--target-nodes", "Target nodes, e.g. cpu{01..12}", _target_nodes),
     Question(
         "mountpoints",
         "--mountpoints",
@@ -218,7 +230,10 @@ def ask_all(given: dict[str, str | None], ask: Callable[[str], str] | None) -> A
         while True:
             if value is None and ask is not None:
                 shown = f" [{default}]" if default is not None else ""
-                value = ask(f"{question.text}{shown}: ").strip() or None
+                try:
+                    value = ask(f"{question.text}{shown}: ").strip() or None
+                except EOFError:
+                    raise AnswerError(f"input ended before an answer to: {question.text}") from None
             if value is None:
                 value = default
             if value is None:
@@ -247,6 +262,7 @@ def stack_config(answers: Answers) -> dict[str, Any]:
     config = {
         "releaseName": answers["releaseName"],
         "namespace": answers["namespace"],
+        "existingNamespace": answers["existingNamespace"],
         "statePath": answers["statePath"],
         "chart": {"path": answers["chartPath"]},
         "images": {"initContainer": answers["initContainer"], "aisnode": answers["aisnode"]},

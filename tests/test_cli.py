@@ -18,7 +18,7 @@ from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 TARGETS = WORKSHEET_EXAMPLE["aisinfra:targets"]
 PROXIES = WORKSHEET_EXAMPLE["aisinfra:proxies"]
 INIT_FLAGS = [
-    "--release-name", "lab", "--namespace", "ais-lab", "--target-nodes", "lab{1..3}",
+    "--release-name", "lab", "--namespace", "ais-lab", "--existing-namespace", "yes", "--target-nodes", "lab{1..3}",
     "--mountpoints", "/ais/nvme[0-1]", "--graphite", "lab1:/data/graphite:100Gi", "--grafana", "claim:lab-grafana",
 ]  # fmt: skip
 
@@ -40,6 +40,7 @@ def test_init_with_flags_writes_a_stack_that_check_and_render_accept(tmp_path: P
     assert config == {
         "aisinfra:releaseName": "lab",
         "aisinfra:namespace": "ais-lab",
+        "aisinfra:existingNamespace": True,
         "aisinfra:statePath": "/etc/ais",
         "aisinfra:chart": {"path": "../ais-k8s/helm/ais/charts"},
         "aisinfra:images": {"initContainer": "aistore/ais-init:latest", "aisnode": "aistore/aisnode:3.4"},
@@ -98,12 +99,14 @@ def test_interactive_init_asks_in_worksheet_order_and_re_asks_a_bad_answer(capsy
         "lab",  # release name
         "Bad_NS",  # namespace: refused on the spot
         "ais-lab",  # namespace again
+        "",  # existing namespace: default (no)
         "",  # state path: default
         "",  # init image: default
         "registry.example.com/ais/aisnode:1.2",  # aisnode image
-        "lab{1..4}",  # target nodes
-        "5",  # initial targets: more than the nodes, refused
+        "x",  # initial targets: refused on the spot
         "2",  # initial targets
+        "lab1",  # target nodes: fewer than the initial targets, refused
+        "lab{1..4}",  # target nodes
         "/ais/sd[a-b], /ais/nvme0",  # mountpoints
         "",  # proxy nodes: default (the target nodes)
         "lab2",  # initial primary
@@ -116,12 +119,14 @@ def test_interactive_init_asks_in_worksheet_order_and_re_asks_a_bad_answer(capsy
         "Release name",
         "K8s namespace for the deployment (one AIStore cluster per namespace)",
         "K8s namespace for the deployment (one AIStore cluster per namespace)",
+        "Does that namespace exist already, e.g. holding an image pull secret or the monitoring claims (yes/no)",
         "AIStore state path prefix",
         "initContainer image",
         "Aisnode image",
+        "Initial number of targets (0",
+        "Initial number of targets (0",
         "Target nodes, e.g. cpu{01..12}",
-        "Initial number of targets (0",
-        "Initial number of targets (0",
+        "Target nodes, e.g. cpu{01..12}",
         "Mountpoints on each target node, separate filesystems, e.g. /ais/sd[a-j]",
         "Proxy nodes (at least three advised for HA)",
         "Initial primary node (must be a proxy node)",
@@ -129,10 +134,11 @@ def test_interactive_init_asks_in_worksheet_order_and_re_asks_a_bad_answer(capsy
         "Graphite that receives AIStore's stats, host",
         "AIStore chart",
     ]
-    assert "[/etc/ais]" in prompts[3] and "[lab{1..4}]" in prompts[10] and "[lab1]" in prompts[11]
+    assert "[/etc/ais]" in prompts[4] and "[lab{1..4}]" in prompts[12] and "[lab1]" in prompts[13]
     shown = capsys.readouterr().out
     assert "'Bad_NS' is not a DNS label" in shown
-    assert "5 is more than the 4 target nodes" in shown
+    assert "'x' is not a whole number" in shown
+    assert "the initial number of targets (2) is more than these 1 nodes" in shown
     assert config["aisinfra:targets"] == {
         "initialCount": 2,
         "nodes": ["lab{1..4}"],
@@ -167,8 +173,8 @@ def test_check_names_both_stacks_for_each_shared_thing(tmp_path: Path, capsys: A
         f"{both}: releaseName: both use the release name 'demo' {context}",
         f"{both}: namespace: both use the namespace 'ais' {context}",
         f"{both}: targets.nodes: both use the target node 'cpu12' {context}",
-        f"{both}: monitoring: both use the PersistentVolume name 'ais-demo-ais-graphite' {context}",
-        f"{both}: monitoring: both use the PersistentVolume name 'ais-demo-ais-grafana' {context}",
+        f"{both}: monitoring: both use the PersistentVolume name 'ais.demo.demo-ais-graphite' {context}",
+        f"{both}: monitoring: both use the PersistentVolume name 'ais.demo.demo-ais-grafana' {context}",
         "checked 2 stack(s): 5 problem(s)",
     ]
 
@@ -299,3 +305,26 @@ def test_dropping_the_initial_primary_label_touches_no_other_label(make_stack: A
     assert changed_resources(make_stack, WORKSHEET_EXAMPLE, after) == [
         "- kubernetes:core/v1:NodePatch  aistore-proxies-initial-primary",
     ]
+
+
+def test_a_rename_shows_as_a_replacement(make_stack: Any) -> None:
+    lines = changed_resources(make_stack, WORKSHEET_EXAMPLE, worksheet(namespace="ais2", protect=False))
+    assert "+- kubernetes:core/v1:Namespace  aistore-namespace  (replaced: inputs.metadata.name changes)" in lines
+    assert "+- kubernetes:helm.sh/v3:Release  aistore-release  (replaced: inputs.namespace changes)" in lines
+
+
+def test_check_reports_a_malformed_stack_file_and_goes_on(tmp_path: Path, capsys: Any) -> None:
+    (tmp_path / "Pulumi.broken.yaml").write_text("config: [not, a, mapping]\n")
+    write(tmp_path, "good", WORKSHEET_EXAMPLE)
+    assert cli(tmp_path, "check") == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("Pulumi.broken.yaml: a stack file is a mapping with a 'config:' mapping inside")
+    assert lines[1] == "checked 2 stack(s): 1 problem(s)"
+
+
+def test_interactive_init_ending_early_is_an_error_not_a_traceback() -> None:
+    def closed(prompt: str) -> str:
+        raise EOFError
+
+    with pytest.raises(AnswerError, match="input ended before an answer to: Release name"):
+        ask_all({}, closed)
