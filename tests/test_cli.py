@@ -328,3 +328,11 @@ def test_interactive_init_ending_early_is_an_error_not_a_traceback() -> None:
 
     with pytest.raises(AnswerError, match="input ended before an answer to: Release name"):
         ask_all({}, closed)
+
+
+def test_render_of_a_bad_worksheet_exits_1_naming_the_key(tmp_path: Path, capsys: Any) -> None:
+    write(tmp_path, "s", worksheet(targets={**TARGETS, "mountPoints": ["/x"]}))
+    assert cli(tmp_path, "render", "s", "--out", str(tmp_path / "out")) == 1
+    error = capsys.readouterr().err
+    assert "targets.mountPoints: unknown key (did you mean 'mountpoints'?)" in error
+    assert not (tmp_path / "out").exists()
