@@ -14,6 +14,7 @@ import json
 import posixpath
 import re
 import typing
+from functools import cached_property
 from typing import Annotated, Any
 
 from pydantic import (
@@ -303,15 +304,15 @@ class Worksheet(_Section):
     def fullname(self) -> str:
         return naming.fullname(self.release_name)
 
-    @property
+    @cached_property
     def target_nodes(self) -> list[str]:
         return [name for pattern in self.targets.nodes for name in expand(pattern)]
 
-    @property
+    @cached_property
     def proxy_nodes(self) -> list[str]:
         return [name for pattern in self.proxies.nodes for name in expand(pattern)]
 
-    @property
+    @cached_property
     def mountpoints(self) -> list[str]:
         return [path for pattern in self.targets.mountpoints for path in expand(pattern)]
 
@@ -484,8 +485,12 @@ def _duplicates(key: str, patterns: list[str]) -> list[str]:
     return problems
 
 
+def _inside(path: str, outer: str) -> bool:
+    return path.startswith(outer + "/")
+
+
 def _nested(path: str, other: str) -> bool:
-    return path.startswith(other + "/") or other.startswith(path + "/")
+    return _inside(path, other) or _inside(other, path)
 
 
 def _volume_name_clashes(patterns: list[str]) -> list[str]:
@@ -511,9 +516,9 @@ def _nested_mountpoints(patterns: list[str]) -> list[str]:
             if path in earlier:
                 continue  # a repeat, reported by _duplicates
             for other, other_index in earlier.items():
-                if path.startswith(other + "/"):
+                if _inside(path, other):
                     relation = "is inside"
-                elif other.startswith(path + "/"):
+                elif _inside(other, path):
                     relation = "contains"
                 else:
                     continue
