@@ -2,10 +2,10 @@
 
 import pulumi
 
-from aisinfra import naming
-from aisinfra.components.cluster import AisCluster, AisClusterArgs
-from aisinfra.config import read_deployed_state, read_worksheet, refuse_unsafe_changes
-from aisinfra.values import chart_source, monitoring_claims
+from aisinfra.chart import naming
+from aisinfra.chart.values import chart_source, monitoring_claims
+from aisinfra.program.cluster import AisCluster, AisClusterArgs
+from aisinfra.program.config import read_deployed_state, read_worksheet, refuse_unsafe_changes
 
 worksheet = read_worksheet()
 refuse_unsafe_changes(worksheet, read_deployed_state())
@@ -14,7 +14,7 @@ cluster = AisCluster("aistore", AisClusterArgs(worksheet=worksheet))
 
 pulumi.export("namespace", cluster.namespace.metadata.name)
 pulumi.export("releaseName", cluster.release.name)
-pulumi.export("fullname", worksheet.fullname)
+pulumi.export("fullname", naming.fullname(worksheet.release_name))
 pulumi.export("proxyEndpoint", naming.proxy_endpoint(worksheet.release_name, worksheet.namespace))
 pulumi.export("targetNodes", worksheet.target_nodes)
 pulumi.export("targetCount", worksheet.expected_targets)

@@ -10,13 +10,21 @@ from typing import Any
 
 import yaml
 
-from aisinfra import render
-from aisinfra.check import check_stacks
-from aisinfra.diff import diff_renders
-from aisinfra.naming import INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
-from aisinfra.questionnaire import QUESTIONS, AnswerError, ask_all, stack_config, validated
-from aisinfra.stackfile import PROJECT_DIR, StackFileError, all_stacks, read_stack, stack_path
-from aisinfra.worksheet import WorksheetError
+from aisinfra.chart.naming import INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
+from aisinfra.chart.rules import load_worksheet
+from aisinfra.review import render
+from aisinfra.review.check import check_stacks
+from aisinfra.review.diff import diff_renders
+from aisinfra.worksheet.model import WorksheetError
+from aisinfra.worksheet.questionnaire import QUESTIONS, AnswerError, ask_all, stack_config
+from aisinfra.worksheet.stackfile import (
+    PROJECT_DIR,
+    StackFileError,
+    all_stacks,
+    read_stack,
+    stack_from_document,
+    stack_path,
+)
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -118,7 +126,9 @@ def _init(arguments: argparse.Namespace) -> int:
     given = {question.key: getattr(arguments, f"answer_{question.key}") for question in QUESTIONS}
     interactive = sys.stdin.isatty() and not arguments.no_input
     config = stack_config(ask_all(given, input if interactive else None))
-    validated(config, path)
+    # The stack as the program will read it: through the CLI's merge and every rule.
+    stack = stack_from_document({"config": config}, path)
+    load_worksheet(stack.project_values(), stack.project_secret_keys())
     path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
     print(f"wrote {path.name}; next: `python -m aisinfra check` and `python -m aisinfra render {arguments.stack}`")
     return EXIT_OK

@@ -5,7 +5,7 @@ One ``NodePatch`` per node and role (target, proxy, initial primary) with the sa
 labels, and one ``helm.v3.Release`` with the same values. No worksheet model, no validation, no
 safety check, no components, no node reads, no namespace, volumes or outputs. It understands only
 the bench worksheet's shape (chart from a path, built-in monitoring on volumes the program
-creates) and trusts it. ``bench/run.py`` runs it through ``aisinfra.render.run_program`` in place
+creates) and trusts it. ``bench/run.py`` runs it through ``aisinfra.review.render.run_program`` in place
 of ``__main__.py``, so both go through the same mock runtime and recording monitor.
 
 With ``bench:nodeReads`` set to true it also reads every node once (``Node.get``, named as the
@@ -20,13 +20,13 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from aisinfra import naming
-from aisinfra.patterns import expand
+from aisinfra.chart import naming
+from aisinfra.worksheet.patterns import expand
 
 DEFAULT_STATE_PATH = "/etc/ais"
 DEFAULT_INIT_IMAGE = "aistore/ais-init:latest"
 DEFAULT_AISNODE_IMAGE = "aistore/aisnode:3.4"
-POSTRENDER_COMMAND = "./aisinfra/bin/postrender"
+POSTRENDER_COMMAND = "./aisinfra/chart/bin/postrender"
 # The program's resource names start with its cluster component's name; the same names keep
 # the URNs (and so the work of building and recording them) alike.
 NAME = "aistore"

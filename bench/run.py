@@ -44,8 +44,8 @@ if str(PROJECT_DIR) not in sys.path:
     # Run as ``python bench/run.py``, only bench/ is on the path, not the project.
     sys.path.insert(0, str(PROJECT_DIR))
 
-from aisinfra import render  # noqa: E402
-from aisinfra.stackfile import read_stack  # noqa: E402
+from aisinfra.review import render  # noqa: E402
+from aisinfra.worksheet.stackfile import read_stack  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
 BARE_PROGRAM = SCRIPT.parent / "bare_program.py"

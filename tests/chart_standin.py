@@ -22,8 +22,8 @@ from typing import Any
 
 import yaml
 
-from aisinfra.naming import fullname, mountpoint_volume_name
-from aisinfra.values import deep_merge
+from aisinfra.chart.naming import fullname, mountpoint_volume_name
+from aisinfra.chart.values import deep_merge
 
 Manifest = dict[str, Any]
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from aisinfra.render import Rendering, run_program
-from aisinfra.stackfile import StackConfig, read_stack
+from aisinfra.review.render import Rendering, run_program
+from aisinfra.worksheet.stackfile import StackConfig, read_stack
 
 # The worksheet's own example (as in Pulumi.dev.yaml), the base every other worksheet edits.
 WORKSHEET_EXAMPLE: dict[str, Any] = {

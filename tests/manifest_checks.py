@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from aisinfra import naming
+from aisinfra.chart import naming
 
 Manifest = dict[str, Any]
 ObjectKey = tuple[str, str]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from aisinfra.patterns import expand
-from aisinfra.render import NODE_PATCH, RELEASE, Rendering
+from aisinfra.review.render import NODE_PATCH, RELEASE, Rendering
+from aisinfra.worksheet.patterns import expand
 from bench.run import KINDS, bench_worksheet, run_kind, write_stack
 
 NODES = 3

@@ -22,10 +22,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from aisinfra import naming
-from aisinfra.postrender import postrender
-from aisinfra.render import Rendering, manifest_documents, run_program
-from aisinfra.stackfile import read_stack
+from aisinfra.chart import naming
+from aisinfra.chart.postrender import postrender
+from aisinfra.review.render import Rendering, manifest_documents, run_program
+from aisinfra.worksheet.stackfile import read_stack
 from tests.chart_standin import ChartRenderError, render_chart
 from tests.conftest import worksheet
 from tests.manifest_checks import (

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from aisinfra.cli import main
-from aisinfra.diff import diff_renders
-from aisinfra.questionnaire import AnswerError, ask_all, stack_config
-from aisinfra.render import resource_documents, run_program
+from aisinfra.review.diff import diff_renders
+from aisinfra.review.render import resource_documents, run_program
+from aisinfra.worksheet.questionnaire import AnswerError, ask_all, stack_config
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 
 TARGETS = WORKSHEET_EXAMPLE["aisinfra:targets"]

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aisinfra import naming
+from aisinfra.chart import naming
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

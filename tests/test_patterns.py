@@ -1,6 +1,6 @@
 import pytest
 
-from aisinfra.patterns import PatternError, expand
+from aisinfra.worksheet.patterns import PatternError, expand
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
-from aisinfra import naming
-from aisinfra.postrender import (
+from aisinfra.chart import naming
+from aisinfra.chart.postrender import (
     RENAMED_CLUSTER_KINDS,
     PostrenderError,
     ReleaseIdentity,
@@ -33,7 +33,7 @@ from tests.manifest_checks import Manifest, ObjectKey, manifest_problems, manife
 
 FIXTURES = Path(__file__).parent / "fixtures" / "postrender"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-LAUNCHER = PROJECT_ROOT / "aisinfra" / "bin" / "postrender"
+LAUNCHER = PROJECT_ROOT / "aisinfra" / "chart" / "bin" / "postrender"
 GOOD_FIXTURES = ("release-demo.yaml", "release-demo-in-lab.yaml", "legacy-apis.yaml")
 
 
@@ -523,7 +523,7 @@ def test_launcher_outputs_exactly_what_postrender_returns(tmp_path: Path, hash_s
 
 
 def test_launcher_works_by_the_relative_path_the_release_stores() -> None:
-    result = run_launcher("./aisinfra/bin/postrender", LEGACY, PROJECT_ROOT, environment_without_virtualenv())
+    result = run_launcher("./aisinfra/chart/bin/postrender", LEGACY, PROJECT_ROOT, environment_without_virtualenv())
     assert (result.returncode, result.stderr) == (0, b"")
     assert result.stdout == postrender(LEGACY).encode()
 
@@ -536,7 +536,7 @@ def test_launcher_reports_unparseable_input_on_stderr(tmp_path: Path) -> None:
 
 
 def copy_of_launcher(project_root: Path) -> Path:
-    launcher = project_root / "aisinfra" / "bin" / "postrender"
+    launcher = project_root / "aisinfra" / "chart" / "bin" / "postrender"
     launcher.parent.mkdir(parents=True)
     shutil.copy2(LAUNCHER, launcher)
     return launcher
@@ -559,7 +559,7 @@ def test_launcher_prefers_the_project_venv(tmp_path: Path) -> None:
     result = run_launcher(launcher, "stdin\n", tmp_path, environment_without_virtualenv(PYTHONPATH="/extra"))
     root = os.path.realpath(project_root)
     assert result.stdout.decode().splitlines() == [
-        f"{root}/venv/bin/python -m aisinfra.postrender|{root}:/extra|{root}",
+        f"{root}/venv/bin/python -m aisinfra.chart.postrender|{root}:/extra|{root}",
         "stdin",
     ]
 

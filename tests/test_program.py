@@ -12,8 +12,8 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
-from aisinfra.render import NODE_PATCH, Rendering, run_program, summary_text, write_outputs
-from aisinfra.stackfile import read_stack, stack_path
+from aisinfra.review.render import NODE_PATCH, Rendering, run_program, summary_text, write_outputs
+from aisinfra.worksheet.stackfile import read_stack, stack_path
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 
 CPUS = [f"cpu{number:02d}" for number in range(1, 13)]
@@ -166,7 +166,7 @@ def test_release_inputs_and_values(dev: Rendering) -> None:
         "namespace": "ais",
         "chart": "../ais-k8s/helm/ais/charts",
         "dependencyUpdate": True,
-        "postrender": "./aisinfra/bin/postrender",
+        "postrender": "./aisinfra/chart/bin/postrender",
     }
     assert release.inputs["values"] == {
         "aiscluster": {
@@ -389,5 +389,5 @@ def test_manifests_hold_what_the_program_applies(dev: Rendering, tmp_path: Path)
         "namespace": "ais",
         "chart": "../ais-k8s/helm/ais/charts",
         "dependencyUpdate": True,
-        "postrender": "./aisinfra/bin/postrender",
+        "postrender": "./aisinfra/chart/bin/postrender",
     }

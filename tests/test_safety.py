@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from aisinfra.render import STACK_REFERENCE, ProgramError, Rendering, run_program
+from aisinfra.review.render import STACK_REFERENCE, ProgramError, Rendering, run_program
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 
 TARGETS = WORKSHEET_EXAMPLE["aisinfra:targets"]

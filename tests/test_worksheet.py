@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from aisinfra.render import ProgramError, run_program
+from aisinfra.review.render import ProgramError, run_program
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 
 TARGETS = WORKSHEET_EXAMPLE["aisinfra:targets"]

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from aisinfra import naming
-from aisinfra.components.nodes import label_node
+from aisinfra.chart import naming
+from aisinfra.program.nodes import label_node
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """``init``: the worksheet's questions, in its order and words, into ``Pulumi.<stack>.yaml``.
 
-Each answer is checked on the spot with the worksheet model's own rules; the finished
-stack is then validated whole, exactly as the program will. Every question has a flag, so
+Each answer is checked on the spot with the worksheet model's own rules; the ``init``
+command then validates the finished stack whole, exactly as the program will. Every question has a flag, so
 ``init`` also runs with no terminal.
 """
 
@@ -10,15 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from aisinfra.config import NAMESPACE
-from aisinfra.patterns import expand
-from aisinfra.stackfile import stack_from_document
-from aisinfra.worksheet import (
+from aisinfra.worksheet.model import (
     DEFAULT_AISNODE_IMAGE,
     DEFAULT_INIT_IMAGE,
     DEFAULT_STATE_PATH,
@@ -32,10 +28,10 @@ from aisinfra.worksheet import (
     NodePattern,
     Quantity,
     ReleaseName,
-    Worksheet,
-    load_worksheet,
     rule_message,
 )
+from aisinfra.worksheet.patterns import expand
+from aisinfra.worksheet.stackfile import NAMESPACE
 
 DEFAULT_CHART_PATH = "../ais-k8s/helm/ais/charts"
 Answers = dict[str, Any]
@@ -275,9 +271,3 @@ def stack_config(answers: Answers) -> dict[str, Any]:
         "monitoring": monitoring,
     }
     return {f"{NAMESPACE}:{key}": value for key, value in config.items()}
-
-
-def validated(config: dict[str, Any], path: Path) -> Worksheet:
-    """The stack as the program will read it: through the CLI's merge and the worksheet model."""
-    stack = stack_from_document({"config": config}, path)
-    return load_worksheet(stack.project_values(), stack.project_secret_keys())

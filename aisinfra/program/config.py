@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TypeVar
-
 import pulumi
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime.sync_await import _sync_await
 
-from aisinfra.safety import DeployedState, UnsafeChangeError, unsafe_changes
-from aisinfra.worksheet import Worksheet, WorksheetError, load_worksheet
-
-V = TypeVar("V")
-NAMESPACE = "aisinfra"
-PREFIX = f"{NAMESPACE}:"
-
-
-def project_keys(values: Mapping[str, V]) -> dict[str, V]:
-    """This project's keys of a stack's config, without their ``aisinfra:`` namespace."""
-    return {key[len(PREFIX) :]: value for key, value in values.items() if key.startswith(PREFIX)}
+from aisinfra.chart.rules import load_worksheet
+from aisinfra.program.safety import DeployedState, UnsafeChangeError, unsafe_changes
+from aisinfra.worksheet.model import Worksheet, WorksheetError
+from aisinfra.worksheet.stackfile import PREFIX, project_keys
 
 
 def read_worksheet() -> Worksheet:

@@ -8,18 +8,18 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from aisinfra import naming
-from aisinfra.components.monitoring import GrafanaAdmin, MonitoringLayer, MonitoringLayerArgs
-from aisinfra.components.nodes import read_node
-from aisinfra.components.proxy import ProxyLayer, ProxyLayerArgs
-from aisinfra.components.target import TargetLayer, TargetLayerArgs
-from aisinfra.values import chart_source, monitoring_volumes, release_values
-from aisinfra.worksheet import Worksheet
+from aisinfra.chart import naming
+from aisinfra.chart.values import chart_source, monitoring_volumes, release_values
+from aisinfra.program.monitoring import GrafanaAdmin, MonitoringLayer, MonitoringLayerArgs
+from aisinfra.program.nodes import read_node
+from aisinfra.program.proxy import ProxyLayer, ProxyLayerArgs
+from aisinfra.program.target import TargetLayer, TargetLayerArgs
+from aisinfra.worksheet.model import Worksheet
 
 # Helm runs the post-renderer by path with no arguments, from the provider's working
 # directory, which is the project directory. A relative path keeps the value stored in the
 # Release identical on every machine that runs the stack.
-POSTRENDER_COMMAND = "./aisinfra/bin/postrender"
+POSTRENDER_COMMAND = "./aisinfra/chart/bin/postrender"
 
 
 @dataclass(frozen=True)

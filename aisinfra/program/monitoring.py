@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from aisinfra import naming
-from aisinfra.values import MonitoringVolume
+from aisinfra.chart import naming
+from aisinfra.chart.values import MonitoringVolume
 
 
 @dataclass(frozen=True)

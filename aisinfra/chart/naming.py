@@ -7,20 +7,12 @@ the labels this program puts on nodes always match the chart's nodeSelectors.
 
 from __future__ import annotations
 
-import re
+from aisinfra.worksheet.k8s import MAX_LABEL_VALUE
 
 TARGET_LABEL_KEY = "nvidia.com/ais-target"
 PROXY_LABEL_KEY = "nvidia.com/ais-proxy"
 INITIAL_PRIMARY_LABEL_KEY = "nvidia.com/ais-initial-primary-proxy"
 PROXY_PORT = 51080
-# Kubernetes limits: a label value and a DNS label are at most 63 characters.
-MAX_LABEL_VALUE = 63
-# Helm refuses release names longer than 53 characters.
-MAX_RELEASE_NAME = 53
-# Namespaces Kubernetes itself uses; an AIStore cluster gets a namespace of its own.
-RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-# A Kubernetes DNS label (namespaces, release names): at most 63 characters.
-DNS_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
 
 
 def fullname(release_name: str) -> str:

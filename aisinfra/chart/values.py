@@ -12,10 +12,10 @@ import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aisinfra import naming
+from aisinfra.chart import naming
 
 if TYPE_CHECKING:
-    from aisinfra.worksheet import Worksheet
+    from aisinfra.worksheet.model import Worksheet
 
 MONITORING_SERVICES = ("graphite", "grafana")
 

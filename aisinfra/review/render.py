@@ -23,8 +23,8 @@ from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from aisinfra.naming import INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
-from aisinfra.stackfile import PROJECT_DIR, SECRET_PLACEHOLDER, StackConfig
+from aisinfra.chart.naming import INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
+from aisinfra.worksheet.stackfile import PROJECT_DIR, SECRET_PLACEHOLDER, StackConfig
 
 PROGRAM = PROJECT_DIR / "__main__.py"
 STACK_TYPE = "pulumi:pulumi:Stack"

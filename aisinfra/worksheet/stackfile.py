@@ -9,16 +9,23 @@ without the stack's secrets provider, so they are kept as the placeholder ``[sec
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
-from aisinfra.config import NAMESPACE, project_keys
-
+V = TypeVar("V")
+NAMESPACE = "aisinfra"
+PREFIX = f"{NAMESPACE}:"
 SECRET_PLACEHOLDER = "[secret]"
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def project_keys(values: Mapping[str, V]) -> dict[str, V]:
+    """This project's keys of a stack's config, without their ``aisinfra:`` namespace."""
+    return {key[len(PREFIX) :]: value for key, value in values.items() if key.startswith(PREFIX)}
 
 
 class StackFileError(ValueError):

@@ -1,10 +1,12 @@
 """The deployment worksheet as stack config: its shape, its rules, and its expansion.
 
-``load_worksheet`` takes the stack's ``aisinfra:*`` config (keys without the namespace,
+``parse_worksheet`` takes the stack's ``aisinfra:*`` config (keys without the namespace,
 values as the Pulumi CLI hands them over: objects as JSON text, scalars as strings) and
-returns a validated ``Worksheet`` -- or raises ``WorksheetError`` listing every mistake,
-each naming the config key as the user wrote it (``targets.mountpoints[1]: ...``).
-Nothing here touches Pulumi resources, so every rule runs before anything is registered.
+returns a ``Worksheet`` that meets the worksheet's own rules -- or raises ``WorksheetError``
+listing every mistake, each naming the config key as the user wrote it
+(``targets.mountpoints[1]: ...``). What the chart makes of a worksheet is checked one layer
+up (``aisinfra.chart.rules.load_worksheet``, which every caller uses). Nothing here touches
+Pulumi resources, so every rule runs before anything is registered.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from aisinfra import naming, values
-from aisinfra.patterns import PatternError, expand
+from aisinfra.worksheet import k8s
+from aisinfra.worksheet.patterns import PatternError, expand
 
 DEFAULT_STATE_PATH = "/etc/ais"
 DEFAULT_INIT_IMAGE = "aistore/ais-init:latest"
@@ -57,7 +59,7 @@ class WorksheetError(ValueError):
 
 
 def _dns_label(value: str) -> str:
-    if not naming.DNS_LABEL.fullmatch(value):
+    if not k8s.DNS_LABEL.fullmatch(value):
         raise ValueError(
             f"'{value}' is not a DNS label: use at most 63 lowercase letters, digits and '-', "
             "starting and ending with a letter or digit"
@@ -76,14 +78,8 @@ def _dns_subdomain(value: str, what: str = "name") -> str:
 
 def _release_name(value: str) -> str:
     _dns_label(value)
-    if len(value) > naming.MAX_RELEASE_NAME:
-        raise ValueError(f"'{value}' is longer than Helm's {naming.MAX_RELEASE_NAME}-character limit")
-    proxy_label = naming.proxy_label_value(value)
-    if len(proxy_label) > naming.MAX_LABEL_VALUE:
-        raise ValueError(
-            f"'{value}' makes the proxy node label '{proxy_label}' longer than "
-            f"{naming.MAX_LABEL_VALUE} characters; choose a shorter release name"
-        )
+    if len(value) > k8s.MAX_RELEASE_NAME:
+        raise ValueError(f"'{value}' is longer than Helm's {k8s.MAX_RELEASE_NAME}-character limit")
     return value
 
 
@@ -116,19 +112,8 @@ def _node_pattern(value: str) -> str:
     return _expanded(value, lambda name: _dns_subdomain(name, "node name"), "node name")
 
 
-def _mountpoint(value: str) -> str:
-    _absolute_path(value)
-    volume = naming.mountpoint_volume_name(value)
-    if not naming.DNS_LABEL.fullmatch(volume):
-        raise ValueError(
-            f"'{value}' would make the chart's volume name '{volume}', which Kubernetes refuses: a mountpoint "
-            f"may use only lowercase letters, digits, '-' and '/', and at most {63 - len('fspath')} characters"
-        )
-    return value
-
-
 def _mountpoint_pattern(value: str) -> str:
-    return _expanded(value, _mountpoint, "mountpoint")
+    return _expanded(value, _absolute_path, "mountpoint")
 
 
 def _quantity(value: str) -> str:
@@ -167,7 +152,7 @@ def _host_port(value: str) -> str:
 
 def _namespace(value: str) -> str:
     _dns_label(value)
-    if value in naming.RESERVED_NAMESPACES or value.startswith("kube-"):
+    if value in k8s.RESERVED_NAMESPACES or value.startswith("kube-"):
         raise ValueError(f"'{value}' is a namespace Kubernetes uses itself; give the AIStore cluster its own")
     return value
 
@@ -300,10 +285,6 @@ class Worksheet(_Section):
     protect: bool = True
     identity_change: IdentityChange = IdentityChange()
 
-    @property
-    def fullname(self) -> str:
-        return naming.fullname(self.release_name)
-
     @cached_property
     def target_nodes(self) -> list[str]:
         return [name for pattern in self.targets.nodes for name in expand(pattern)]
@@ -334,19 +315,20 @@ class Worksheet(_Section):
 # --- loading --------------------------------------------------------------------------------
 
 
-def load_worksheet(config: dict[str, Any], secret_keys: frozenset[str] = frozenset()) -> Worksheet:
-    """Validate stack config (``aisinfra:`` keys without the namespace) into a Worksheet.
+def decoded(config: dict[str, Any]) -> dict[str, Any]:
+    """Stack config as the model reads it: the CLI's JSON text of objects and lists parsed."""
+    return {key: _decode(value) for key, value in config.items()}
 
-    ``secret_keys`` names the keys whose values were set with ``--secret``.
-    """
-    raw = {key: _decode(value) for key, value in config.items()}
+
+def parse_worksheet(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset()) -> Worksheet:
+    """Validate decoded stack config (``aisinfra:`` keys without the namespace) into a
+    Worksheet by the worksheet's own rules. ``secret_keys`` names the keys whose values were
+    set with ``--secret``."""
     try:
         worksheet = Worksheet.model_validate(raw)
     except ValidationError as error:
         raise WorksheetError([_describe(detail) for detail in error.errors()]) from None
     problems = _cross_checks(worksheet, secret_keys)
-    # Override conflicts are judged on computed values, which need a consistent worksheet.
-    problems = problems or values.override_conflicts(worksheet)
     if problems:
         raise WorksheetError(problems)
     return worksheet
@@ -431,7 +413,6 @@ def _cross_checks(worksheet: Worksheet, secret_keys: frozenset[str]) -> list[str
             f"{worksheet.expected_targets}; remove it once its scale-in is done, so that it cannot let a "
             "later one through"
         )
-    problems += _volume_name_clashes(worksheet.targets.mountpoints)
     problems += [
         f"targets.mountpoints: '{path}' and statePath '{worksheet.state_path}' lie one inside the other; "
         "keep AIStore's state off its data disks"
@@ -461,11 +442,6 @@ def _cross_checks(worksheet: Worksheet, secret_keys: frozenset[str]) -> list[str
             "grafanaAdminPassword: is stored in plain text; remove it and set it with "
             "`pulumi config set --secret grafanaAdminPassword`"
         )
-    for key in sorted(set(worksheet.chart.values) & {"fullnameOverride", "nameOverride"}):
-        problems.append(
-            f"chart.values.{key}: not supported; node labels and names derive from releaseName, "
-            "so change the release name instead"
-        )
     return problems
 
 
@@ -491,21 +467,6 @@ def _inside(path: str, outer: str) -> bool:
 
 def _nested(path: str, other: str) -> bool:
     return _inside(path, other) or _inside(other, path)
-
-
-def _volume_name_clashes(patterns: list[str]) -> list[str]:
-    problems: list[str] = []
-    first_seen: dict[str, tuple[str, int]] = {}
-    for index, pattern in enumerate(patterns):
-        for path in dict.fromkeys(expand(pattern)):
-            volume = naming.mountpoint_volume_name(path)
-            other = first_seen.setdefault(volume, (path, index))
-            if other[0] != path:
-                problems.append(
-                    f"targets.mountpoints[{index}]: '{path}' and '{other[0]}' (targets.mountpoints[{other[1]}]) "
-                    f"both make the chart's volume name '{volume}'; rename one mount point"
-                )
-    return problems
 
 
 def _nested_mountpoints(patterns: list[str]) -> list[str]:

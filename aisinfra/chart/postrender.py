@@ -42,8 +42,9 @@ from typing import Any
 
 import yaml
 
-# naming is stdlib-only: the post-renderer may run under a bare python3 with PyYAML.
-from aisinfra.naming import DNS_LABEL, MAX_RELEASE_NAME, cluster_scoped_prefix
+# naming and k8s are stdlib-only: the post-renderer may run under a bare python3 with PyYAML.
+from aisinfra.chart.naming import cluster_scoped_prefix
+from aisinfra.worksheet.k8s import DNS_LABEL, MAX_RELEASE_NAME
 
 Manifest = dict[str, Any]
 

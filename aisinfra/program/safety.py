@@ -20,9 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aisinfra import naming
-from aisinfra.values import chart_source
-from aisinfra.worksheet import Worksheet, WorksheetError
+from aisinfra.chart import naming
+from aisinfra.chart.values import chart_source
+from aisinfra.worksheet.model import Worksheet, WorksheetError
 
 
 class UnsafeChangeError(WorksheetError):

@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import combinations
 
-from aisinfra.stackfile import StackConfig
-from aisinfra.values import monitoring_volumes
-from aisinfra.worksheet import Worksheet, WorksheetError, load_worksheet
+from aisinfra.chart.rules import load_worksheet
+from aisinfra.chart.values import monitoring_volumes
+from aisinfra.worksheet.model import Worksheet, WorksheetError
+from aisinfra.worksheet.stackfile import StackConfig
 
 DEFAULT_CONTEXT = "(current kubectl context)"
 

@@ -1,1 +1,0 @@
-"""Component resources, one per layer of an AIStore cluster, and the cluster that owns them."""
