@@ -5,10 +5,7 @@ VENV := venv
 BIN := $(VENV)/bin
 STACK ?= dev
 RENDER_DIR ?= build/render/$(STACK)
-# Tool settings live here: the top level holds only what the project needs (see README).
-SOURCES := aisinfra tests bench __main__.py
-RUFF_RULES := E,F,W,I,B,UP,N,SIM,RUF
-MYPY_FLAGS := --python-version 3.11 --disallow-untyped-defs --warn-unused-ignores --warn-redundant-casts --explicit-package-bases
+# Tool settings (ruff, mypy, pytest) live in pyproject.toml, where editors find them too.
 
 .PHONY: render test lint typecheck unit clean
 
@@ -29,14 +26,14 @@ render: $(VENV)/.runtime-installed
 test: lint typecheck unit
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check --line-length 120 --target-version py311 --select $(RUFF_RULES) $(SOURCES)
-	$(BIN)/ruff format --check --line-length 120 --target-version py311 $(SOURCES)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.dev-installed
-	$(BIN)/mypy $(MYPY_FLAGS) aisinfra bench __main__.py
+	$(BIN)/mypy
 
 unit: $(VENV)/.dev-installed
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -42,6 +42,4 @@ def test_no_module_imports_a_higher_layer(path: Path) -> None:
 def test_every_module_belongs_to_a_layer() -> None:
     loose = [path.name for path in PACKAGE.glob("*.py") if path.stem not in ("__init__", "__main__", "cli")]
     assert loose == []
-    assert {path.name for path in PACKAGE.iterdir() if path.is_dir() and path.name != "__pycache__"} == set(
-        LAYERS[:-1]
-    )
+    assert {path.name for path in PACKAGE.iterdir() if path.is_dir() and path.name != "__pycache__"} == set(LAYERS[:-1])
