@@ -73,7 +73,7 @@ class Rendering:
         for patch in self.of_type(NODE_PATCH):
             metadata = patch.inputs["metadata"]
             labels.setdefault(metadata["name"], {}).update(metadata["labels"])
-        return dict(sorted(labels.items(), key=lambda item: _natural(item[0])))
+        return dict(sorted(labels.items(), key=lambda item: natural_order(item[0])))
 
 
 class _Mocks(pulumi.runtime.Mocks):
@@ -186,7 +186,8 @@ def _resolve(value: Any) -> Any:
     return _sync_await(output.future())
 
 
-def _natural(text: str) -> list[Any]:
+def natural_order(text: str) -> list[Any]:
+    """A sort key that puts cpu2 before cpu10."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
@@ -202,7 +203,7 @@ def _tree_order(resources: list[Registration]) -> list[Registration]:
     def visit(parent: str) -> None:
         group = sorted(
             children.get(parent, []),
-            key=lambda r: (not r.is_component, r.read_id is None, _natural(r.name)),
+            key=lambda r: (not r.is_component, r.read_id is None, natural_order(r.name)),
         )
         for resource in group:
             ordered.append(resource)
