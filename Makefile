@@ -16,12 +16,18 @@ $(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+# The review commands also need Helm's engine and the Kubernetes schemas; `pulumi up` does not.
+$(VENV)/.review-installed: requirements.txt requirements-review.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-review.txt
 	touch $(VENV)/.runtime-installed $@
 
-render: $(VENV)/.runtime-installed
-	$(BIN)/python -m aisinfra render $(STACK) --out $(RENDER_DIR)
+$(VENV)/.dev-installed: requirements.txt requirements-review.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(VENV)/.runtime-installed $(VENV)/.review-installed $@
+
+# `make render CHART=DIR` renders that chart directory instead of the stack's chart.path.
+render: $(VENV)/.review-installed
+	$(BIN)/python -m aisinfra render $(STACK) --out $(RENDER_DIR) $(if $(CHART),--chart $(CHART))
 
 test: lint typecheck unit
 

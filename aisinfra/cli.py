@@ -12,7 +12,7 @@ import yaml
 
 from aisinfra.chart.naming import INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
 from aisinfra.chart.rules import load_worksheet
-from aisinfra.review import render
+from aisinfra.review import chart_render, manifests, render
 from aisinfra.review.check import check_stacks
 from aisinfra.review.diff import diff_renders
 from aisinfra.worksheet.model import WorksheetError
@@ -41,7 +41,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (StackFileError, WorksheetError, AnswerError, render.ProgramError, OSError) as error:
+    except (
+        StackFileError,
+        WorksheetError,
+        AnswerError,
+        render.ProgramError,
+        chart_render.ChartRenderError,
+        OSError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
 
@@ -89,7 +96,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     render_parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
     render_parser.add_argument(
-        "--out", type=Path, help="also write values.yaml, release.yaml, manifests.yaml and resources.yaml here"
+        "--out",
+        type=Path,
+        help="also write values.yaml, release.yaml, manifests.yaml, resources.yaml and, when the chart is "
+        f"rendered, {manifests.RELEASE_OBJECTS_FILE} here",
+    )
+    render_parser.add_argument(
+        "--chart",
+        type=Path,
+        metavar="DIR",
+        help="render this chart directory instead of the stack's chart.path (a local copy of a repository "
+        "chart, or a checkout elsewhere)",
     )
     render_parser.add_argument(
         "--diff",
@@ -166,18 +183,20 @@ def _render(arguments: argparse.Namespace) -> int:
     if arguments.diff is not None:
         lines = diff_renders(_rendered_resources(arguments, arguments.diff), render.resource_documents(rendering))
         print("\n".join(lines) if lines else f"no differences between {arguments.diff} and {arguments.stack}")
+        return EXIT_OK
+    print(render.summary_text(rendering))
+    written = render.write_outputs(rendering, arguments.out) if arguments.out is not None else []
+    release = chart_render.ReleaseInputs.of(rendering)
+    try:
+        chart = chart_render.render_release(rendering, chart_render.locate_chart(release, arguments.chart))
+    except chart_render.ChartUnavailableError as error:
+        print(f"\nThe chart's objects are not shown: {error}.", file=sys.stderr)
     else:
-        print(render.summary_text(rendering))
-    chart = rendering.release().inputs["chart"]
-    if "repositoryOpts" not in rendering.release().inputs and not (PROJECT_DIR / chart).exists():
-        print(
-            f"note: the chart path '{chart}' does not exist here; render does not need it, "
-            "but `pulumi preview` will fail until it does (see README: getting the chart).",
-            file=sys.stderr,
-        )
-    if arguments.out is not None:
-        for path in render.write_outputs(rendering, arguments.out):
-            print(f"wrote {path}")
+        print(f"\n{manifests.summary_text(chart)}")
+        if arguments.out is not None:
+            written += manifests.write_release_objects(chart, arguments.out)
+    for path in written:
+        print(f"wrote {path}")
     return EXIT_OK
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,11 @@ import pytest
 import yaml
 
 from aisinfra.review.render import Rendering, run_program
-from aisinfra.worksheet.stackfile import StackConfig, read_stack
+from aisinfra.worksheet.stackfile import PROJECT_DIR, StackConfig, read_stack
+
+# The real AIStore chart with its subcharts, read in place (never copied into the project).
+CHART_ENV = "AISINFRA_CHART"
+REFERENCE_CHART = PROJECT_DIR.parent / "shared" / "reference" / "ais-chart" / "chart"
 
 # The worksheet's own example (as in Pulumi.dev.yaml), the base every other worksheet edits.
 WORKSHEET_EXAMPLE: dict[str, Any] = {
@@ -54,3 +59,24 @@ def render_stack(make_stack: Any) -> Any:
         return run_program(make_stack(config, name))
 
     return render
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("true", "1")
+
+
+@pytest.fixture(scope="session")
+def chart_dir() -> Path:
+    """The AIStore chart the tests render: ``$AISINFRA_CHART``, else the shared reference copy
+    beside the project. Missing, it fails the run in CI and skips the test elsewhere, saying how
+    to run it."""
+    chart = Path(os.environ.get(CHART_ENV) or REFERENCE_CHART)
+    if (chart / "Chart.yaml").is_file():
+        return chart
+    message = (
+        f"no AIStore chart at {chart}: set {CHART_ENV} to a chart directory with its subcharts in charts/ "
+        "(a checkout of NVIDIA/ais-k8s at 31a31110, helm/ais/charts, after `helm dependency build`) to run this test"
+    )
+    if in_ci():
+        pytest.fail(f"CI needs the chart fixture: {message}")
+    pytest.skip(message)
