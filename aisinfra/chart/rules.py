@@ -27,7 +27,10 @@ def load_worksheet(config: dict[str, Any], secret_keys: frozenset[str] = frozens
     try:
         worksheet = parse_worksheet(raw, secret_keys)
     except WorksheetError as error:
-        raise WorksheetError(error.problems + problems) from None
+        # Overrides are judged on the computed values, which need the whole worksheet.
+        overrides = isinstance(raw.get("chart"), dict) and bool(raw["chart"].get("values"))
+        waiting = [*error.waiting, "chart.values"] if overrides else error.waiting
+        raise WorksheetError([*error.problems, *problems], waiting) from None
     problems += _override_problems(worksheet)
     if problems:
         raise WorksheetError(problems)

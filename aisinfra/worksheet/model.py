@@ -16,6 +16,8 @@ import json
 import posixpath
 import re
 import typing
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any
 
@@ -25,6 +27,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
@@ -44,15 +47,43 @@ _SEMVER = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$")
 _HOST_PORT = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?):(\d{1,5})$")
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One mistake: the config key as the user wrote it (``targets.mountpoints[1]``) and what
+    is wrong with it and what to do."""
+
+    key: str
+    message: str
+
+    @classmethod
+    def from_text(cls, text: str) -> Problem:
+        """Rules write a problem as ``KEY: MESSAGE``; config keys never contain ': '."""
+        key, separator, message = text.partition(": ")
+        return cls(key, message) if separator else cls("", text)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}" if self.key else self.message
+
+
 class WorksheetError(ValueError):
-    """Every mistake found in a worksheet, one line each, naming the key."""
+    """Every mistake found in a worksheet, one line each, naming the key. ``waiting`` names
+    the keys whose mistakes keep the rules that compare them with other keys from running."""
 
     subject = "the worksheet (stack config) has"
 
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        count = f"{len(problems)} problems" if len(problems) > 1 else "a problem"
-        super().__init__(f"{self.subject} {count}:\n" + "\n".join(f"  - {problem}" for problem in problems))
+    def __init__(self, problems: Sequence[Problem | str], waiting: Sequence[str] = ()):
+        self.problems = [
+            problem if isinstance(problem, Problem) else Problem.from_text(problem) for problem in problems
+        ]
+        self.waiting = tuple(dict.fromkeys(waiting))
+        count = f"{len(self.problems)} problems" if len(self.problems) > 1 else "a problem"
+        lines = [f"{self.subject} {count}:", *(f"  - {problem}" for problem in self.problems)]
+        if self.waiting:
+            lines.append(
+                "  (checked once the problems above are fixed: the rules that compare "
+                f"{', '.join(self.waiting)} with other keys)"
+            )
+        super().__init__("\n".join(lines))
 
 
 # --- value rules (each raises ValueError with what is wrong and what to do) ---------------
@@ -323,15 +354,121 @@ def decoded(config: dict[str, Any]) -> dict[str, Any]:
 def parse_worksheet(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset()) -> Worksheet:
     """Validate decoded stack config (``aisinfra:`` keys without the namespace) into a
     Worksheet by the worksheet's own rules. ``secret_keys`` names the keys whose values were
-    set with ``--secret``."""
+    set with ``--secret``.
+
+    Every mistake is reported in one run: each key's own mistakes, and the rules across keys
+    on every key that is valid. Only a rule that uses a key with a mistake of its own waits,
+    and ``WorksheetError.waiting`` says which keys it waits for."""
     try:
-        worksheet = Worksheet.model_validate(raw)
+        return _checked_whole(Worksheet.model_validate(raw), secret_keys)
     except ValidationError as error:
-        raise WorksheetError([_describe(detail) for detail in error.errors()]) from None
-    problems = _cross_checks(worksheet, secret_keys)
+        problems = [_describe(detail) for detail in error.errors()]
+    partial, _ = _partial(Worksheet, raw, ())
+    assert isinstance(partial, Worksheet)  # raw is a mapping, so the worksheet itself is built
+    cross_problems, waiting = _cross_checks(partial, secret_keys)
+    raise WorksheetError(problems + [Problem.from_text(text) for text in cross_problems], waiting)
+
+
+def _checked_whole(worksheet: Worksheet, secret_keys: frozenset[str]) -> Worksheet:
+    problems, waiting = _cross_checks(worksheet, secret_keys)
     if problems:
-        raise WorksheetError(problems)
+        raise WorksheetError(problems, waiting)
     return worksheet
+
+
+class _WaitingError(Exception):
+    """A rule across keys touched a key whose value has a mistake of its own."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+class _Invalid:
+    """Stands for a missing or invalid key in a partly valid worksheet: any use of it stops
+    the rule that uses it (``_WaitingError``), which then waits for the key to be fixed."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def __getattr__(self, name: str) -> Any:
+        raise _WaitingError(self.key)
+
+    def __iter__(self) -> Iterator[Any]:
+        raise _WaitingError(self.key)
+
+    def __bool__(self) -> bool:
+        raise _WaitingError(self.key)
+
+    def __len__(self) -> int:
+        raise _WaitingError(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        raise _WaitingError(self.key)
+
+    def __ne__(self, other: object) -> bool:
+        raise _WaitingError(self.key)
+
+    def __lt__(self, other: object) -> bool:
+        raise _WaitingError(self.key)
+
+    def __gt__(self, other: object) -> bool:
+        raise _WaitingError(self.key)
+
+    def __contains__(self, item: object) -> bool:
+        raise _WaitingError(self.key)
+
+    def __hash__(self) -> int:
+        raise _WaitingError(self.key)
+
+    def __format__(self, spec: str) -> str:
+        raise _WaitingError(self.key)
+
+    def __add__(self, other: object) -> Any:
+        raise _WaitingError(self.key)
+
+    def __radd__(self, other: object) -> Any:
+        raise _WaitingError(self.key)
+
+
+def _partial(model: type[_Section], raw: Any, location: tuple[str, ...]) -> tuple[_Section | _Invalid, bool]:
+    """``model`` built from ``raw`` with each field validated on its own: an invalid or
+    missing field becomes an ``_Invalid``, so the rules across keys run on the rest; and
+    whether it is whole (nothing in it is ``_Invalid``). Unknown keys are left out (they are
+    reported on their own); a section whose fields are valid but which breaks its own rule
+    (``chart`` given two ways) is ``_Invalid`` as a whole."""
+    if not isinstance(raw, dict):
+        return _Invalid(_key(location)), False
+    aliases = {str(info.alias) for info in model.model_fields.values()}
+    try:
+        return model.model_validate({key: value for key, value in raw.items() if key in aliases}), True
+    except ValidationError:
+        pass
+    whole = True
+    values: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        alias = str(info.alias)
+        key = _key((*location, alias))
+        section = section_type(info.annotation)
+        if alias not in raw:
+            values[name] = _Invalid(key) if info.is_required() else info.get_default(call_default_factory=True)
+        elif section is not None and isinstance(raw[alias], dict):
+            values[name], whole_section = _partial(section, raw[alias], (*location, alias))
+            whole = whole and whole_section
+        else:
+            annotation: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+            try:
+                values[name] = TypeAdapter(annotation).validate_python(raw[alias])
+            except ValidationError:
+                values[name] = _Invalid(key)
+        whole = whole and not isinstance(values[name], _Invalid)
+    if not whole:
+        return model.model_construct(**values), False
+    try:  # every field is valid (the section failed for unknown keys inside): check the section's own rules
+        valid = {str(info.alias): values[name] for name, info in model.model_fields.items() if info.alias in raw}
+        return model.model_validate(valid), True
+    except ValidationError:
+        return _Invalid(_key(location)), False
 
 
 def _decode(value: Any) -> Any:
@@ -344,27 +481,67 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def _key(location: tuple[int | str, ...]) -> str:
+def _key(location: Sequence[int | str]) -> str:
     key = ""
     for part in location:
         key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
     return key
 
 
-def _describe(detail: Any) -> str:
+def _describe(detail: Any) -> Problem:
     location = tuple(detail["loc"])
-    key = _key(location)
-    kind = detail["type"]
-    if kind == "extra_forbidden":
-        return f"{key}: unknown key{_suggestion(location)}; remove it or fix its spelling"
+    if detail["type"] == "extra_forbidden":
+        return Problem(_key(location), f"unknown key{_suggestion(location)}; remove it or fix its spelling")
+    return Problem(_key(location), error_message(detail))
+
+
+def error_message(detail: Any) -> str:
+    """A validation error in plain words: what is wrong and what to do, never pydantic's
+    own wording (``Input should be a valid list``), which names neither."""
+    kind, value, context = detail["type"], detail.get("input"), detail.get("ctx") or {}
+    if kind == "value_error":  # our own rules' ValueErrors say it all
+        return str(context.get("error", detail["msg"]))
     if kind == "missing":
-        return f"{key}: required, but not set"
-    return f"{key}: {rule_message(detail)}"
+        return "required, but not set; add it (the README's worksheet table says what it takes)"
+    got = _shown(value)
+    if kind == "string_type":
+        return f"must be text, not {got}; quote the value"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"must be a whole number, not {got}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"must be true or false, not {got}"
+    if kind == "list_type":
+        return f"must be a list, not {got}; write [first, second] or one '- entry' per line"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"must be a mapping of keys (key: value), not {got}"
+    if kind == "greater_than_equal":
+        return f"must be {context.get('ge')} or more, not {got}"
+    if kind == "too_short":
+        return "must list at least one entry, but is empty"
+    return f"{got} is not a value this key takes; the README's worksheet table says what it takes"
 
 
-def rule_message(detail: Any) -> str:
-    """A pydantic error's message without pydantic's prefix for our own rules' ValueErrors."""
-    return str(detail["msg"]).removeprefix("Value error, ")
+def _shown(value: Any) -> str:
+    """A value as the user wrote it in YAML, with what YAML made of it."""
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text '{value}'"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"'{value}'"
+
+
+def section_type(annotation: Any) -> type[_Section] | None:
+    """The section type a field holds (``Storage`` for ``Storage | None``), if any."""
+    candidates = typing.get_args(annotation) or (annotation,)
+    return next((kind for kind in candidates if isinstance(kind, type) and issubclass(kind, _Section)), None)
 
 
 def _suggestion(location: tuple[int | str, ...]) -> str:
@@ -374,9 +551,7 @@ def _suggestion(location: tuple[int | str, ...]) -> str:
         if isinstance(part, int) or section is None:
             continue
         field = next((info for info in section.model_fields.values() if info.alias == part), None)
-        annotation = field.annotation if field else None
-        candidates = typing.get_args(annotation) or (annotation,)
-        section = next((kind for kind in candidates if isinstance(kind, type) and issubclass(kind, _Section)), None)
+        section = section_type(field.annotation) if field else None
     if section is None:
         return ""
     known = [str(info.alias) for info in section.model_fields.values()]
@@ -389,13 +564,33 @@ def _suggestion(location: tuple[int | str, ...]) -> str:
 # --- rules across keys ---------------------------------------------------------------------
 
 
-def _cross_checks(worksheet: Worksheet, secret_keys: frozenset[str]) -> list[str]:
+def _cross_checks(worksheet: Worksheet, secret_keys: frozenset[str]) -> tuple[list[str], list[str]]:
+    """The rules across keys: the problems found, and the keys that rules had to wait for
+    (in a partly valid worksheet, a rule that uses an invalid key cannot run yet)."""
+    rules: list[Callable[[], list[str]]] = [
+        lambda: _duplicates("targets.nodes", worksheet.targets.nodes),
+        lambda: _duplicates("proxies.nodes", worksheet.proxies.nodes),
+        lambda: _duplicates("targets.mountpoints", worksheet.targets.mountpoints),
+        lambda: _nested_mountpoints(worksheet.targets.mountpoints),
+        lambda: _acknowledgement_rules(worksheet),
+        lambda: _state_path_rules(worksheet),
+        lambda: _count_rules(worksheet),
+        lambda: _primary_rules(worksheet),
+        lambda: _monitoring_rules(worksheet),
+        lambda: _secret_rules(worksheet, secret_keys),
+    ]
     problems: list[str] = []
-    problems += _duplicates("targets.nodes", worksheet.targets.nodes)
-    problems += _duplicates("proxies.nodes", worksheet.proxies.nodes)
-    problems += _duplicates("targets.mountpoints", worksheet.targets.mountpoints)
-    problems += _nested_mountpoints(worksheet.targets.mountpoints)
-    problems += [
+    waiting: list[str] = []
+    for rule in rules:
+        try:
+            problems += rule()
+        except _WaitingError as wait:
+            waiting.append(wait.key)
+    return problems, waiting
+
+
+def _acknowledgement_rules(worksheet: Worksheet) -> list[str]:
+    problems = [
         f"targets.decommissioned[{index}]: '{node}' is still listed in targets.nodes; "
         "a decommissioned node cannot also be a target"
         for index, node in enumerate(worksheet.targets.decommissioned)
@@ -413,26 +608,39 @@ def _cross_checks(worksheet: Worksheet, secret_keys: frozenset[str]) -> list[str
             f"{worksheet.expected_targets}; remove it once its scale-in is done, so that it cannot let a "
             "later one through"
         )
-    problems += [
+    return problems
+
+
+def _state_path_rules(worksheet: Worksheet) -> list[str]:
+    return [
         f"targets.mountpoints: '{path}' and statePath '{worksheet.state_path}' lie one inside the other; "
         "keep AIStore's state off its data disks"
         for path in worksheet.mountpoints
         if _nested(path, worksheet.state_path) or path == worksheet.state_path
     ]
 
+
+def _count_rules(worksheet: Worksheet) -> list[str]:
     target_count = len(set(worksheet.target_nodes))
     if worksheet.targets.initial_count > target_count:
-        problems.append(
+        return [
             f"targets.initialCount: {worksheet.targets.initial_count} is more than the "
             f"{target_count} target nodes listed in targets.nodes; lower it or add nodes (0 means all)"
-        )
+        ]
+    return []
+
+
+def _primary_rules(worksheet: Worksheet) -> list[str]:
     primary = worksheet.proxies.initial_primary
     if primary is not None and primary not in worksheet.proxy_nodes:
-        problems.append(
+        return [
             f"proxies.initialPrimary: '{primary}' is not one of proxies.nodes; the initial primary must be a proxy node"
-        )
-    problems += _monitoring_rules(worksheet)
-    problems += [
+        ]
+    return []
+
+
+def _secret_rules(worksheet: Worksheet, secret_keys: frozenset[str]) -> list[str]:
+    problems = [
         f"{key}: is stored as a secret, but only grafanaAdminPassword is handled as one; a secret "
         "anywhere else would reach the release values in plain text, so set it without --secret"
         for key in sorted(secret_keys - {"grafanaAdminPassword"})

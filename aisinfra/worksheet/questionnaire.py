@@ -28,7 +28,7 @@ from aisinfra.worksheet.model import (
     NodePattern,
     Quantity,
     ReleaseName,
-    rule_message,
+    error_message,
 )
 from aisinfra.worksheet.patterns import expand
 from aisinfra.worksheet.stackfile import NAMESPACE
@@ -45,7 +45,7 @@ def _checked(annotation: Any, value: Any) -> Any:
     try:
         return TypeAdapter(annotation).validate_python(value)
     except ValidationError as error:
-        raise AnswerError("; ".join(rule_message(detail) for detail in error.errors())) from None
+        raise AnswerError("; ".join(error_message(detail) for detail in error.errors())) from None
 
 
 def split_list(text: str) -> list[str]:
