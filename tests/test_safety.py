@@ -4,11 +4,20 @@ the stack outputs of an earlier run, handed back through the stack's self-refere
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from aisinfra.review.render import STACK_REFERENCE, ProgramError, Rendering, run_program
+from aisinfra.review.render import (
+    NODE_PATCH,
+    STACK_REFERENCE,
+    ProgramError,
+    Rendering,
+    resource_documents,
+    run_program,
+)
+from aisinfra.worksheet.stackfile import StackConfig, project_defaults, stack_from_document
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 
 TARGETS = WORKSHEET_EXAMPLE["aisinfra:targets"]
@@ -47,6 +56,46 @@ def test_the_self_reference_names_this_stack(make_stack: Any) -> None:
     assert reference.inputs["name"] == "organization/aisinfra/test"
 
 
+def release_values(rendering: Rendering) -> dict[str, Any]:
+    values: dict[str, Any] = rendering.release().inputs["values"]
+    return values
+
+
+def removed_target(node: str) -> str:
+    return (
+        f"targets.nodes: '{node}' is a deployed target and would lose its label, leaving its data unreachable. "
+        "Decommission it first: `ais show cluster` for its node ID, then `ais cluster add-remove-nodes "
+        f"decommission <NODE_ID>` and wait until `ais show rebalance` is done; then add '{node}' to "
+        "targets.decommissioned"
+    )
+
+
+def lowered_count(before: int, after: int, pods: str) -> str:
+    return (
+        f"targets.initialCount: the target count would drop from {before} to {after}, and Kubernetes would "
+        f"delete pod(s) {pods} (the highest ordinals) on whichever nodes they run, with no decommission. First "
+        "find their nodes (`kubectl -n ais get pods -o wide`), decommission those targets with `ais cluster "
+        "add-remove-nodes decommission <NODE_ID>` and wait until `ais show rebalance` is done; then set "
+        f"targets.scaleInTo: {after}"
+    )
+
+
+def removed_mountpoint(path: str) -> str:
+    return (
+        f"targets.mountpoints: '{path}' is a deployed mountpoint; removing it takes its disk away from every "
+        f"target with the objects on it. Detach it first on each target with `ais storage mountpath detach "
+        f"<TARGET_ID> {path}` and wait until `ais show rebalance` is done; then add '{path}' to "
+        "targets.removedMountpoints"
+    )
+
+
+def stale_scale_in_to(acknowledged: int, count: int) -> str:
+    return (
+        f"targets.scaleInTo: acknowledges a target count of {acknowledged}, but the worksheet's count is {count}; "
+        "remove it once its scale-in is done, so that it cannot let a later one through"
+    )
+
+
 def test_scale_out_needs_no_acknowledgement(preview: Any) -> None:
     rendering = preview(
         worksheet(
@@ -54,20 +103,26 @@ def test_scale_out_needs_no_acknowledgement(preview: Any) -> None:
             proxies={**PROXIES, "nodes": ["cpu{01..14}"]},
         )
     )
-    assert rendering.release().inputs["values"]["aiscluster"]["expected_target_nodes"] == 14
+    values = release_values(rendering)["aiscluster"]
+    assert (values["expected_target_nodes"], values["expected_proxy_nodes"]) == (14, 14)
+    assert values["target"]["mountPaths"] == [f"/ais/sd{letter}" for letter in "abcdefghijk"]
+    assert rendering.node_labels()["cpu14"] == {
+        "nvidia.com/ais-target": "demo-ais",
+        "nvidia.com/ais-proxy": "demo-ais-electable",
+    }
+
+
+def test_an_unchanged_worksheet_goes_through(preview: Any) -> None:
+    """The same count, nodes and mountpoints as deployed need no acknowledgement."""
+    rendering = preview(WORKSHEET_EXAMPLE)
+    assert release_values(rendering)["aiscluster"]["expected_target_nodes"] == 12
 
 
 def test_removing_a_target_node_is_refused_with_the_decommission_steps(preview: Any) -> None:
     error = refusal(preview, worksheet(targets={**TARGETS, "nodes": ["cpu{01..11}"]}))
-    first, second = problems(error)
-    assert str(error).startswith("the worksheet would change the deployed cluster unsafely; it has 2 problems:")
-    assert first.startswith("targets.nodes: 'cpu12' is a deployed target and would lose its label")
-    assert "`ais cluster add-remove-nodes decommission <NODE_ID>`" in first
-    assert first.endswith("then add 'cpu12' to targets.decommissioned")
+    assert str(error).startswith("the worksheet would change the deployed cluster unsafely; it has 2 problems:\n")
     # With initialCount 0 the count follows the node list, so the StatefulSet shrinks too.
-    assert second.startswith("targets.initialCount: the target count would drop from 12 to 11")
-    assert "pod(s) demo-ais-target-11 (the highest ordinals)" in second
-    assert second.endswith("then set targets.scaleInTo: 11")
+    assert problems(error) == [removed_target("cpu12"), lowered_count(12, 11, "demo-ais-target-11")]
 
 
 def test_removing_a_target_node_goes_through_once_acknowledged(preview: Any) -> None:
@@ -76,86 +131,205 @@ def test_removing_a_target_node_goes_through_once_acknowledged(preview: Any) -> 
     )
     # cpu12 stays a proxy; only its target label goes.
     assert rendering.node_labels()["cpu12"] == {"nvidia.com/ais-proxy": "demo-ais-electable"}
-    assert rendering.release().inputs["values"]["aiscluster"]["expected_target_nodes"] == 11
+    assert [patch.name for patch in rendering.of_type(NODE_PATCH) if patch.name.startswith("aistore-targets-")] == [
+        f"aistore-targets-cpu{number:02d}" for number in range(1, 12)
+    ]
+    assert release_values(rendering)["aiscluster"]["expected_target_nodes"] == 11
+    assert rendering.outputs["targetNodes"] == [f"cpu{number:02d}" for number in range(1, 12)]
+    assert rendering.outputs["targetCount"] == 11
+
+
+def test_each_removed_target_needs_its_own_acknowledgement(preview: Any) -> None:
+    """Two targets removed, one decommissioned: the other is still refused, by name."""
+    error = refusal(
+        preview,
+        worksheet(targets={**TARGETS, "nodes": ["cpu{01..10}"], "decommissioned": ["cpu12"], "scaleInTo": 10}),
+    )
+    assert problems(error) == [removed_target("cpu11")]
+
+
+def test_decommissioning_a_node_that_was_never_deployed_excuses_nothing(preview: Any) -> None:
+    error = refusal(
+        preview,
+        worksheet(targets={**TARGETS, "nodes": ["cpu{01..11}"], "decommissioned": ["gpu01"], "scaleInTo": 11}),
+    )
+    assert problems(error) == [removed_target("cpu12")]
+
+
+def test_replacing_a_target_node_is_a_removal(preview: Any) -> None:
+    """Same count, one node swapped: the deployed one still loses its label and its data."""
+    error = refusal(preview, worksheet(targets={**TARGETS, "nodes": ["cpu{01..11}", "gpu01"]}))
+    assert problems(error) == [removed_target("cpu12")]
 
 
 def test_lowering_the_count_is_refused_naming_the_pods_that_would_go(preview: Any) -> None:
     error = refusal(preview, worksheet(targets={**TARGETS, "initialCount": 10}))
-    (problem,) = problems(error)
-    assert "drop from 12 to 10" in problem
-    assert "pod(s) demo-ais-target-11, demo-ais-target-10 (the highest ordinals)" in problem
-    assert "`kubectl -n ais get pods -o wide`" in problem
+    assert problems(error) == [lowered_count(12, 10, "demo-ais-target-11, demo-ais-target-10")]
 
 
 def test_a_count_acknowledgement_must_name_the_new_count(preview: Any) -> None:
     rendering = preview(worksheet(targets={**TARGETS, "initialCount": 10, "scaleInTo": 10}))
-    assert rendering.release().inputs["values"]["aiscluster"]["expected_target_nodes"] == 10
-    with pytest.raises(ProgramError) as failure:
-        preview(worksheet(targets={**TARGETS, "initialCount": 10, "scaleInTo": 9}))
-    assert problems(failure.value) == [
-        "targets.scaleInTo: acknowledges a target count of 9, but the worksheet's count is 10; remove it once "
-        "its scale-in is done, so that it cannot let a later one through"
-    ]
+    assert release_values(rendering)["aiscluster"]["expected_target_nodes"] == 10
+    assert rendering.outputs["targetCount"] == 10
+    for wrong in (9, 11, 12, 0):
+        with pytest.raises(ProgramError) as failure:
+            preview(worksheet(targets={**TARGETS, "initialCount": 10, "scaleInTo": wrong}))
+        assert problems(failure.value) == [stale_scale_in_to(wrong, 10)]
+
+
+def test_removed_nodes_need_the_count_acknowledged_too(preview: Any) -> None:
+    """Decommissioning names the nodes, scaleInTo the count: one without the other is refused."""
+    error = refusal(
+        preview, worksheet(targets={**TARGETS, "nodes": ["cpu{01..10}"], "decommissioned": ["cpu11", "cpu12"]})
+    )
+    assert problems(error) == [lowered_count(12, 10, "demo-ais-target-11, demo-ais-target-10")]
 
 
 def test_a_stale_count_acknowledgement_cannot_wave_a_later_scale_in_through(make_stack: Any) -> None:
     """12 -> 10 acknowledged and deployed, back to 12: the old scaleInTo must go before that."""
     scaled_in = run_program(make_stack(worksheet(targets={**TARGETS, "initialCount": 10, "scaleInTo": 10}))).outputs
+    assert scaled_in["targetCount"] == 10
     with pytest.raises(ProgramError) as failure:
         run_program(
             make_stack(worksheet(targets={**TARGETS, "initialCount": 12, "scaleInTo": 10})), deployed_outputs=scaled_in
         )
-    assert problems(failure.value)[0].startswith("targets.scaleInTo: acknowledges a target count of 10")
+    assert problems(failure.value) == [stale_scale_in_to(10, 12)]
+    # Without it, growing back needs no acknowledgement, and a later scale-in needs a new one.
+    grown = run_program(make_stack(worksheet(targets={**TARGETS, "initialCount": 12})), deployed_outputs=scaled_in)
+    assert grown.outputs["targetCount"] == 12
+    with pytest.raises(ProgramError) as failure:
+        run_program(make_stack(worksheet(targets={**TARGETS, "initialCount": 11})), deployed_outputs=grown.outputs)
+    assert problems(failure.value) == [lowered_count(12, 11, "demo-ais-target-11")]
 
 
 def test_removing_a_mountpoint_is_refused_then_acknowledged(preview: Any) -> None:
     error = refusal(preview, worksheet(targets={**TARGETS, "mountpoints": ["/ais/sd[a-i]"]}))
-    (problem,) = problems(error)
-    assert problem.startswith("targets.mountpoints: '/ais/sdj' is a deployed mountpoint")
-    assert "`ais storage mountpath detach <TARGET_ID> /ais/sdj`" in problem
+    assert problems(error) == [removed_mountpoint("/ais/sdj")]
     rendering = preview(
         worksheet(targets={**TARGETS, "mountpoints": ["/ais/sd[a-i]"], "removedMountpoints": ["/ais/sdj"]})
     )
-    assert rendering.release().inputs["values"]["aiscluster"]["target"]["mountPaths"][-1] == "/ais/sdi"
+    assert release_values(rendering)["aiscluster"]["target"]["mountPaths"] == [
+        f"/ais/sd{letter}" for letter in "abcdefghi"
+    ]
+    assert rendering.outputs["mountpoints"] == [f"/ais/sd{letter}" for letter in "abcdefghi"]
+
+
+def test_each_removed_mountpoint_needs_its_own_acknowledgement(preview: Any) -> None:
+    error = refusal(
+        preview, worksheet(targets={**TARGETS, "mountpoints": ["/ais/sd[a-h]"], "removedMountpoints": ["/ais/sdj"]})
+    )
+    assert problems(error) == [removed_mountpoint("/ais/sdi")]
 
 
 def test_removing_some_proxies_is_allowed_but_not_every_deployed_one(preview: Any) -> None:
     rendering = preview(worksheet(proxies={"nodes": ["cpu{01..03}"]}))
-    assert rendering.release().inputs["values"]["aiscluster"]["expected_proxy_nodes"] == 3
+    assert release_values(rendering)["aiscluster"]["expected_proxy_nodes"] == 3
+    assert rendering.outputs["proxyNodes"] == ["cpu01", "cpu02", "cpu03"]
+    # One deployed proxy staying is enough, even among new ones.
+    assert preview(worksheet(proxies={"nodes": ["gpu01", "cpu12"]})).outputs["proxyNodes"] == ["gpu01", "cpu12"]
     error = refusal(preview, worksheet(proxies={"nodes": ["gpu01"]}))
-    (problem,) = problems(error)
-    assert problem.startswith("proxies.nodes: no deployed proxy node would remain")
+    deployed = ", ".join(f"cpu{number:02d}" for number in range(1, 13))
+    assert problems(error) == [
+        f"proxies.nodes: no deployed proxy node would remain ({deployed}); the cluster would lose every gateway "
+        "and its primary. Add the new proxy nodes first, `pulumi up`, and remove the old ones in a later change"
+    ]
 
 
-@pytest.mark.parametrize(
-    ("key", "value", "acknowledged", "consequence"),
-    [
-        ("releaseName", "demo2", "demo2", "replaces the Helm release (uninstall, then install)"),
-        ("namespace", "ais2", "ais2", "replaces the Helm release (uninstall, then install) in the new namespace"),
-        ("statePath", "/var/ais", "/var/ais", "starts every proxy and target with empty state"),
-        (
-            "chart",
-            {"repo": "https://charts.example.com", "name": "ais", "version": "0.1.0"},
-            "https://charts.example.com ais",
-            "installs a different chart over the deployed release",
-        ),
-    ],
-)
+IDENTITY_CHANGES: list[tuple[str, Any, str, str, str]] = [
+    (
+        "releaseName",
+        "demo2",
+        "'demo'",
+        "'demo2' replaces the Helm release (uninstall, then install), relabels every node, recreates the "
+        "monitoring volumes and claims under new names, and leaves the host state under /etc/ais/demo behind",
+        "demo2",
+    ),
+    (
+        "namespace",
+        "ais2",
+        "'ais'",
+        "'ais2' replaces the Helm release (uninstall, then install) in the new namespace",
+        "ais2",
+    ),
+    (
+        "statePath",
+        "/var/ais",
+        "'/etc/ais'",
+        "'/var/ais' starts every proxy and target with empty state, orphaning the state under the old path",
+        "/var/ais",
+    ),
+    (
+        "chart",
+        {"repo": "https://charts.example.com", "name": "ais", "version": "0.1.0"},
+        "'path ../ais-k8s/helm/ais/charts'",
+        "'https://charts.example.com ais' installs a different chart over the deployed release",
+        "https://charts.example.com ais",
+    ),
+]
+
+
+def identity_change(key: str, before: str, change: str, acknowledgement: str) -> str:
+    return (
+        f"{key}: the deployed cluster has {before}; changing it to {change}. If that is really wanted, back up "
+        "first, and with protect on run `pulumi state unprotect` for what gets replaced; then set "
+        f"identityChange.{key}: '{acknowledgement}'"
+    )
+
+
+@pytest.mark.parametrize(("key", "value", "before", "change", "acknowledgement"), IDENTITY_CHANGES)
 def test_identity_changes_are_refused_until_deliberately_acknowledged(
-    preview: Any, key: str, value: Any, acknowledged: str, consequence: str
+    preview: Any, key: str, value: Any, before: str, change: str, acknowledgement: str
 ) -> None:
     error = refusal(preview, worksheet(**{key: value}))
-    (problem,) = problems(error)
-    assert problem.startswith(f"{key}: the deployed cluster has ")
-    assert consequence in problem
-    assert problem.endswith(f"then set identityChange.{key}: '{acknowledged}'")
-    preview(worksheet(**{key: value, "identityChange": {key: acknowledged}}))
+    assert problems(error) == [identity_change(key, before, change, acknowledgement)]
+    rendering = preview(worksheet(**{key: value, "identityChange": {key: acknowledgement}}))
+    release = rendering.release().inputs
+    expected = {
+        "releaseName": ("name", "demo2"),
+        "namespace": ("namespace", "ais2"),
+        "statePath": ("hostpathPrefix", "/var/ais"),
+        "chart": ("repositoryOpts", {"repo": "https://charts.example.com"}),
+    }[key]
+    reached = release_values(rendering)["aiscluster"] if key == "statePath" else release
+    assert reached[expected[0]] == expected[1]
+
+
+@pytest.mark.parametrize(("key", "value", "before", "change", "acknowledgement"), IDENTITY_CHANGES)
+def test_an_identity_acknowledgement_must_name_the_new_value(
+    preview: Any, key: str, value: Any, before: str, change: str, acknowledgement: str
+) -> None:
+    """Neither another value, nor the deployed one, nor another key's acknowledgement lets it through."""
+    for wrong in (acknowledgement + "x", before.strip("'")):
+        error = refusal(preview, worksheet(**{key: value, "identityChange": {key: wrong}}))
+        assert problems(error) == [identity_change(key, before, change, acknowledgement)]
+    other_key = "namespace" if key == "releaseName" else "releaseName"
+    error = refusal(preview, worksheet(**{key: value, "identityChange": {other_key: acknowledgement}}))
+    assert identity_change(key, before, change, acknowledgement) in problems(error)
+
+
+def test_a_stale_identity_acknowledgement_cannot_wave_a_later_change_through(make_stack: Any) -> None:
+    """demo -> demo2 acknowledged and deployed; the acknowledgement left in place does not let demo3 through."""
+    renamed = run_program(make_stack(worksheet(releaseName="demo2", identityChange={"releaseName": "demo2"})))
+    assert renamed.outputs["releaseName"] == "demo2"
+    with pytest.raises(ProgramError) as failure:
+        run_program(
+            make_stack(worksheet(releaseName="demo3", identityChange={"releaseName": "demo2"})),
+            deployed_outputs=renamed.outputs,
+        )
+    assert identity_change(
+        "releaseName",
+        "'demo2'",
+        "'demo3' replaces the Helm release (uninstall, then install), relabels every node, recreates the "
+        "monitoring volumes and claims under new names, and leaves the host state under /etc/ais/demo2 behind",
+        "demo3",
+    ) in problems(failure.value)
 
 
 def test_a_chart_version_upgrade_is_not_an_identity_change(make_stack: Any) -> None:
     remote = {"repo": "https://charts.example.com", "name": "ais", "version": "0.1.0"}
     deployed = run_program(make_stack(worksheet(chart=remote))).outputs
-    run_program(make_stack(worksheet(chart={**remote, "version": "0.1.1"})), deployed_outputs=deployed)
+    upgraded = run_program(make_stack(worksheet(chart={**remote, "version": "0.1.1"})), deployed_outputs=deployed)
+    assert (upgraded.release().inputs["chart"], upgraded.release().inputs["version"]) == ("ais", "0.1.1")
 
 
 def test_acknowledgements_cannot_contradict_the_worksheet(make_stack: Any) -> None:
@@ -169,16 +343,59 @@ def test_acknowledgements_cannot_contradict_the_worksheet(make_stack: Any) -> No
     ]
 
 
+PROTECTED = [
+    "aistore-monitoring-grafana-pv",
+    "aistore-monitoring-grafana-pvc",
+    "aistore-monitoring-graphite-pv",
+    "aistore-monitoring-graphite-pvc",
+    "aistore-namespace",
+    "aistore-release",
+]
+
+
+@pytest.fixture
+def make_bare_stack(tmp_path: Path) -> Any:
+    """A stack as a CLI would hand it over from a Pulumi.yaml that declares no defaults: what
+    the program itself does for a key the stack file leaves out."""
+    project = tmp_path / "bare-project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: aisinfra\nruntime: python\n")
+
+    def make(config: dict[str, Any]) -> StackConfig:
+        return stack_from_document({"config": config}, project / "Pulumi.test.yaml", project)
+
+    return make
+
+
+def protected(rendering: Rendering) -> list[str]:
+    return sorted(resource.name for resource in rendering.resources if resource.protect)
+
+
 def test_release_namespace_and_monitoring_volumes_are_protected_by_default(make_stack: Any) -> None:
-    rendering = run_program(make_stack(WORKSHEET_EXAMPLE))
-    protected = sorted(resource.name for resource in rendering.resources if resource.protect)
-    assert protected == [
-        "aistore-monitoring-grafana-pv",
-        "aistore-monitoring-grafana-pvc",
-        "aistore-monitoring-graphite-pv",
-        "aistore-monitoring-graphite-pvc",
-        "aistore-namespace",
-        "aistore-release",
-    ]
+    assert protected(run_program(make_stack(WORKSHEET_EXAMPLE))) == PROTECTED
     unprotected = run_program(make_stack(worksheet(protect=False)))
-    assert [resource.name for resource in unprotected.resources if resource.protect] == []
+    assert protected(unprotected) == []
+
+
+def test_the_program_protects_even_without_the_project_defaults(make_bare_stack: Any) -> None:
+    """Pulumi.yaml's defaults are the CLI's; the program's own must keep the data safe too."""
+    stack = make_bare_stack(WORKSHEET_EXAMPLE)
+    assert "aisinfra:protect" not in stack.values
+    assert "aisinfra:statePath" not in stack.values
+    rendering = run_program(stack)
+    assert protected(rendering) == PROTECTED
+    assert release_values(rendering)["aiscluster"]["hostpathPrefix"] == "/etc/ais"
+    assert rendering.outputs["statePath"] == "/etc/ais"
+    assert protected(run_program(make_bare_stack(worksheet(protect=False)))) == []
+    assert protected(run_program(make_bare_stack(worksheet(protect=True)))) == PROTECTED
+
+
+def test_the_project_defaults_change_nothing_the_program_would_not_do_itself(
+    make_stack: Any, make_bare_stack: Any
+) -> None:
+    """Whether or not the CLI fills in Pulumi.yaml's defaults, the same resources are registered."""
+    declared = project_defaults()
+    assert sorted(declared) == ["aisinfra:protect", "aisinfra:statePath"]
+    merged, bare = run_program(make_stack(WORKSHEET_EXAMPLE)), run_program(make_bare_stack(WORKSHEET_EXAMPLE))
+    assert resource_documents(merged) == resource_documents(bare)
+    assert merged.outputs == bare.outputs

@@ -4,6 +4,7 @@ reported before the program registers anything."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from aisinfra.chart.rules import load_worksheet
 from aisinfra.review.render import ProgramError, run_program
 from aisinfra.worksheet.model import Worksheet, WorksheetError, section_type
+from aisinfra.worksheet.stackfile import project_defaults
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 
 TARGETS = WORKSHEET_EXAMPLE["aisinfra:targets"]
@@ -302,3 +304,45 @@ def test_no_wrong_value_gets_pydantic_wording(key: str) -> None:
             assert not any(phrase in message for phrase in PYDANTIC_WORDING), (key, value, message)
             # Every error type these values produce has a plain message of its own.
             assert "is not a value this key takes" not in message, (key, value, message)
+
+
+def test_pulumi_yaml_declares_the_models_own_defaults() -> None:
+    """The CLI fills in Pulumi.yaml's defaults; the program fills in the model's. They must agree."""
+    model_defaults = {str(field.alias): field.default for field in Worksheet.model_fields.values()}
+    declared = {key.removeprefix("aisinfra:"): value for key, value in project_defaults().items()}
+    assert declared == {"statePath": "/etc/ais", "protect": True}
+    assert {key: model_defaults[key] for key in declared} == declared
+
+
+def test_the_models_own_defaults_without_pulumi_yaml() -> None:
+    """Only what the worksheet requires is given: everything else is the model's default."""
+    required = {key.removeprefix("aisinfra:"): value for key, value in worksheet(monitoring=None).items()}
+    required["monitoring"] = {"graphite": GRAPHITE, "grafana": GRAFANA}
+    required["targets"] = {"nodes": TARGETS["nodes"], "mountpoints": TARGETS["mountpoints"]}
+    required["proxies"] = {"nodes": PROXIES["nodes"]}
+    loaded = load_worksheet(
+        {key: value if isinstance(value, str) else json.dumps(value) for key, value in required.items()}
+    )
+    assert (loaded.protect, loaded.state_path, loaded.existing_namespace) == (True, "/etc/ais", False)
+    assert (loaded.images.init_container, loaded.images.aisnode) == ("aistore/ais-init:latest", "aistore/aisnode:3.4")
+    assert (loaded.chart.dependency_update, loaded.chart.values) == (True, {})
+    assert (loaded.targets.initial_count, loaded.expected_targets) == (0, 12)
+    assert (loaded.targets.decommissioned, loaded.targets.scale_in_to, loaded.targets.removed_mountpoints) == (
+        [],
+        None,
+        [],
+    )
+    assert (loaded.proxies.initial_primary, loaded.initial_primary, loaded.proxies.initial_primary_label) == (
+        None,
+        "cpu01",
+        True,
+    )
+    assert (loaded.monitoring.enabled, loaded.monitoring.prometheus, loaded.prometheus_enabled) == (True, None, True)
+    assert loaded.monitoring.external_graphite is None
+    assert loaded.grafana_admin_password is None
+    assert loaded.identity_change.model_dump(by_alias=True) == {
+        "releaseName": None,
+        "namespace": None,
+        "statePath": None,
+        "chart": None,
+    }
