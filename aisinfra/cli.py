@@ -15,6 +15,7 @@ from aisinfra.chart.rules import load_worksheet
 from aisinfra.review import chart_render, manifests, render
 from aisinfra.review.check import check_stacks
 from aisinfra.review.diff import diff_renders
+from aisinfra.review.manifest_diff import DuplicateObjectError, diff_manifests
 from aisinfra.worksheet.model import WorksheetError
 from aisinfra.worksheet.questionnaire import QUESTIONS, AnswerError, ask_all, stack_config
 from aisinfra.worksheet.stackfile import (
@@ -47,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         AnswerError,
         render.ProgramError,
         chart_render.ChartRenderError,
+        DuplicateObjectError,
         OSError,
     ) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -112,7 +114,8 @@ def _parser() -> argparse.ArgumentParser:
         "--diff",
         metavar="OTHER_STACK_OR_DIR",
         help="instead of the tree, show per resource what differs from OTHER (a stack name, or a directory "
-        "written by an earlier `render --out`) to STACK",
+        "written by an earlier `render --out`) to STACK; then, when both sides' charts render (or OTHER's "
+        "directory holds the chart's objects), per object what the Release installs differently",
     )
     render_parser.set_defaults(run=_render)
 
@@ -168,21 +171,65 @@ def _check(arguments: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if problems else EXIT_OK
 
 
-def _rendered_resources(arguments: argparse.Namespace, other: str) -> list[dict[str, Any]]:
+def _other_render(arguments: argparse.Namespace, other: str) -> render.Rendering | Path:
+    """What ``--diff OTHER`` compares with: another stack run under mocks, or a directory an
+    earlier ``render --out`` wrote."""
     directory = Path(other)
     if directory.is_dir():
-        resources = directory / render.RESOURCES_FILE
-        if not resources.is_file():
+        if not (directory / render.RESOURCES_FILE).is_file():
             raise UsageError(f"{directory} has no {render.RESOURCES_FILE}; write one with `render STACK --out DIR`")
-        return list(yaml.safe_load(resources.read_text()) or [])
-    return render.resource_documents(render.run_program(read_stack(_stack_file(arguments, other))))
+        return directory
+    return render.run_program(read_stack(_stack_file(arguments, other)))
+
+
+def _resources(other: render.Rendering | Path) -> list[dict[str, Any]]:
+    if isinstance(other, Path):
+        return list(yaml.safe_load((other / render.RESOURCES_FILE).read_text()) or [])
+    return render.resource_documents(other)
+
+
+def _release_objects(side: render.Rendering | Path, chart_dir: Path | None = None) -> list[manifests.Manifest]:
+    """The objects a side's Release installs, Secrets redacted on both sides alike (a directory
+    holds them redacted); raises ChartUnavailableError when they cannot be had."""
+    if isinstance(side, Path):
+        if not (side / manifests.RELEASE_OBJECTS_FILE).is_file():
+            raise chart_render.ChartUnavailableError(
+                f"{side} has no {manifests.RELEASE_OBJECTS_FILE} (it was written without the chart)"
+            )
+        return manifests.read_release_objects(side)
+    release = chart_render.ReleaseInputs.of(side)
+    chart = chart_render.render_release(side, chart_render.locate_chart(release, chart_dir))
+    return [manifests.redacted(rendered.manifest) for rendered in chart.objects]
+
+
+def _print_release_objects_diff(
+    arguments: argparse.Namespace, rendering: render.Rendering, other: render.Rendering | Path
+) -> None:
+    """The object-level diff of what the two Releases install -- what `pulumi preview` never
+    shows for a Release -- or, on stderr, why it cannot be shown."""
+    sides: dict[str, list[manifests.Manifest]] = {}
+    reasons = []
+    for name, side, chart_dir in (("before", other, None), ("after", rendering, arguments.chart)):
+        try:
+            sides[name] = _release_objects(side, chart_dir)
+        except chart_render.ChartUnavailableError as error:
+            reasons.append(str(error))
+    heading = f"Objects the Release installs (chart rendered, post-rendered), {arguments.diff} -> {arguments.stack}:"
+    if reasons:
+        print(f"\n{heading} not compared: {'; '.join(reasons)}.", file=sys.stderr)
+        return
+    whole = f"{manifests.RELEASE_OBJECTS_FILE} of `render {arguments.stack} --out DIR`"
+    lines = diff_manifests(sides["before"], sides["after"], whole_manifests=whole)
+    print("\n".join(["", heading, *lines]) if lines else f"\n{heading} no differences")
 
 
 def _render(arguments: argparse.Namespace) -> int:
     rendering = render.run_program(read_stack(_stack_file(arguments, arguments.stack)))
     if arguments.diff is not None:
-        lines = diff_renders(_rendered_resources(arguments, arguments.diff), render.resource_documents(rendering))
+        other = _other_render(arguments, arguments.diff)
+        lines = diff_renders(_resources(other), render.resource_documents(rendering))
         print("\n".join(lines) if lines else f"no differences between {arguments.diff} and {arguments.stack}")
+        _print_release_objects_diff(arguments, rendering, other)
         return EXIT_OK
     print(render.summary_text(rendering))
     written = render.write_outputs(rendering, arguments.out) if arguments.out is not None else []

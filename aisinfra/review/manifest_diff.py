@@ -43,7 +43,7 @@ class DuplicateObjectError(ValueError):
     """Two objects of one rendering share kind, namespace and name: the API server would keep one."""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class ObjectKey:
     kind: str
     namespace: str  # "" for cluster-scoped objects
