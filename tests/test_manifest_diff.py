@@ -229,7 +229,9 @@ def test_a_long_list_of_scalars_shows_what_was_added_and_removed(
 ) -> None:
     names = [f"node{index:04d}" for index in range(1, 2001)]
     selector = {"key": "kubernetes.io/hostname", "operator": "In"}
-    affinity = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}}}
+    affinity: dict[str, Any] = {
+        "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}}
+    }
     terms_before = [{"matchExpressions": [{**selector, "values": names[:1996]}]}]
     terms_after = [{"matchExpressions": [{**selector, "values": [*names[1:2000]]}]}]
     pod_spec(reference, TARGET)["affinity"] = copy.deepcopy(affinity)

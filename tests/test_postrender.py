@@ -511,25 +511,69 @@ def run_launcher(
     )
 
 
-def test_launcher_is_an_executable_file() -> None:
-    assert stat.S_IMODE(LAUNCHER.stat().st_mode) == 0o755
+def test_launcher_is_executable() -> None:
+    # Git records 100755 and a checkout keeps the owner's execute bit under any umask; the
+    # other bits follow the umask, so they are not asserted.
+    assert LAUNCHER.stat().st_mode & stat.S_IXUSR
+    assert os.access(LAUNCHER, os.X_OK)
+
+
+def checkout_with_launcher(project_root: Path) -> Path:
+    """A project directory holding the launcher and the package it runs, and no venv."""
+    launcher = project_root / "aisinfra" / "chart" / "bin" / "postrender"
+    shutil.copytree(PROJECT_ROOT / "aisinfra", project_root / "aisinfra", ignore=shutil.ignore_patterns("__pycache__"))
+    assert os.access(launcher, os.X_OK)
+    return launcher
+
+
+def python_with_pyyaml(path: Path) -> Path:
+    """An executable at ``path`` that runs this test's Python, which has PyYAML."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def launcher_in_venv(tmp_path: Path) -> Path:
+    """A checkout whose venv/bin/python is where the launcher looks for it."""
+    launcher = checkout_with_launcher(tmp_path / "checkout")
+    python_with_pyyaml(tmp_path / "checkout" / "venv" / "bin" / "python")
+    return launcher
+
+
+def path_with_only(*directories: Path) -> str:
+    """A PATH of ``directories`` and the system's, without any virtualenv's bin directory."""
+    return os.pathsep.join([*map(str, directories), *environment_without_virtualenv()["PATH"].split(os.pathsep)])
 
 
 @pytest.mark.parametrize("hash_seed", ["1", "2"])
-def test_launcher_outputs_exactly_what_postrender_returns(tmp_path: Path, hash_seed: str) -> None:
-    result = run_launcher(LAUNCHER, DEMO, tmp_path, environment_without_virtualenv(PYTHONHASHSEED=hash_seed))
+def test_launcher_outputs_exactly_what_postrender_returns(
+    launcher_in_venv: Path, tmp_path: Path, hash_seed: str
+) -> None:
+    result = run_launcher(launcher_in_venv, DEMO, tmp_path, environment_without_virtualenv(PYTHONHASHSEED=hash_seed))
     assert (result.returncode, result.stderr) == (0, b"")
     assert result.stdout == postrender(DEMO).encode()
 
 
-def test_launcher_works_by_the_relative_path_the_release_stores() -> None:
-    result = run_launcher("./aisinfra/chart/bin/postrender", LEGACY, PROJECT_ROOT, environment_without_virtualenv())
+def test_launcher_works_by_the_relative_path_the_release_stores(launcher_in_venv: Path) -> None:
+    project_root = launcher_in_venv.parents[3]
+    result = run_launcher("./aisinfra/chart/bin/postrender", LEGACY, project_root, environment_without_virtualenv())
     assert (result.returncode, result.stderr) == (0, b"")
     assert result.stdout == postrender(LEGACY).encode()
 
 
-def test_launcher_reports_unparseable_input_on_stderr(tmp_path: Path) -> None:
-    result = run_launcher(LAUNCHER, UNPARSEABLE, tmp_path, environment_without_virtualenv())
+def test_launcher_without_a_venv_uses_python3_on_path(tmp_path: Path) -> None:
+    launcher = checkout_with_launcher(tmp_path / "checkout")
+    python3 = python_with_pyyaml(tmp_path / "other-bin" / "python3")
+    result = run_launcher(launcher, DEMO, tmp_path, {"PATH": path_with_only(python3.parent)})
+    assert not (tmp_path / "checkout" / "venv").exists()
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert result.stdout == postrender(DEMO).encode()
+
+
+def test_launcher_reports_unparseable_input_on_stderr(launcher_in_venv: Path, tmp_path: Path) -> None:
+    result = run_launcher(launcher_in_venv, UNPARSEABLE, tmp_path, environment_without_virtualenv())
     assert (result.returncode, result.stdout) == (1, b"")
     expected = [f"aisinfra postrender: {problem}" for problem in UNPARSEABLE_PROBLEMS]
     assert result.stderr.decode().splitlines() == expected
@@ -556,7 +600,10 @@ def test_launcher_prefers_the_project_venv(tmp_path: Path) -> None:
     fake_python.parent.mkdir(parents=True)
     fake_python.write_text(FAKE_PYTHON)
     fake_python.chmod(0o755)
-    result = run_launcher(launcher, "stdin\n", tmp_path, environment_without_virtualenv(PYTHONPATH="/extra"))
+    # A python3 on PATH too, which the launcher must pass over.
+    python3 = python_with_pyyaml(tmp_path / "other-bin" / "python3")
+    environment = {"PATH": path_with_only(python3.parent), "PYTHONPATH": "/extra"}
+    result = run_launcher(launcher, "stdin\n", tmp_path, environment)
     root = os.path.realpath(project_root)
     assert result.stdout.decode().splitlines() == [
         f"{root}/venv/bin/python -m aisinfra.chart.postrender|{root}:/extra|{root}",
