@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,8 @@ from aisinfra.review import chart_render, manifests, render
 from aisinfra.review.check import check_stacks
 from aisinfra.review.diff import diff_renders
 from aisinfra.review.manifest_diff import DuplicateObjectError, diff_manifests
-from aisinfra.worksheet.model import WorksheetError
-from aisinfra.worksheet.questionnaire import QUESTIONS, AnswerError, ask_all, stack_config
+from aisinfra.worksheet.model import Problem, WorksheetError
+from aisinfra.worksheet.questionnaire import QUESTIONS, AnswerError, ask_all, stack_config, stack_name_problem
 from aisinfra.worksheet.stackfile import (
     PROJECT_DIR,
     StackFileError,
@@ -28,6 +29,7 @@ from aisinfra.worksheet.stackfile import (
 )
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 
 
 class UsageError(Exception):
@@ -53,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,12 +74,16 @@ def _parser() -> argparse.ArgumentParser:
         "init",
         help="fill in the deployment worksheet and write Pulumi.STACK.yaml",
         description="Ask the worksheet's questions in its order, with its defaults, check each answer "
-        "on the spot, and write Pulumi.STACK.yaml. Every answer can be given as a flag; without a "
-        "terminal (or with --no-input) flags and defaults are used and a missing answer is an error.",
+        "at its prompt with every rule the answers so far allow, and write Pulumi.STACK.yaml. A bad "
+        "answer is asked again; '<' goes back to the previous question; Ctrl-C stops without writing. "
+        "Every answer can be given as a flag; without a terminal (or with --no-input) flags and "
+        "defaults are used, and every bad or missing flag is reported in one run.",
     )
     init.add_argument("stack", help="stack name: writes Pulumi.STACK.yaml")
     for question in QUESTIONS:
-        init.add_argument(question.flag, dest=f"answer_{question.key}", metavar="VALUE", help=question.text)
+        init.add_argument(
+            question.flag, dest=f"answer_{question.key}", metavar="VALUE", help=f"{question.text} [{question.key}]"
+        )
     init.add_argument("--no-input", action="store_true", help="never prompt, even on a terminal")
     init.add_argument("--force", action="store_true", help="overwrite an existing stack file")
     init.set_defaults(run=_init)
@@ -139,19 +148,62 @@ def _stack_file(arguments: argparse.Namespace, stack: str) -> Path:
     return path
 
 
+def stack_judge(path: Path) -> Callable[[dict[str, Any]], list[Problem]]:
+    """Every problem of a stack file's config, judged as the program will read it: through
+    the CLI's merge with Pulumi.yaml and every rule, the worksheet's and the chart's."""
+
+    def judge(config: dict[str, Any]) -> list[Problem]:
+        stack = stack_from_document({"config": config}, path)
+        try:
+            load_worksheet(stack.project_values(), stack.project_secret_keys())
+        except WorksheetError as error:
+            return error.problems
+        return []
+
+    return judge
+
+
 def _init(arguments: argparse.Namespace) -> int:
+    problem = stack_name_problem(arguments.stack)
+    if problem is not None:
+        raise UsageError(problem)
+    if not arguments.stacks_dir.is_dir():
+        raise UsageError(f"--stacks-dir {arguments.stacks_dir}: no such directory; create it or name another")
     path = stack_path(arguments.stack, arguments.stacks_dir)
     if path.exists() and not arguments.force:
         raise UsageError(f"{path.name} exists; use --force to overwrite it")
     given = {question.key: getattr(arguments, f"answer_{question.key}") for question in QUESTIONS}
     interactive = sys.stdin.isatty() and not arguments.no_input
-    config = stack_config(ask_all(given, input if interactive else None))
-    # The stack as the program will read it: through the CLI's merge and every rule.
+    if interactive:
+        print("Enter keeps the [default]; '<' goes back to the previous question; Ctrl-C stops, writing nothing.")
+    config = stack_config(ask_all(given, input if interactive else None, stack_judge(path)))
     stack = stack_from_document({"config": config}, path)
     load_worksheet(stack.project_values(), stack.project_secret_keys())
     path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
-    print(f"wrote {path.name}; next: `python -m aisinfra check` and `python -m aisinfra render {arguments.stack}`")
+    print(f"wrote {path}")
+    print(_next_steps(arguments, config))
     return EXIT_OK
+
+
+def _next_steps(arguments: argparse.Namespace, config: dict[str, Any]) -> str:
+    """The commands to run next, exactly as the user can run them from where they are."""
+    elsewhere = Path.cwd().resolve() != PROJECT_DIR
+    command = f"cd {shlex.quote(str(PROJECT_DIR))} && " if elsewhere else ""
+    command += "venv/bin/python -m aisinfra"
+    stacks_dir = arguments.stacks_dir.resolve()
+    if stacks_dir != PROJECT_DIR:
+        shown = stacks_dir if elsewhere else arguments.stacks_dir
+        command += f" --stacks-dir {shlex.quote(str(shown))}"
+    stack = shlex.quote(arguments.stack)
+    lines = ["next:", f"  {command} check", f"  {command} render {stack}"]
+    if stacks_dir != PROJECT_DIR:
+        lines.append(
+            f"  then move {stack_path(arguments.stack, stacks_dir).name} to {PROJECT_DIR}, where Pulumi reads it"
+        )
+    lines.append(f"  then deploy as README.md says under 'Deploying for real' (pulumi stack init {stack}, ...)")
+    if config.get("aisinfra:monitoring", {}).get("enabled"):
+        lines.append(f"  and give Grafana a password: pulumi config set --secret grafanaAdminPassword --stack {stack}")
+    return "\n".join(lines)
 
 
 def _check(arguments: argparse.Namespace) -> int:

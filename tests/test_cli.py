@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from aisinfra.cli import main
 from aisinfra.review.diff import diff_renders
 from aisinfra.review.render import resource_documents, run_program
-from aisinfra.worksheet.questionnaire import AnswerError, ask_all, stack_config
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 
 TARGETS = WORKSHEET_EXAMPLE["aisinfra:targets"]
 PROXIES = WORKSHEET_EXAMPLE["aisinfra:proxies"]
-INIT_FLAGS = [
-    "--release-name", "lab", "--namespace", "ais-lab", "--existing-namespace", "yes", "--target-nodes", "lab{1..3}",
-    "--mountpoints", "/ais/nvme[0-1]", "--graphite", "lab1:/data/graphite:100Gi", "--grafana", "claim:lab-grafana",
-]  # fmt: skip
 
 
 def write(directory: Path, name: str, config: dict[str, Any]) -> None:
@@ -29,131 +22,6 @@ def write(directory: Path, name: str, config: dict[str, Any]) -> None:
 
 def cli(directory: Path, *arguments: str) -> int:
     return main(["--stacks-dir", str(directory), *arguments])
-
-
-# --- init ---------------------------------------------------------------------------------
-
-
-def test_init_with_flags_writes_a_stack_that_check_and_render_accept(tmp_path: Path, capsys: Any) -> None:
-    assert cli(tmp_path, "init", "lab", "--no-input", *INIT_FLAGS) == 0
-    config = yaml.safe_load((tmp_path / "Pulumi.lab.yaml").read_text())["config"]
-    assert config == {
-        "aisinfra:releaseName": "lab",
-        "aisinfra:namespace": "ais-lab",
-        "aisinfra:existingNamespace": True,
-        "aisinfra:statePath": "/etc/ais",
-        "aisinfra:chart": {"path": "../ais-k8s/helm/ais/charts"},
-        "aisinfra:images": {"initContainer": "aistore/ais-init:latest", "aisnode": "aistore/aisnode:3.4"},
-        "aisinfra:targets": {"initialCount": 0, "nodes": ["lab{1..3}"], "mountpoints": ["/ais/nvme[0-1]"]},
-        "aisinfra:proxies": {"nodes": ["lab{1..3}"], "initialPrimary": "lab1"},
-        "aisinfra:monitoring": {
-            "enabled": True,
-            "graphite": {"node": "lab1", "path": "/data/graphite", "size": "100Gi"},
-            "grafana": {"existingClaim": "lab-grafana"},
-        },
-    }
-    assert cli(tmp_path, "check") == 0
-    assert cli(tmp_path, "render", "lab") == 0
-    table = capsys.readouterr().out.split("Node labels:\n")[1].split("\n\n")[0]
-    assert [line.split() for line in table.splitlines()[1:]] == [
-        ["lab1", "lab-ais", "lab-ais-electable", "lab-ais"],
-        ["lab2", "lab-ais", "lab-ais-electable", "-"],
-        ["lab3", "lab-ais", "lab-ais-electable", "-"],
-    ]
-
-
-def test_init_refuses_to_overwrite_without_force(tmp_path: Path, capsys: Any) -> None:
-    write(tmp_path, "lab", {"aisinfra:releaseName": "keep-me"})
-    assert cli(tmp_path, "init", "lab", "--no-input", *INIT_FLAGS) == 2
-    assert "Pulumi.lab.yaml exists; use --force" in capsys.readouterr().err
-    assert "keep-me" in (tmp_path / "Pulumi.lab.yaml").read_text()
-    assert cli(tmp_path, "init", "lab", "--no-input", "--force", *INIT_FLAGS) == 0
-    assert "keep-me" not in (tmp_path / "Pulumi.lab.yaml").read_text()
-
-
-def test_init_without_a_terminal_names_the_missing_flag(tmp_path: Path, capsys: Any) -> None:
-    assert cli(tmp_path, "init", "lab", "--no-input", "--release-name", "lab") == 1
-    assert "--namespace: required" in capsys.readouterr().err
-    assert not (tmp_path / "Pulumi.lab.yaml").exists()
-
-
-def test_init_rejects_a_bad_flag_value_with_the_model_rule(tmp_path: Path, capsys: Any) -> None:
-    flags = [*INIT_FLAGS, "--initial-primary", "lab9"]
-    assert cli(tmp_path, "init", "lab", "--no-input", *flags) == 1
-    assert "--initial-primary: 'lab9' is not one of the proxy nodes" in capsys.readouterr().err
-
-
-def scripted(answers: list[str], prompts: list[str]) -> Any:
-    replies: Iterator[str] = iter(answers)
-
-    def ask(prompt: str) -> str:
-        prompts.append(prompt)
-        return next(replies)
-
-    return ask
-
-
-def test_interactive_init_asks_in_worksheet_order_and_re_asks_a_bad_answer(capsys: Any) -> None:
-    prompts: list[str] = []
-    answers = [
-        "lab",  # release name
-        "Bad_NS",  # namespace: refused on the spot
-        "ais-lab",  # namespace again
-        "",  # existing namespace: default (no)
-        "",  # state path: default
-        "",  # init image: default
-        "registry.example.com/ais/aisnode:1.2",  # aisnode image
-        "x",  # initial targets: refused on the spot
-        "2",  # initial targets
-        "lab1",  # target nodes: fewer than the initial targets, refused
-        "lab{1..4}",  # target nodes
-        "/ais/sd[a-b], /ais/nvme0",  # mountpoints
-        "",  # proxy nodes: default (the target nodes)
-        "lab2",  # initial primary
-        "no",  # monitoring
-        "graphite.example.com:2003",  # external graphite
-        "",  # chart path: default
-    ]
-    config = stack_config(ask_all({}, scripted(answers, prompts)))
-    assert [prompt.split(":")[0].split(" [")[0] for prompt in prompts] == [
-        "Release name",
-        "K8s namespace for the deployment (one AIStore cluster per namespace)",
-        "K8s namespace for the deployment (one AIStore cluster per namespace)",
-        "Does that namespace exist already, e.g. holding an image pull secret or the monitoring claims (yes/no)",
-        "AIStore state path prefix",
-        "initContainer image",
-        "Aisnode image",
-        "Initial number of targets (0",
-        "Initial number of targets (0",
-        "Target nodes, e.g. cpu{01..12}",
-        "Target nodes, e.g. cpu{01..12}",
-        "Mountpoints on each target node, separate filesystems, e.g. /ais/sd[a-j]",
-        "Proxy nodes (at least three advised for HA)",
-        "Initial primary node (must be a proxy node)",
-        "Deploy Prometheus, Graphite and Grafana with the chart (yes/no)",
-        "Graphite that receives AIStore's stats, host",
-        "AIStore chart",
-    ]
-    assert "[/etc/ais]" in prompts[4] and "[lab{1..4}]" in prompts[12] and "[lab1]" in prompts[13]
-    shown = capsys.readouterr().out
-    assert "'Bad_NS' is not a DNS label" in shown
-    assert "'x' is not a whole number" in shown
-    assert "the initial number of targets (2) is more than these 1 nodes" in shown
-    assert config["aisinfra:targets"] == {
-        "initialCount": 2,
-        "nodes": ["lab{1..4}"],
-        "mountpoints": ["/ais/sd[a-b]", "/ais/nvme0"],
-    }
-    assert config["aisinfra:images"]["aisnode"] == "registry.example.com/ais/aisnode:1.2"
-    assert config["aisinfra:monitoring"] == {"enabled": False, "externalGraphite": "graphite.example.com:2003"}
-    assert config["aisinfra:proxies"] == {"nodes": ["lab{1..4}"], "initialPrimary": "lab2"}
-
-
-def test_a_flag_given_with_a_prompt_is_not_asked_again() -> None:
-    prompts: list[str] = []
-    with pytest.raises(AnswerError, match="--namespace: 'Bad' is not a DNS label"):
-        ask_all({"namespace": "Bad"}, scripted(["lab"], prompts))
-    assert len(prompts) == 1
 
 
 # --- check --------------------------------------------------------------------------------
@@ -322,17 +190,41 @@ def test_check_reports_a_malformed_stack_file_and_goes_on(tmp_path: Path, capsys
     assert lines[1] == "checked 2 stack(s): 1 problem(s)"
 
 
-def test_interactive_init_ending_early_is_an_error_not_a_traceback() -> None:
-    def closed(prompt: str) -> str:
-        raise EOFError
-
-    with pytest.raises(AnswerError, match="input ended before an answer to: Release name"):
-        ask_all({}, closed)
-
-
 def test_render_of_a_bad_worksheet_exits_1_naming_the_key(tmp_path: Path, capsys: Any) -> None:
     write(tmp_path, "s", worksheet(targets={**TARGETS, "mountPoints": ["/x"]}))
     assert cli(tmp_path, "render", "s", "--out", str(tmp_path / "out")) == 1
     error = capsys.readouterr().err
     assert "targets.mountPoints: unknown key (did you mean 'mountpoints'?)" in error
     assert not (tmp_path / "out").exists()
+
+
+def test_check_and_render_report_independent_mistakes_in_one_run(tmp_path: Path, capsys: Any) -> None:
+    write(
+        tmp_path,
+        "s",
+        worksheet(
+            namespace="kube-ais",  # a field rule
+            targets={**TARGETS, "initialCount": 20, "mountpoints": ["/ais/sda", "/ais/sda/x"]},  # two rules across keys
+            proxies={**PROXIES, "initialPrimary": "gpu01", "nodes": "cpu01"},  # a wrong type; its rule waits
+            monitoring={"enabled": "maybe"},  # a wrong value; the monitoring rules wait
+        ),
+    )
+    keys = [
+        "namespace:",
+        "proxies.nodes: must be a list, not the text 'cpu01'",
+        "monitoring.enabled: must be true or false, not the text 'maybe'",
+        "targets.mountpoints[1]: '/ais/sda/x' is inside '/ais/sda'",
+        "targets.initialCount: 20 is more than the 12 target nodes",
+    ]
+    assert cli(tmp_path, "check") == 1
+    out = capsys.readouterr().out.splitlines()
+    problems = [line.removeprefix("Pulumi.s.yaml: ") for line in out[:-1]]
+    assert len(problems) == len(keys)
+    assert all(any(problem.startswith(key) for problem in problems) for key in keys), problems
+    assert out[-1] == "checked 1 stack(s): 5 problem(s)"
+    assert cli(tmp_path, "render", "s") == 1
+    error = capsys.readouterr().err
+    assert all(f"  - {key}" in error for key in keys)
+    assert (
+        "(checked once the problems above are fixed: the rules that compare proxies.nodes, monitoring.enabled" in error
+    )
