@@ -216,9 +216,10 @@ def _check(arguments: argparse.Namespace) -> int:
             stacks.append(read_stack(path))
         except StackFileError as error:
             problems.append(str(error))
-    problems += check_stacks(stacks)
-    for problem in problems:
-        print(problem)
+    report = check_stacks(stacks)
+    problems += report.problems
+    for line in problems + report.notes:
+        print(line)
     print(f"checked {len(paths)} stack(s): " + (f"{len(problems)} problem(s)" if problems else "no problems"))
     return EXIT_PROBLEMS if problems else EXIT_OK
 

@@ -36,14 +36,55 @@ def test_check_names_both_stacks_for_each_shared_thing(tmp_path: Path, capsys: A
     )
     assert cli(tmp_path, "check") == 1
     lines = capsys.readouterr().out.splitlines()
-    both, context = "Pulumi.a.yaml and Pulumi.b.yaml", "in Kubernetes context (current kubectl context)"
+    both, context = (
+        "Pulumi.a.yaml and Pulumi.b.yaml",
+        "if both run in the same kubectl context (neither names kubernetes:context)",
+    )
     assert lines == [
         f"{both}: releaseName: both use the release name 'demo' {context}",
         f"{both}: namespace: both use the namespace 'ais' {context}",
         f"{both}: targets.nodes: both use the target node 'cpu12' {context}",
-        f"{both}: monitoring: both use the PersistentVolume name 'ais.demo.demo-ais-graphite' {context}",
-        f"{both}: monitoring: both use the PersistentVolume name 'ais.demo.demo-ais-grafana' {context}",
-        "checked 2 stack(s): 5 problem(s)",
+        f"{both}: monitoring: both use 2 PersistentVolume names, ais.demo.demo-ais-graphite, "
+        f"ais.demo.demo-ais-grafana, {context}",
+        "checked 2 stack(s): 4 problem(s)",
+    ]
+
+
+def test_many_shared_nodes_are_one_line_of_ranges(tmp_path: Path, capsys: Any) -> None:
+    nodes = {**TARGETS, "nodes": ["cpu{001..400}", "gpu{1..9}"]}
+    write(tmp_path, "a", {**worksheet(targets=nodes), "kubernetes:context": "lab"})
+    other = worksheet(
+        releaseName="other",
+        namespace="other",
+        targets={**TARGETS, "nodes": ["cpu{101..500}", "gpu{3..12}"]},
+        proxies={"nodes": ["gpu20"]},
+        monitoring={"enabled": False, "externalGraphite": "g.example.com:2003"},
+    )
+    write(tmp_path, "b", {**other, "kubernetes:context": "lab"})
+    assert cli(tmp_path, "check") == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "Pulumi.a.yaml and Pulumi.b.yaml: targets.nodes: both use 307 target nodes, cpu{101..400}, gpu{3..9}, "
+        "in Kubernetes context lab",
+        "checked 2 stack(s): 1 problem(s)",
+    ]
+
+
+def test_a_stack_without_a_context_is_compared_with_one_that_names_it(tmp_path: Path, capsys: Any) -> None:
+    write(tmp_path, "east", {**WORKSHEET_EXAMPLE, "kubernetes:context": "east"})
+    write(tmp_path, "west", {**WORKSHEET_EXAMPLE, "kubernetes:context": "west"})
+    write(
+        tmp_path,
+        "x",
+        worksheet(releaseName="x", namespace="x", proxies={"nodes": ["n1"]}, targets={**TARGETS, "nodes": ["cpu01"]}),
+    )
+    assert cli(tmp_path, "check") == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "Pulumi.east.yaml and Pulumi.x.yaml: targets.nodes: both use the target node 'cpu01' "
+        "if Pulumi.x.yaml runs in context east (it names no kubernetes:context)",
+        "Pulumi.west.yaml and Pulumi.x.yaml: targets.nodes: both use the target node 'cpu01' "
+        "if Pulumi.x.yaml runs in context west (it names no kubernetes:context)",
+        "checked 3 stack(s): 2 problem(s)",
     ]
 
 
@@ -60,7 +101,7 @@ def test_check_flags_a_shared_proxy_node(tmp_path: Path, capsys: Any) -> None:
     assert cli(tmp_path, "check", "a", "b") == 1
     assert capsys.readouterr().out.splitlines()[0] == (
         "Pulumi.a.yaml and Pulumi.b.yaml: proxies.nodes: both use the proxy node 'cpu05' "
-        "in Kubernetes context (current kubectl context)"
+        "if both run in the same kubectl context (neither names kubernetes:context)"
     )
 
 
@@ -218,7 +259,11 @@ def test_check_and_render_report_independent_mistakes_in_one_run(tmp_path: Path,
     ]
     assert cli(tmp_path, "check") == 1
     out = capsys.readouterr().out.splitlines()
-    problems = [line.removeprefix("Pulumi.s.yaml: ") for line in out[:-1]]
+    assert out[-2] == (
+        "Pulumi.s.yaml: checked once the problems above are fixed: the rules that compare proxies.nodes, "
+        "monitoring.enabled with other keys"
+    )
+    problems = [line.removeprefix("Pulumi.s.yaml: ") for line in out[:-2]]
     assert len(problems) == len(keys)
     assert all(any(problem.startswith(key) for problem in problems) for key in keys), problems
     assert out[-1] == "checked 1 stack(s): 5 problem(s)"

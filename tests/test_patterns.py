@@ -1,6 +1,6 @@
 import pytest
 
-from aisinfra.worksheet.patterns import PatternError, expand
+from aisinfra.worksheet.patterns import PatternError, compress, expand
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,25 @@ def test_expands_in_written_order(pattern: str, names: list[str]) -> None:
 def test_malformed_pattern_is_an_error_not_a_name(pattern: str, reason: str) -> None:
     with pytest.raises(PatternError, match=reason):
         expand(pattern)
+
+
+@pytest.mark.parametrize(
+    ("names", "patterns"),
+    [
+        ([f"cpu{n:04}" for n in range(1, 2001)], ["cpu{0001..2000}"]),
+        ([f"cpu{n:03}" for n in range(1, 2001)], ["cpu{001..999}", "cpu{1000..2000}"]),
+        ([f"cpu{n:02}" for n in range(1, 13)], ["cpu{01..12}"]),
+        ([f"n{n}" for n in range(8, 12)], ["n{8..11}"]),
+        (["n08", "n09", "n10"], ["n{08..10}"]),
+        (["n9", "n010", "n011"], ["n9", "n010", "n011"]),
+        (["a1", "a2", "b3", "b4", "b5"], ["a1", "a2", "b{3..5}"]),
+        ([f"/ais/sd{c}" for c in "abcdefghij"], ["/ais/sd[a-j]"]),
+        (["cpu03", "cpu02", "cpu01"], ["cpu03", "cpu02", "cpu01"]),
+        (["x", "y", "z"], ["[x-z]"]),
+        (["gpu", "cpu01", "cpu02", "cpu03", "gpu"], ["gpu", "cpu{01..03}", "gpu"]),
+        ([], []),
+    ],
+)
+def test_compress_writes_runs_as_patterns_that_expand_back(names: list[str], patterns: list[str]) -> None:
+    assert compress(names) == patterns
+    assert [name for pattern in patterns for name in expand(pattern)] == names

@@ -4,6 +4,8 @@ Each stack is validated with the same model as the program. Then stacks that dep
 the same Kubernetes cluster (the same ``kubernetes:context``) must not share a release
 name (host state directories and label values derive from it), a namespace, a target
 node or a proxy node (a node carries one value per label key), or a PersistentVolume name.
+A stack that names no context runs in whatever context is current when ``pulumi`` runs, so
+it is compared with every other stack, and each clash says which context it assumed.
 """
 
 from __future__ import annotations
@@ -15,16 +17,23 @@ from itertools import combinations
 from aisinfra.chart.rules import load_worksheet
 from aisinfra.chart.values import monitoring_volumes
 from aisinfra.worksheet.model import Worksheet, WorksheetError
+from aisinfra.worksheet.patterns import compress
 from aisinfra.worksheet.stackfile import StackConfig
 
-DEFAULT_CONTEXT = "(current kubectl context)"
+CONTEXT_KEY = "kubernetes:context"
 
 
 @dataclass(frozen=True)
 class CheckedStack:
     file: str
-    context: str
+    context: str | None  # None: the stack names no kubernetes:context
     worksheet: Worksheet
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    problems: list[str]  # one line per problem
+    notes: list[str]  # what was not checked yet, and why
 
 
 # What two stacks in one Kubernetes cluster must not share: (key, what, values of a stack).
@@ -41,9 +50,11 @@ SHARED_RULES: list[tuple[str, str, Callable[[Worksheet], Iterable[str]]]] = [
 ]
 
 
-def check_stacks(stacks: list[StackConfig]) -> list[str]:
-    """One line per problem; none when every stack is valid and no two collide."""
+def check_stacks(stacks: list[StackConfig]) -> CheckReport:
+    """Every stack's own problems, then the clashes between every two stacks that can share a
+    Kubernetes cluster; no problems when every stack is valid and no two collide."""
     problems: list[str] = []
+    notes: list[str] = []
     checked: list[CheckedStack] = []
     for stack in stacks:
         file = stack.path.name
@@ -51,24 +62,40 @@ def check_stacks(stacks: list[StackConfig]) -> list[str]:
             worksheet = load_worksheet(stack.project_values(), stack.project_secret_keys())
         except WorksheetError as error:
             problems += [f"{file}: {problem}" for problem in error.problems]
+            notes += [f"{file}: {error.waiting_note}"] if error.waiting_note else []
+            if len(stacks) > 1:
+                notes.append(f"{file}: compared with the other stacks once its problems are fixed")
             continue
-        context = stack.values.get("kubernetes:context", DEFAULT_CONTEXT)
-        checked.append(CheckedStack(file=file, context=context, worksheet=worksheet))
+        checked.append(CheckedStack(file=file, context=stack.values.get(CONTEXT_KEY), worksheet=worksheet))
     for first, second in combinations(checked, 2):
-        if first.context == second.context:
-            problems += _collisions(first, second)
-    return problems
+        where = _shared_cluster(first, second)
+        if where is not None:
+            problems += _collisions(first, second, where)
+    return CheckReport(problems=problems, notes=notes)
 
 
-def _collisions(first: CheckedStack, second: CheckedStack) -> list[str]:
+def _shared_cluster(first: CheckedStack, second: CheckedStack) -> str | None:
+    """How two stacks can land in one cluster, said as the clash's condition; None if they
+    name different contexts."""
+    if first.context is None and second.context is None:
+        return f"if both run in the same kubectl context (neither names {CONTEXT_KEY})"
+    if first.context is None or second.context is None:
+        unnamed, named = (first, second) if first.context is None else (second, first)
+        return f"if {unnamed.file} runs in context {named.context} (it names no {CONTEXT_KEY})"
+    return f"in Kubernetes context {first.context}" if first.context == second.context else None
+
+
+def _collisions(first: CheckedStack, second: CheckedStack, where: str) -> list[str]:
+    """One line per kind of clash; many shared nodes as ranges (``cpu{01..12}``)."""
     problems = []
     for key, what, values_of in SHARED_RULES:
-        shared = [
-            value for value in dict.fromkeys(values_of(first.worksheet)) if value in set(values_of(second.worksheet))
-        ]
-        problems += [
-            f"{first.file} and {second.file}: {key}: both use the {what} '{value}' "
-            f"in Kubernetes context {first.context}"
-            for value in shared
-        ]
+        theirs = set(values_of(second.worksheet))
+        shared = [value for value in dict.fromkeys(values_of(first.worksheet)) if value in theirs]
+        if len(shared) == 1:
+            problems.append(f"{first.file} and {second.file}: {key}: both use the {what} '{shared[0]}' {where}")
+        elif shared:
+            problems.append(
+                f"{first.file} and {second.file}: {key}: both use {len(shared)} {what}s, "
+                f"{', '.join(compress(shared))}, {where}"
+            )
     return problems

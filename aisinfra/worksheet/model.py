@@ -78,12 +78,17 @@ class WorksheetError(ValueError):
         self.waiting = tuple(dict.fromkeys(waiting))
         count = f"{len(self.problems)} problems" if len(self.problems) > 1 else "a problem"
         lines = [f"{self.subject} {count}:", *(f"  - {problem}" for problem in self.problems)]
-        if self.waiting:
-            lines.append(
-                "  (checked once the problems above are fixed: the rules that compare "
-                f"{', '.join(self.waiting)} with other keys)"
-            )
+        if self.waiting_note:
+            lines.append(f"  ({self.waiting_note})")
         super().__init__("\n".join(lines))
+
+    @property
+    def waiting_note(self) -> str | None:
+        """What was not checked yet because of the problems, or None."""
+        if not self.waiting:
+            return None
+        keys = ", ".join(self.waiting)
+        return f"checked once the problems above are fixed: the rules that compare {keys} with other keys"
 
 
 # --- value rules (each raises ValueError with what is wrong and what to do) ---------------

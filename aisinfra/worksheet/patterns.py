@@ -71,3 +71,50 @@ def _bracket_options(body: str) -> list[str]:
     if first > last:
         raise PatternError(f"[{body}] runs backwards; write [{last}-{first}]")
     return [chr(code) for code in range(ord(first), ord(last) + 1)]
+
+
+_NUMBERED = re.compile(r"^(.*?)(\d+)$")
+_LETTERED = re.compile(r"^(.*)([a-z])$")
+SHORTEST_RUN = 3  # two names read better as themselves than as a pattern
+
+
+def compress(names: list[str]) -> list[str]:
+    """The inverse of ``expand`` for display: runs of consecutive names, in the order given,
+    as the worksheet's own patterns (``cpu{001..120}``, ``/ais/sd[a-j]``), every other name as
+    itself. Expanding the result gives ``names`` back."""
+    patterns: list[str] = []
+    run: list[str] = []
+    for name in names:
+        if run and _follows(run, name):
+            run.append(name)
+            continue
+        patterns += _run_pattern(run)
+        run = [name]
+    return patterns + _run_pattern(run)
+
+
+def _follows(run: list[str], name: str) -> bool:
+    previous = run[-1]
+    numbered, before, first = _NUMBERED.match(name), _NUMBERED.match(previous), _NUMBERED.match(run[0])
+    if numbered and before and first:
+        prefix, digits = numbered.groups()
+        previous_prefix, previous_digits = before.groups()
+        # A pattern pads every number to one width, or none: {8..11}, {098..101}, never both.
+        same_width = len(digits) == len(previous_digits)
+        unpadded = all(number == str(int(number)) for number in (first.group(2), digits))
+        return prefix == previous_prefix and int(digits) == int(previous_digits) + 1 and (same_width or unpadded)
+    lettered, before = _LETTERED.match(name), _LETTERED.match(previous)
+    if lettered and before:
+        return lettered.group(1) == before.group(1) and ord(lettered.group(2)) == ord(before.group(2)) + 1
+    return False
+
+
+def _run_pattern(run: list[str]) -> list[str]:
+    if len(run) < SHORTEST_RUN:
+        return run
+    numbered = _NUMBERED.match(run[0])
+    if numbered:
+        last = _NUMBERED.match(run[-1])
+        assert last is not None  # a run only holds names of one shape
+        return [f"{numbered.group(1)}{{{numbered.group(2)}..{last.group(2)}}}"]
+    return [f"{run[0][:-1]}[{run[0][-1]}-{run[-1][-1]}]"]
