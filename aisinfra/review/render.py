@@ -9,9 +9,11 @@ record is what ``render`` prints and writes, and what the tests assert on.
 from __future__ import annotations
 
 import contextvars
+import json
 import re
 import runpy
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from aisinfra.chart.naming import INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
+from aisinfra.worksheet.patterns import compress, expand
 from aisinfra.worksheet.stackfile import PROJECT_DIR, SECRET_PLACEHOLDER, StackConfig
 
 PROGRAM = PROJECT_DIR / "__main__.py"
@@ -228,29 +231,68 @@ def reveal_secrets_as_placeholder(value: Any) -> Any:
 
 
 def tree_text(rendering: Rendering) -> str:
+    """The resource tree as ``pulumi preview`` groups it. A run of like resources (same place,
+    kind, verb and protection) whose names differ only by node is one line, its names as a
+    worksheet pattern and its count: ``create NodePatch  aistore-targets-cpu{0001..2000}  (2000)``.
+    ``resources.yaml`` (``--out``) lists every resource."""
     depth = {resource.urn: 0 for resource in rendering.resources}
-    lines = [f"{STACK_TYPE}  aisinfra-{rendering.stack}"]
+    rows: list[tuple[str, str, str]] = []  # per resource: the line up to its name, its name, its flags
     for resource in rendering.resources:
         depth[resource.urn] = depth.get(resource.parent, 0) + 1
         verb = "read" if resource.read_id is not None else "create"
         flags = "  [protected]" if resource.protect else ""
-        lines.append(f"{'    ' * depth[resource.urn]}{verb:<6} {resource.type}  {resource.name}{flags}")
+        rows.append((f"{'    ' * depth[resource.urn]}{verb:<6} {resource.type}  ", resource.name, flags))
+    lines = [f"{STACK_TYPE}  aisinfra-{rendering.stack}"]
+    for (head, flag), run in groupby(rows, key=lambda row: (row[0], row[2])):
+        for pattern in compress([name for _, name, _ in run]):
+            count = len(expand(pattern))
+            lines.append(f"{head}{pattern}{flag}" + (f"  ({count})" if count > 1 else ""))
     return "\n".join(lines)
 
 
 def labels_table(rendering: Rendering) -> str:
-    labels = rendering.node_labels()
+    """Each node's labels; a run of nodes with the same labels is one row (``cpu{0002..2000}``)."""
     rows: list[tuple[str, ...]] = [("NODE", *LABEL_COLUMNS)]
-    rows += [(node, *(node_labels.get(key, "-") for key in LABEL_COLUMNS)) for node, node_labels in labels.items()]
+    for values, run in groupby(
+        rendering.node_labels().items(), key=lambda item: tuple(item[1].get(key, "-") for key in LABEL_COLUMNS)
+    ):
+        rows += [(pattern, *values) for pattern in compress([node for node, _ in run])]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in rows
     )
 
 
+def values_text(rendering: Rendering) -> str:
+    """The Release's values, one ``key: value`` line per value this program sets (the chart's
+    own defaults do the rest), lists of names as worksheet patterns."""
+    values = reveal_secrets_as_placeholder(rendering.release().inputs.get("values", {}))
+    return "\n".join(f"{key}: {_shown(value)}" for key, value in _leaves(values))
+
+
+def _leaves(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, dict) and value:
+        return [leaf for key, item in sorted(value.items()) for leaf in _leaves(item, f"{prefix}{key}.")]
+    return [(prefix.removesuffix("."), value)]
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list) and value and all(isinstance(item, str) for item in value):
+        return f"{', '.join(compress(value))}  (a list of {len(value)})"
+    return json.dumps(value, sort_keys=True)
+
+
 def summary_text(rendering: Rendering) -> str:
-    outputs = yaml.safe_dump(rendering.outputs, sort_keys=True, default_flow_style=False)
-    return f"{tree_text(rendering)}\n\nNode labels:\n{labels_table(rendering)}\n\nStack outputs:\n{outputs}"
+    outputs = {
+        name: compress(value) if isinstance(value, list) and all(isinstance(item, str) for item in value) else value
+        for name, value in rendering.outputs.items()
+    }
+    return (
+        f"{tree_text(rendering)}\n\nNode labels:\n{labels_table(rendering)}\n\n"
+        f"Release values (set by this program; the chart's defaults do the rest):\n{values_text(rendering)}\n\n"
+        "Stack outputs (lists of names as patterns; outputs.yaml with --out lists each):\n"
+        f"{yaml.safe_dump(outputs, sort_keys=True, default_flow_style=False)}"
+    )
 
 
 def release_document(rendering: Rendering) -> dict[str, Any]:
@@ -296,6 +338,7 @@ def write_outputs(rendering: Rendering, directory: Path) -> list[Path]:
         "values.yaml": reveal_secrets_as_placeholder(rendering.release().inputs.get("values", {})),
         "release.yaml": release_document(rendering),
         RESOURCES_FILE: resource_documents(rendering),
+        "outputs.yaml": rendering.outputs,
     }
     written = []
     for name, document in files.items():
