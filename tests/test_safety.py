@@ -395,7 +395,7 @@ def test_the_project_defaults_change_nothing_the_program_would_not_do_itself(
 ) -> None:
     """Whether or not the CLI fills in Pulumi.yaml's defaults, the same resources are registered."""
     declared = project_defaults()
-    assert sorted(declared) == ["aisinfra:protect", "aisinfra:statePath"]
+    assert sorted(declared) == ["aisinfra:kubernetesVersion", "aisinfra:protect", "aisinfra:statePath"]
     merged, bare = run_program(make_stack(WORKSHEET_EXAMPLE)), run_program(make_bare_stack(WORKSHEET_EXAMPLE))
     assert resource_documents(merged) == resource_documents(bare)
     assert merged.outputs == bare.outputs

@@ -310,7 +310,7 @@ def test_pulumi_yaml_declares_the_models_own_defaults() -> None:
     """The CLI fills in Pulumi.yaml's defaults; the program fills in the model's. They must agree."""
     model_defaults = {str(field.alias): field.default for field in Worksheet.model_fields.values()}
     declared = {key.removeprefix("aisinfra:"): value for key, value in project_defaults().items()}
-    assert declared == {"statePath": "/etc/ais", "protect": True}
+    assert declared == {"statePath": "/etc/ais", "protect": True, "kubernetesVersion": "1.30"}
     assert {key: model_defaults[key] for key in declared} == declared
 
 
@@ -346,3 +346,17 @@ def test_the_models_own_defaults_without_pulumi_yaml() -> None:
         "statePath": None,
         "chart": None,
     }
+
+
+def test_kubernetes_version_is_a_quoted_minor_version() -> None:
+    def load(version: str) -> Worksheet:
+        config = {key.removeprefix("aisinfra:"): value for key, value in worksheet(kubernetesVersion=version).items()}
+        return load_worksheet(config)
+
+    assert load("1.29").kubernetes_version == "1.29"
+    with pytest.raises(WorksheetError) as error:
+        load("1.3")  # what an unquoted 1.30 in a stack file reads as
+    assert [str(problem) for problem in error.value.problems] == [
+        "kubernetesVersion: '1.3' is not a Kubernetes minor version such as \"1.30\"; quote it in the stack file "
+        "(unquoted, 1.30 is the number 1.3)"
+    ]

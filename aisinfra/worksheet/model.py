@@ -39,11 +39,13 @@ from aisinfra.worksheet.patterns import PatternError, expand
 DEFAULT_STATE_PATH = "/etc/ais"
 DEFAULT_INIT_IMAGE = "aistore/ais-init:latest"
 DEFAULT_AISNODE_IMAGE = "aistore/aisnode:3.4"
+DEFAULT_KUBERNETES_VERSION = "1.30"
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _QUANTITY = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _SEMVER = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$")
+_KUBERNETES_MINOR = re.compile(r"^1\.[1-9]\d$")
 _HOST_PORT = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?):(\d{1,5})$")
 
 
@@ -186,6 +188,15 @@ def _host_port(value: str) -> str:
     return value
 
 
+def _kubernetes_version(value: str) -> str:
+    if not _KUBERNETES_MINOR.match(value):
+        raise ValueError(
+            f"'{value}' is not a Kubernetes minor version such as \"{DEFAULT_KUBERNETES_VERSION}\"; quote it "
+            "in the stack file (unquoted, 1.30 is the number 1.3)"
+        )
+    return value
+
+
 def _namespace(value: str) -> str:
     _dns_label(value)
     if value in k8s.RESERVED_NAMESPACES or value.startswith("kube-"):
@@ -204,6 +215,7 @@ Quantity = Annotated[str, AfterValidator(_quantity)]
 Image = Annotated[str, AfterValidator(_image)]
 ClaimName = Annotated[str, AfterValidator(lambda value: _dns_subdomain(value, "claim name"))]
 HostPort = Annotated[str, AfterValidator(_host_port)]
+KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
 
 
 # --- the shape ------------------------------------------------------------------------------
@@ -320,6 +332,8 @@ class Worksheet(_Section):
     grafana_admin_password: SecretStr | None = None
     protect: bool = True
     identity_change: IdentityChange = IdentityChange()
+    # The cluster's Kubernetes version: `render` and `check` validate every object against its API.
+    kubernetes_version: KubernetesVersion = DEFAULT_KUBERNETES_VERSION
 
     @cached_property
     def target_nodes(self) -> list[str]:
