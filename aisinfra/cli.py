@@ -13,8 +13,8 @@ import yaml
 
 from aisinfra.chart.naming import INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
 from aisinfra.chart.rules import load_worksheet
-from aisinfra.review import chart_render, manifests, render
-from aisinfra.review.check import check_stacks
+from aisinfra.review import chart_render, manifests, object_checks, render
+from aisinfra.review.check import check_rendered_stacks, check_stacks
 from aisinfra.review.diff import diff_renders
 from aisinfra.review.manifest_diff import DuplicateObjectError, diff_manifests
 from aisinfra.worksheet.model import Problem, WorksheetError
@@ -93,9 +93,18 @@ def _parser() -> argparse.ArgumentParser:
         help="validate stacks, alone and against each other",
         description="Validate each stack with the program's model, then check that no two stacks in the "
         "same Kubernetes context share a release name, a namespace, a target node, a proxy node or a "
-        "PersistentVolume name. One line per problem; exit 0 when clean, 1 on problems, 2 on usage errors.",
+        "PersistentVolume name. Then render every stack whose chart is here and check each object the "
+        "cluster would get (Kubernetes schemas of kubernetesVersion, node selectors, volumes, claims, host "
+        "paths, anti-affinity, references) and that no two stacks in one context create the same "
+        "cluster-scoped object. One line per problem; exit 0 when clean, 1 on problems, 2 on usage errors.",
     )
     check.add_argument("stacks", nargs="*", metavar="STACK", help="stack names (default: every Pulumi.*.yaml)")
+    check.add_argument(
+        "--chart",
+        type=Path,
+        metavar="DIR",
+        help="render every stack with this chart directory instead of its own chart.path",
+    )
     check.set_defaults(run=_check)
 
     render_parser = commands.add_parser(
@@ -103,7 +112,9 @@ def _parser() -> argparse.ArgumentParser:
         help="run the program for a stack under Pulumi's mock runtime and show what it registers",
         description="Run __main__.py for Pulumi.STACK.yaml under Pulumi's mock runtime (no CLI, no "
         "cluster) and print the resource tree, grouped as `pulumi preview` groups it, and each "
-        "node's labels. Secure config values are shown as [secret].",
+        "node's labels. Secure config values are shown as [secret]. When the stack's chart is here, "
+        "also render it as the Release does (Helm's engine, then the post-renderer), summarize its "
+        "objects, and check each one; exit 1 naming the object and the worksheet key on a problem.",
     )
     render_parser.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
     render_parser.add_argument(
@@ -217,8 +228,9 @@ def _check(arguments: argparse.Namespace) -> int:
         except StackFileError as error:
             problems.append(str(error))
     report = check_stacks(stacks)
-    problems += report.problems
-    for line in problems + report.notes:
+    rendered = check_rendered_stacks(stacks, arguments.chart)
+    problems += report.problems + rendered.problems
+    for line in problems + report.notes + rendered.notes:
         print(line)
     print(f"checked {len(paths)} stack(s): " + (f"{len(problems)} problem(s)" if problems else "no problems"))
     return EXIT_PROBLEMS if problems else EXIT_OK
@@ -277,7 +289,8 @@ def _print_release_objects_diff(
 
 
 def _render(arguments: argparse.Namespace) -> int:
-    rendering = render.run_program(read_stack(_stack_file(arguments, arguments.stack)))
+    stack = read_stack(_stack_file(arguments, arguments.stack))
+    rendering = render.run_program(stack)
     if arguments.diff is not None:
         other = _other_render(arguments, arguments.diff)
         lines = diff_renders(_resources(other), render.resource_documents(rendering))
@@ -286,17 +299,22 @@ def _render(arguments: argparse.Namespace) -> int:
         return EXIT_OK
     print(render.summary_text(rendering))
     written = render.write_outputs(rendering, arguments.out) if arguments.out is not None else []
-    release = chart_render.ReleaseInputs.of(rendering)
+    problems = []
     try:
-        chart = chart_render.render_release(rendering, chart_render.locate_chart(release, arguments.chart))
+        deployment = object_checks.deployment_of(stack, arguments.chart, rendering)
     except chart_render.ChartUnavailableError as error:
         print(f"\nThe chart's objects are not shown: {error}.", file=sys.stderr)
     else:
-        print(f"\n{manifests.summary_text(chart)}")
+        print(f"\n{manifests.summary_text(deployment.chart)}")
         if arguments.out is not None:
-            written += manifests.write_release_objects(chart, arguments.out)
+            written += manifests.write_release_objects(deployment.chart, arguments.out)
+        problems = object_checks.deployment_problems(deployment)
     for path in written:
         print(f"wrote {path}")
+    if problems:
+        print(f"\n{len(problems)} problem(s) in the objects the cluster would get (worksheet key in brackets):")
+        print("\n".join(str(problem) for problem in problems))
+        return EXIT_PROBLEMS
     return EXIT_OK
 
 

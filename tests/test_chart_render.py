@@ -192,3 +192,45 @@ def test_render_without_the_chart_says_how_to_get_it_and_shows_the_rest(tmp_path
     assert "The chart's objects are not shown: chart.path '../no-such-checkout/helm/ais/charts'" in captured.err
     assert "Node labels:" in captured.out
     assert not (tmp_path / "out" / RELEASE_OBJECTS_FILE).exists()
+
+
+def test_render_fails_naming_the_object_and_the_key_of_an_invalid_object(
+    tmp_path: Path, chart_dir: Path, capsys: Any
+) -> None:
+    config = worksheet(chart={"path": str(chart_dir), "values": {"aiscluster": {"image": {"pullPolicy": 5}}}})
+    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": config}))
+    assert main(["--stacks-dir", str(tmp_path), "render", "dev", "--out", str(tmp_path / "out")]) == 1
+    printed = capsys.readouterr().out
+    assert printed.endswith(
+        "2 problem(s) in the objects the cluster would get (worksheet key in brackets):\n"
+        "StatefulSet ais/demo-ais-proxy: spec.template.spec.containers[0].imagePullPolicy: "
+        "5 is not of type 'string', 'null' [chart.values]\n"
+        "StatefulSet ais/demo-ais-target: spec.template.spec.containers[0].imagePullPolicy: "
+        "5 is not of type 'string', 'null' [chart.values]\n"
+    )
+    assert (tmp_path / "out" / RELEASE_OBJECTS_FILE).is_file()  # written, to be looked at
+
+
+def test_check_renders_every_stack_that_has_a_chart(tmp_path: Path, chart_dir: Path, capsys: Any) -> None:
+    def write(name: str, config: dict[str, Any]) -> None:
+        (tmp_path / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}))
+
+    write("dev", worksheet(chart={"path": str(chart_dir)}))
+    prod = {"releaseName": "prod", "namespace": "ais-prod", "targets": {"nodes": ["gpu1"], "mountpoints": ["/d1"]}}
+    write("prod", worksheet(**prod, proxies={"nodes": ["gpu1"]}, chart={"path": "../no-such-checkout/charts"}))
+    assert main(["--stacks-dir", str(tmp_path), "check"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "checked 2 stack(s): no problems\n"
+    assert captured.err.startswith("Pulumi.prod.yaml: objects not rendered: chart.path '../no-such-checkout/charts'")
+    # With the chart, the second stack renders too; an invalid object is a problem of its stack.
+    write("prod", worksheet(**prod, proxies={"nodes": ["gpu1"]}, chart={"path": str(chart_dir), "values": {
+        "target": {"resources": {"limits": {"memory": ["8Gi"]}}}}}))  # fmt: skip
+    assert main(["--stacks-dir", str(tmp_path), "check"]) == 1
+    assert (
+        capsys.readouterr()
+        .out.splitlines()[0]
+        .startswith(
+            "Pulumi.prod.yaml: StatefulSet ais-prod/prod-ais-target: spec.template.spec.containers[0].resources.limits"
+            ".memory: ['8Gi'] is not "
+        )
+    )

@@ -1,6 +1,7 @@
 """The Helm post-renderer: each fix on its own, what it must leave alone, and its launcher.
 
-Fixtures in tests/fixtures/postrender are written in the shape of what the chart renders:
+Fixtures in tests/fixtures/postrender are written in the shape of what the chart renders (the
+real chart goes through the post-renderer in test_chart_acceptance.py):
 ``release-demo.yaml`` is release ``demo`` in namespace ``ais`` (AIStore, grafana- and
 prometheus-like objects), ``release-demo-in-lab.yaml`` the same release name in namespace
 ``lab``, ``legacy-apis.yaml`` objects at APIs that Kubernetes removed.
@@ -21,7 +22,6 @@ from typing import Any
 import pytest
 import yaml
 
-from aisinfra.chart import naming
 from aisinfra.chart.postrender import (
     RENAMED_CLUSTER_KINDS,
     PostrenderError,
@@ -29,8 +29,9 @@ from aisinfra.chart.postrender import (
     cluster_scoped_name,
     postrender,
 )
-from tests.manifest_checks import Manifest, ObjectKey, manifest_problems, manifests, object_key
 
+Manifest = dict[str, Any]
+ObjectKey = tuple[str, str]
 FIXTURES = Path(__file__).parent / "fixtures" / "postrender"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER = PROJECT_ROOT / "aisinfra" / "chart" / "bin" / "postrender"
@@ -39,6 +40,14 @@ GOOD_FIXTURES = ("release-demo.yaml", "release-demo-in-lab.yaml", "legacy-apis.y
 
 def fixture(name: str) -> str:
     return (FIXTURES / name).read_text()
+
+
+def manifests(text: str) -> list[Manifest]:
+    return [document for document in yaml.safe_load_all(text) if document is not None]
+
+
+def object_key(manifest: Manifest) -> ObjectKey:
+    return (manifest["kind"], manifest["metadata"]["name"])
 
 
 def by_key(text: str) -> dict[ObjectKey, Manifest]:
@@ -622,58 +631,3 @@ def test_launcher_without_any_python_says_so(tmp_path: Path) -> None:
     assert result.stderr.decode() == (
         f"aisinfra postrender: no Python found: neither {root}/venv/bin/python nor python3 on PATH\n"
     )
-
-
-# -- Whole-manifest checks: problems in the raw fixtures, none after post-rendering -------------
-
-
-def unserved(where: str, api_version: str = "rbac.authorization.k8s.io/v1beta1") -> str:
-    return f"{where}: {api_version} is not served by Kubernetes 1.30"
-
-
-def test_the_checker_finds_the_raw_release_problems() -> None:
-    assert manifest_problems(manifests(DEMO), "demo", manifests(DEMO_IN_LAB)) == [
-        "StatefulSet/demo-ais-proxy: topologyKey topology.kubernetes.io/node is no node label",
-        "StatefulSet/demo-ais-target: volumeMount fspath.ais.sda names no volume",
-        "StatefulSet/demo-ais-target: volumeMount fspath.ais.sdb names no volume",
-        "StatefulSet/demo-ais-target: topologyKey topology.kubernetes.io/node is no node label",
-        "StatefulSet/demo-ais-target: topologyKey topology.kubernetes.io/node is no node label",
-        unserved("PodSecurityPolicy/demo-grafana", "policy/v1beta1"),
-        unserved("Role/demo-grafana"),
-        unserved("RoleBinding/demo-grafana"),
-        unserved("ClusterRole/demo-kube-state-metrics"),
-        unserved("ClusterRoleBinding/demo-kube-state-metrics"),
-        unserved("ClusterRole/demo-prometheus-server"),
-        unserved("ClusterRoleBinding/demo-prometheus-server"),
-        "ClusterRoleBinding/ais-crb: the other release has it too",
-        "ClusterRole/ais-cr: the other release has it too",
-        "StorageClass/local-storage: the other release has it too",
-        "PersistentVolume/demo-ais-graphite-pv: the other release has it too",
-        "ClusterRole/demo-prometheus-server: the other release has it too",
-        "ClusterRoleBinding/demo-prometheus-server: the other release has it too",
-    ]
-
-
-def test_the_checker_finds_wrong_node_selectors_and_missing_cluster_roles() -> None:
-    fixed = manifests(postrender(DEMO))
-    broken = [manifest for manifest in fixed if object_key(manifest) != ("ClusterRole", "ais.demo.ais-cr")]
-    target = next(manifest for manifest in broken if manifest["metadata"]["name"] == "demo-ais-target")
-    pod_spec_of(target)["nodeSelector"][naming.TARGET_LABEL_KEY] = "demo"
-    assert manifest_problems(broken, "demo") == [
-        "ClusterRoleBinding/ais.demo.ais-crb: roleRef names a missing ClusterRole ais.demo.ais-cr",
-        "StatefulSet/demo-ais-target: nodeSelector nvidia.com/ais-target=demo, but the nodes get demo-ais",
-    ]
-
-
-@pytest.mark.parametrize(
-    ("name", "other_name"),
-    [
-        ("release-demo.yaml", "release-demo-in-lab.yaml"),
-        ("release-demo-in-lab.yaml", "release-demo.yaml"),
-        ("legacy-apis.yaml", None),
-    ],
-)
-def test_post_rendering_leaves_no_problem(name: str, other_name: str | None) -> None:
-    raw, raw_other = fixture(name), fixture(other_name) if other_name else ""
-    assert len(manifest_problems(manifests(raw), "demo", manifests(raw_other))) > 0
-    assert manifest_problems(manifests(postrender(raw)), "demo", manifests(postrender(raw_other))) == []

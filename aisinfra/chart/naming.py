@@ -39,6 +39,12 @@ def mountpoint_volume_name(mountpoint: str) -> str:
     return "fspath" + mountpoint.replace("/", "-")
 
 
+def host_state_directory(state_path: str, release_name: str, role: str) -> str:
+    """The host directory the chart keeps a node's AIStore state in: ``hostpathPrefix/<release>/<role>``
+    (roles ``target``, ``proxy``, ``proxy_env``) -- keyed by release name, not namespace."""
+    return f"{state_path}/{release_name}/{role}"
+
+
 def proxy_endpoint(release_name: str, namespace: str) -> str:
     return f"http://{fullname(release_name)}-proxy.{namespace}:{PROXY_PORT}"
 

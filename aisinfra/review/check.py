@@ -6,6 +6,9 @@ name (host state directories and label values derive from it), a namespace, a ta
 node or a proxy node (a node carries one value per label key), or a PersistentVolume name.
 A stack that names no context runs in whatever context is current when ``pulumi`` runs, so
 it is compared with every other stack, and each clash says which context it assumed.
+Finally every valid stack whose chart is here is rendered and its objects checked
+(``object_checks``), and no two stacks that can share a cluster may create the same
+cluster-scoped object.
 """
 
 from __future__ import annotations
@@ -13,9 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import combinations
+from pathlib import Path
 
 from aisinfra.chart.rules import load_worksheet
 from aisinfra.chart.values import monitoring_volumes
+from aisinfra.review import object_checks
+from aisinfra.review.chart_render import ChartRenderError, ChartUnavailableError
+from aisinfra.review.render import ProgramError
 from aisinfra.worksheet.model import Worksheet, WorksheetError
 from aisinfra.worksheet.patterns import compress
 from aisinfra.worksheet.stackfile import StackConfig
@@ -68,21 +75,21 @@ def check_stacks(stacks: list[StackConfig]) -> CheckReport:
             continue
         checked.append(CheckedStack(file=file, context=stack.values.get(CONTEXT_KEY), worksheet=worksheet))
     for first, second in combinations(checked, 2):
-        where = _shared_cluster(first, second)
+        where = _shared_cluster(first.file, first.context, second.file, second.context)
         if where is not None:
             problems += _collisions(first, second, where)
     return CheckReport(problems=problems, notes=notes)
 
 
-def _shared_cluster(first: CheckedStack, second: CheckedStack) -> str | None:
-    """How two stacks can land in one cluster, said as the clash's condition; None if they
-    name different contexts."""
-    if first.context is None and second.context is None:
+def _shared_cluster(first: str, first_context: str | None, second: str, second_context: str | None) -> str | None:
+    """How two stacks (files and contexts) can land in one cluster, said as the clash's
+    condition; None if they name different contexts."""
+    if first_context is None and second_context is None:
         return f"if both run in the same kubectl context (neither names {CONTEXT_KEY})"
-    if first.context is None or second.context is None:
-        unnamed, named = (first, second) if first.context is None else (second, first)
-        return f"if {unnamed.file} runs in context {named.context} (it names no {CONTEXT_KEY})"
-    return f"in Kubernetes context {first.context}" if first.context == second.context else None
+    if first_context is None or second_context is None:
+        unnamed, named = (first, second_context) if first_context is None else (second, first_context)
+        return f"if {unnamed} runs in context {named} (it names no {CONTEXT_KEY})"
+    return f"in Kubernetes context {first_context}" if first_context == second_context else None
 
 
 def _collisions(first: CheckedStack, second: CheckedStack, where: str) -> list[str]:
@@ -99,3 +106,32 @@ def _collisions(first: CheckedStack, second: CheckedStack, where: str) -> list[s
                 f"{', '.join(compress(shared))}, {where}"
             )
     return problems
+
+
+def check_rendered_stacks(stacks: list[StackConfig], chart_dir: Path | None = None) -> CheckReport:
+    """Each valid stack's chart (or ``chart_dir``) rendered and every object checked, then the
+    cluster-scoped objects two stacks that can share a cluster would both create. A stack whose
+    chart is not here gets a note saying how to get it; an invalid one is left to ``check_stacks``."""
+    problems: list[str] = []
+    notes: list[str] = []
+    deployments = []
+    for stack in stacks:
+        file = stack.path.name
+        try:
+            deployment = object_checks.deployment_of(stack, chart_dir)
+        except WorksheetError:
+            notes.append(f"{file}: objects not rendered until its problems are fixed")
+            continue
+        except ChartUnavailableError as error:
+            notes.append(f"{file}: objects not rendered: {error}")
+            continue
+        except (ProgramError, ChartRenderError) as error:
+            problems.append(f"{file}: {error}")
+            continue
+        problems += [f"{file}: {problem}" for problem in object_checks.deployment_problems(deployment)]
+        deployments.append((deployment, stack.values.get(CONTEXT_KEY)))
+    for (first, first_context), (second, second_context) in combinations(deployments, 2):
+        where = _shared_cluster(first.stack, first_context, second.stack, second_context)
+        if where is not None:
+            problems += [str(problem) for problem in object_checks.cluster_scoped_collisions(first, second, where)]
+    return CheckReport(problems=problems, notes=notes)

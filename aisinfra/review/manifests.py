@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from aisinfra.review.chart_render import ChartRendering, Hook, Manifest, RenderedObject
+from aisinfra.review.chart_render import CLUSTER_SCOPED_KINDS, ChartRendering, Hook, Manifest, RenderedObject
 from aisinfra.worksheet.stackfile import SECRET_PLACEHOLDER
 
 LAYERS = ("proxy", "target", "monitoring", "other")
@@ -37,9 +37,10 @@ def layer(source: str) -> str:
 
 
 def object_label(manifest: Manifest) -> str:
-    """``Kind namespace/name``, or ``Kind name`` for an object without a namespace."""
+    """``Kind namespace/name``, or ``Kind name`` for a cluster-scoped object (whose namespace,
+    if a template sets one, the API server ignores)."""
     metadata = manifest.get("metadata") or {}
-    namespace = metadata.get("namespace")
+    namespace = None if manifest.get("kind") in CLUSTER_SCOPED_KINDS else metadata.get("namespace")
     where = f"{namespace}/{metadata.get('name')}" if namespace else str(metadata.get("name"))
     return f"{manifest.get('kind')} {where}"
 

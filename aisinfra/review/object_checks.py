@@ -1,0 +1,492 @@
+"""Checks on every object a stack's cluster will get, before anyone runs ``pulumi up``.
+
+The objects are the chart's, rendered and post-rendered as the Release does it
+(``chart_render``), the install hooks, and the whole objects the program creates itself
+(Namespace, PersistentVolumes, claims, the Grafana Secret). Each problem names the object
+(``Kind namespace/name``) and the worksheet key behind it:
+
+- every object is valid against the Kubernetes API of ``kubernetesVersion`` (strict: unknown
+  fields are errors, as Helm's validation makes them), and no object uses an API that version
+  no longer serves;
+- the target and proxy pods' node selectors match the labels the program applies on at least
+  as many nodes as their StatefulSet wants replicas;
+- every volume mount names a volume of its pod; every claim a pod mounts is one the program
+  creates or the worksheet names; the target mounts exactly the worksheet's mountpoints and
+  its own state directory from the host;
+- pod (anti-)affinity spreads over a label real nodes carry;
+- what pods and role bindings refer to -- service accounts, config maps and secrets mounted as
+  volumes, roles -- is among the objects (the post-renderer renames cluster-scoped ones);
+- across stacks that can share a cluster (``check``): no two create the same cluster-scoped object.
+
+Which key is behind a field: the worksheet item the field is computed from, else
+``chart.values`` when the stack sets any (it can only set what the worksheet does not), else
+the chart itself (``chart.path`` or ``chart.version``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+from pulumi.runtime import rpc
+
+from aisinfra.chart import naming
+from aisinfra.chart.rules import load_worksheet
+from aisinfra.chart.values import MONITORING_SERVICES
+from aisinfra.review.chart_render import (
+    CLUSTER_SCOPED_KINDS,
+    ChartRendering,
+    Manifest,
+    ReleaseInputs,
+    RenderedObject,
+    locate_chart,
+    render_release,
+)
+from aisinfra.review.manifests import layer, object_label
+from aisinfra.review.render import Rendering, reveal_secrets_as_placeholder, run_program
+from aisinfra.worksheet.model import Worksheet
+from aisinfra.worksheet.stackfile import SECRET_PLACEHOLDER, StackConfig
+
+# Labels the kubelet (or the cloud provider) puts on every node.
+NODE_LABEL_KEYS = frozenset(
+    {
+        "kubernetes.io/hostname",
+        "kubernetes.io/os",
+        "kubernetes.io/arch",
+        "topology.kubernetes.io/zone",
+        "topology.kubernetes.io/region",
+    }
+)
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+ROLE_KEYS = {"target": "targets.nodes", "proxy": "proxies.nodes"}
+# Objects the program creates itself, by Pulumi type.
+PROGRAM_KINDS = {
+    f"kubernetes:core/v1:{kind}": kind for kind in ("Namespace", "PersistentVolume", "PersistentVolumeClaim", "Secret")
+}
+# Roles every cluster has (the API server creates them), which bindings may refer to.
+BUILT_IN_CLUSTER_ROLES = frozenset({"cluster-admin", "admin", "edit", "view"})
+_POD_KINDS = frozenset({"DaemonSet", "Deployment", "ReplicaSet", "StatefulSet", "Job", "ReplicationController"})
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    object: str  # Kind namespace/name
+    key: str  # the worksheet key behind it
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.object}: {self.message} [{self.key}]"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What one stack deploys: its worksheet, the program's registrations, the chart's objects."""
+
+    stack: str  # the stack file, e.g. Pulumi.dev.yaml
+    worksheet: Worksheet
+    rendering: Rendering
+    chart: ChartRendering
+
+    def chart_objects(self) -> list[RenderedObject]:
+        """The chart's objects and the hooks an install runs (grafana's test Pod it does not)."""
+        hooks = [RenderedObject(hook.manifest, hook.source) for hook in self.chart.hooks if hook.runs_on_install]
+        return self.chart.objects + hooks
+
+    def program_objects(self) -> list[RenderedObject]:
+        """The objects the program creates (a namespace it only reads is not one)."""
+        objects = []
+        for resource in self.rendering.resources:
+            kind = PROGRAM_KINDS.get(resource.type)
+            if kind is not None and resource.read_id is None:
+                inputs = {key: value for key, value in resource.inputs.items() if key not in ("apiVersion", "kind")}
+                manifest = {"apiVersion": "v1", "kind": kind, **_secrets_shaped(inputs)}
+                objects.append(RenderedObject(manifest, f"program: {resource.name}"))
+        return objects
+
+    def fallback_key(self) -> str:
+        if self.worksheet.chart.values:
+            return "chart.values"
+        return "chart.path" if self.worksheet.chart.path is not None else "chart.version"
+
+
+def deployment_problems(deployment: Deployment) -> list[Problem]:
+    """Every problem of one stack's objects, sorted by object."""
+    return sorted(
+        schema_problems(deployment)
+        + node_selector_problems(deployment)
+        + volume_mount_problems(deployment)
+        + claim_problems(deployment)
+        + host_path_problems(deployment)
+        + topology_problems(deployment)
+        + reference_problems(deployment)
+    )
+
+
+# -- valid for the cluster's Kubernetes version ------------------------------------------------
+
+
+def schema_problems(deployment: Deployment) -> list[Problem]:
+    version = deployment.worksheet.kubernetes_version
+    supported = sorted({kubernetes_validate.utils.major_minor(v) for v in kubernetes_validate.utils.all_versions()})
+    if kubernetes_validate.utils.major_minor(version) not in supported:
+        first, last = (".".join(map(str, minor)) for minor in (supported[0], supported[-1]))
+        return [
+            Problem(
+                "(every object)",
+                "kubernetesVersion",
+                f"cannot validate for Kubernetes {version}: the schemas here cover {first} to {last}",
+            )
+        ]
+    problems = []
+    for rendered in deployment.chart_objects() + deployment.program_objects():
+        manifest = rendered.manifest
+        try:
+            kubernetes_validate.validate(manifest, version, strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            problems.append(
+                _problem(
+                    manifest,
+                    deployment.fallback_key(),
+                    f"Kubernetes {version} does not serve {manifest.get('kind')} in {manifest.get('apiVersion')} "
+                    "(a removed or unknown API)",
+                )
+            )
+        except kubernetes_validate.ValidationError as error:
+            path = _path(error.path)
+            key = _schema_key(deployment, rendered, path)
+            problems.append(_problem(manifest, key, f"{path or '(the object)'}: {error.message}"))
+    return problems
+
+
+def _path(parts: Iterable[Any]) -> str:
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+# Fields of the AIStore pods computed from the worksheet: (path pattern, key or role -> key).
+_AIS_POD_FIELDS: list[tuple[re.Pattern[str], dict[str, str]]] = [
+    (re.compile(r"^spec\.replicas$"), {"target": "targets.initialCount", "proxy": "proxies.nodes"}),
+    (
+        re.compile(r"\.initContainers\[\d+\]\.image$"),
+        {"target": "images.initContainer", "proxy": "images.initContainer"},
+    ),
+    (re.compile(r"\.containers\[\d+\]\.image$"), {"target": "images.aisnode", "proxy": "images.aisnode"}),
+    (re.compile(r"\.nodeSelector"), {"target": "releaseName", "proxy": "releaseName"}),
+    (re.compile(r"^metadata\.(name|labels)"), {"target": "releaseName", "proxy": "releaseName"}),
+]
+_VOLUME_FIELD = re.compile(r"\.volumes\[(\d+)\]")
+
+
+def _schema_key(deployment: Deployment, rendered: RenderedObject, path: str) -> str:
+    if rendered.source.startswith("program: "):
+        return _program_key(rendered.manifest)
+    role = layer(rendered.source)
+    if role in ROLE_KEYS:
+        for pattern, keys in _AIS_POD_FIELDS:
+            if pattern.search(path):
+                return keys[role]
+        volume = _VOLUME_FIELD.search(path)
+        if volume is not None:
+            return _volume_key(deployment, _pod_spec(rendered.manifest) or {}, int(volume.group(1)))
+    if role == "monitoring" and "external" in path.lower():
+        return "monitoring.externalGraphite"
+    return deployment.fallback_key()
+
+
+def _program_key(manifest: Manifest) -> str:
+    kind = manifest.get("kind")
+    if kind == "Namespace":
+        return "namespace"
+    if kind == "Secret":
+        return "grafanaAdminPassword"
+    name = str((manifest.get("metadata") or {}).get("name", ""))
+    service = next((service for service in MONITORING_SERVICES if name.endswith(f"-{service}")), None)
+    return f"monitoring.{service}" if service else "monitoring"
+
+
+def _volume_key(deployment: Deployment, pod_spec: Manifest, index: int) -> str:
+    volumes = pod_spec.get("volumes") or []
+    volume = volumes[index] if index < len(volumes) else {}
+    path = str((volume.get("hostPath") or {}).get("path", ""))
+    if path.startswith(deployment.worksheet.state_path + "/"):
+        return "statePath"
+    if path or str(volume.get("name", "")).startswith(naming.mountpoint_volume_name("")):
+        return "targets.mountpoints"
+    return deployment.fallback_key()
+
+
+# -- pods land on the nodes the program labels -----------------------------------------------
+
+
+def node_labels(deployment: Deployment) -> dict[str, dict[str, str]]:
+    """Each node the stack labels, with the labels it will carry: the program's and its hostname."""
+    return {node: {HOSTNAME_LABEL: node, **labels} for node, labels in deployment.rendering.node_labels().items()}
+
+
+def ais_statefulsets(deployment: Deployment) -> dict[str, RenderedObject | None]:
+    """The target and proxy StatefulSets by role (None: the chart rendered none)."""
+    fullname = naming.fullname(deployment.worksheet.release_name)
+    found: dict[str, RenderedObject | None] = dict.fromkeys(ROLE_KEYS)
+    for rendered in deployment.chart_objects():
+        for role in ROLE_KEYS:
+            if rendered.kind == "StatefulSet" and rendered.name == f"{fullname}-{role}":
+                found[role] = rendered
+    return found
+
+
+def node_selector_problems(deployment: Deployment) -> list[Problem]:
+    labels = node_labels(deployment)
+    problems = []
+    fullname = naming.fullname(deployment.worksheet.release_name)
+    for role, rendered in ais_statefulsets(deployment).items():
+        key = ROLE_KEYS[role]
+        if rendered is None:
+            label = f"StatefulSet {deployment.worksheet.namespace}/{fullname}-{role}"
+            problems.append(Problem(label, deployment.fallback_key(), f"the chart renders no {role} StatefulSet"))
+            continue
+        manifest = rendered.manifest
+        selector = (_pod_spec(manifest) or {}).get("nodeSelector") or {}
+        replicas = (manifest.get("spec") or {}).get("replicas", 1)
+        if not selector:
+            problems.append(_problem(manifest, key, f"no nodeSelector: its {role} pods may run on any node"))
+            continue
+        nodes = [node for node, carried in labels.items() if selector.items() <= carried.items()]
+        if len(nodes) < replicas:
+            wanted = ", ".join(f"{name}={value}" for name, value in sorted(selector.items()))
+            problems.append(
+                _problem(
+                    manifest,
+                    key,
+                    f"{replicas} replicas, but only {len(nodes)} of the nodes the program labels carry {wanted}",
+                )
+            )
+    return problems
+
+
+# -- volumes, claims and host paths --------------------------------------------------------------
+
+
+def volume_mount_problems(deployment: Deployment) -> list[Problem]:
+    problems = []
+    for rendered in deployment.chart_objects():
+        spec = _pod_spec(rendered.manifest)
+        if spec is None:
+            continue
+        volumes = {volume.get("name") for volume in spec.get("volumes") or []}
+        templates = (rendered.manifest.get("spec") or {}).get("volumeClaimTemplates") or []
+        volumes |= {(claim.get("metadata") or {}).get("name") for claim in templates}
+        for container in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+            for mount in container.get("volumeMounts") or []:
+                if mount.get("name") not in volumes:
+                    mountpoint = str(mount.get("name", "")).startswith("fspath")
+                    key = "targets.mountpoints" if mountpoint else deployment.fallback_key()
+                    problems.append(
+                        _problem(
+                            rendered.manifest,
+                            key,
+                            f"container {container.get('name')} mounts '{mount.get('name')}' at "
+                            f"{mount.get('mountPath')}, but the pod has no volume of that name",
+                        )
+                    )
+    return problems
+
+
+def known_claims(deployment: Deployment) -> dict[str, str]:
+    """Claims pods may mount, each with its worksheet key: those the program creates and the
+    existing claims the worksheet names."""
+    claims = {}
+    for rendered in deployment.program_objects():
+        if rendered.kind == "PersistentVolumeClaim":
+            claims[rendered.name] = _program_key(rendered.manifest)
+    monitoring = deployment.worksheet.monitoring
+    for service in MONITORING_SERVICES:
+        storage = getattr(monitoring, service)
+        if monitoring.enabled and storage is not None and storage.existing_claim is not None:
+            claims[storage.existing_claim] = f"monitoring.{service}.existingClaim"
+    return claims
+
+
+def claim_problems(deployment: Deployment) -> list[Problem]:
+    claims = known_claims(deployment)
+    problems = []
+    for rendered in deployment.chart_objects():
+        for volume in (_pod_spec(rendered.manifest) or {}).get("volumes") or []:
+            claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            if claim is not None and claim not in claims:
+                service = next((s for s in MONITORING_SERVICES if f"/{s}/" in rendered.source), None)
+                problems.append(
+                    _problem(
+                        rendered.manifest,
+                        f"monitoring.{service}" if service else deployment.fallback_key(),
+                        f"volume {volume.get('name')} mounts the claim '{claim}', which neither the program creates "
+                        "nor the worksheet names",
+                    )
+                )
+    return problems
+
+
+def host_path_problems(deployment: Deployment) -> list[Problem]:
+    """The target mounts from the host exactly the worksheet's mountpoints and its state directory."""
+    rendered = ais_statefulsets(deployment)["target"]
+    if rendered is None:
+        return []  # node_selector_problems reports it
+    worksheet = deployment.worksheet
+    state = naming.host_state_directory(worksheet.state_path, worksheet.release_name, "target")
+    volumes = (_pod_spec(rendered.manifest) or {}).get("volumes") or []
+    paths = [str(volume["hostPath"].get("path")) for volume in volumes if "hostPath" in volume]
+    problems = []
+    for path in dict.fromkeys(paths):
+        if path == state or path in worksheet.mountpoints:
+            continue
+        key = "statePath" if path.startswith(worksheet.state_path + "/") else "targets.mountpoints"
+        problems.append(_problem(rendered.manifest, key, f"mounts the host path {path}, which is not the worksheet's"))
+    problems += [
+        _problem(rendered.manifest, "targets.mountpoints", f"does not mount the mountpoint {path} from the host")
+        for path in worksheet.mountpoints
+        if path not in paths
+    ]
+    if state not in paths:
+        problems.append(_problem(rendered.manifest, "statePath", f"does not keep its state in {state} on the host"))
+    return problems
+
+
+# -- spreading over real nodes ----------------------------------------------------------------
+
+
+def topology_problems(deployment: Deployment) -> list[Problem]:
+    keys = NODE_LABEL_KEYS | {key for labels in node_labels(deployment).values() for key in labels}
+    problems = []
+    for rendered in deployment.chart_objects():
+        for kind, term in _affinity_terms(_pod_spec(rendered.manifest) or {}):
+            topology = term.get("topologyKey")
+            if topology not in keys:
+                problems.append(
+                    _problem(
+                        rendered.manifest,
+                        deployment.fallback_key(),
+                        f"{kind} spreads over the node label '{topology}', which nodes do not carry "
+                        f"(use {HOSTNAME_LABEL})",
+                    )
+                )
+    return problems
+
+
+def _affinity_terms(pod_spec: Manifest) -> list[tuple[str, Manifest]]:
+    terms = []
+    for kind in ("podAffinity", "podAntiAffinity"):
+        affinity = (pod_spec.get("affinity") or {}).get(kind) or {}
+        terms += [(kind, term) for term in affinity.get("requiredDuringSchedulingIgnoredDuringExecution") or []]
+        preferred = affinity.get("preferredDuringSchedulingIgnoredDuringExecution") or []
+        terms += [(kind, weighted.get("podAffinityTerm") or {}) for weighted in preferred]
+    return terms
+
+
+# -- references resolve -------------------------------------------------------------------------
+
+
+def reference_problems(deployment: Deployment) -> list[Problem]:
+    objects = deployment.chart_objects() + deployment.program_objects()
+    present = {(rendered.kind, rendered.name) for rendered in objects}
+    problems = []
+
+    def require(manifest: Manifest, kind: str, name: Any, what: str) -> None:
+        if (kind, name) not in present:
+            problems.append(
+                _problem(
+                    manifest,
+                    deployment.fallback_key(),
+                    f"{what} {kind} '{name}', which neither the chart nor the program creates",
+                )
+            )
+
+    for rendered in deployment.chart_objects():
+        manifest = rendered.manifest
+        spec = _pod_spec(manifest)
+        if spec is not None:
+            account = spec.get("serviceAccountName") or spec.get("serviceAccount")
+            if account not in (None, "default"):
+                require(manifest, "ServiceAccount", account, "its pods run as")
+            for volume in spec.get("volumes") or []:
+                for field, kind, name_field in (("configMap", "ConfigMap", "name"), ("secret", "Secret", "secretName")):
+                    source = volume.get(field)
+                    if source is not None and not source.get("optional"):
+                        require(manifest, kind, source.get(name_field), f"volume {volume.get('name')} needs")
+        role = manifest.get("roleRef") if rendered.kind in ("RoleBinding", "ClusterRoleBinding") else None
+        if isinstance(role, dict):
+            name = str(role.get("name"))
+            if not (
+                role.get("kind") == "ClusterRole" and (name in BUILT_IN_CLUSTER_ROLES or name.startswith("system:"))
+            ):
+                require(manifest, str(role.get("kind")), name, "its roleRef names")
+    return problems
+
+
+# -- across stacks -----------------------------------------------------------------------------
+
+
+def cluster_scoped_collisions(first: Deployment, second: Deployment, where: str) -> list[Problem]:
+    """Cluster-scoped objects two stacks that can share a cluster (``where`` says how) would
+    both create."""
+    theirs = {_identity(rendered.manifest) for rendered in _cluster_scoped(second)}
+    return sorted(
+        _problem(
+            rendered.manifest, "releaseName, namespace", f"{first.stack} and {second.stack} both create it {where}"
+        )
+        for rendered in _cluster_scoped(first)
+        if _identity(rendered.manifest) in theirs
+    )
+
+
+def _cluster_scoped(deployment: Deployment) -> list[RenderedObject]:
+    objects = deployment.chart_objects() + deployment.program_objects()
+    return [rendered for rendered in objects if rendered.kind in CLUSTER_SCOPED_KINDS]
+
+
+def _identity(manifest: Manifest) -> tuple[str, str]:
+    return (str(manifest.get("kind")), str((manifest.get("metadata") or {}).get("name")))
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _pod_spec(manifest: Manifest) -> Manifest | None:
+    kind = manifest.get("kind")
+    spec = manifest.get("spec") or {}
+    if kind == "Pod":
+        return spec
+    if kind == "CronJob":
+        return ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template", {}).get("spec")
+    if kind in _POD_KINDS:
+        return (spec.get("template") or {}).get("spec")
+    return None
+
+
+def _secrets_shaped(value: Any) -> Any:
+    """Secret inputs as placeholders in the shape validation needs: a secret mapping keeps its keys."""
+    if rpc.is_rpc_secret(value) and isinstance(rpc.unwrap_rpc_secret(value), dict):
+        return dict.fromkeys(rpc.unwrap_rpc_secret(value), SECRET_PLACEHOLDER)
+    if isinstance(value, dict):
+        return {key: _secrets_shaped(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_secrets_shaped(item) for item in value]
+    return reveal_secrets_as_placeholder(value)
+
+
+def _problem(manifest: Manifest, key: str, message: str) -> Problem:
+    return Problem(object_label(manifest), key, message)
+
+
+def deployment_of(stack: StackConfig, chart_dir: Path | None = None, rendering: Rendering | None = None) -> Deployment:
+    """The stack's program run under mocks (unless ``rendering`` is that run) and its chart
+    (``chart_dir``, else the stack's own) rendered; raises ``ChartUnavailableError`` when the
+    chart is not here."""
+    worksheet = load_worksheet(stack.project_values(), stack.project_secret_keys())
+    rendering = rendering or run_program(stack)
+    chart = render_release(rendering, locate_chart(ReleaseInputs.of(rendering), chart_dir))
+    return Deployment(stack.path.name, worksheet, rendering, chart)
