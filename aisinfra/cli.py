@@ -230,8 +230,10 @@ def _check(arguments: argparse.Namespace) -> int:
     report = check_stacks(stacks)
     rendered = check_rendered_stacks(stacks, arguments.chart)
     problems += report.problems + rendered.problems
-    for line in problems + report.notes + rendered.notes:
+    for line in problems + report.notes:
         print(line)
+    for note in rendered.notes:  # what could not be rendered here, apart from the findings
+        print(note, file=sys.stderr)
     print(f"checked {len(paths)} stack(s): " + (f"{len(problems)} problem(s)" if problems else "no problems"))
     return EXIT_PROBLEMS if problems else EXIT_OK
 

@@ -111,7 +111,8 @@ def _collisions(first: CheckedStack, second: CheckedStack, where: str) -> list[s
 def check_rendered_stacks(stacks: list[StackConfig], chart_dir: Path | None = None) -> CheckReport:
     """Each valid stack's chart (or ``chart_dir``) rendered and every object checked, then the
     cluster-scoped objects two stacks that can share a cluster would both create. A stack whose
-    chart is not here gets a note saying how to get it; an invalid one is left to ``check_stacks``."""
+    chart is not here gets a note saying how to get it; an invalid one is left to ``check_stacks``,
+    which reports its problems."""
     problems: list[str] = []
     notes: list[str] = []
     deployments = []
@@ -120,8 +121,7 @@ def check_rendered_stacks(stacks: list[StackConfig], chart_dir: Path | None = No
         try:
             deployment = object_checks.deployment_of(stack, chart_dir)
         except WorksheetError:
-            notes.append(f"{file}: objects not rendered until its problems are fixed")
-            continue
+            continue  # check_stacks reports its problems
         except ChartUnavailableError as error:
             notes.append(f"{file}: objects not rendered: {error}")
             continue
