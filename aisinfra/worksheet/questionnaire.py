@@ -161,6 +161,11 @@ class Question:
         return re.split(r":| \(", self.text, maxsplit=1)[0]
 
 
+_MONITORING_ON = _when("monitoring.enabled", lambda enabled: enabled)
+_MONITORING_OFF = _when("monitoring.enabled", lambda enabled: not enabled)
+_FROM_REPOSITORY = _when("chart.repo", lambda repo: repo is not None)
+_FROM_PATH = _when("chart.repo", lambda repo: repo is None)
+
 QUESTIONS = [
     Question(
         "releaseName",
@@ -238,7 +243,7 @@ QUESTIONS = [
         "--graphite",
         "Graphite storage: NODE:PATH:SIZE for a volume on a node, or claim:NAME for an existing claim",
         _storage,
-        asked=_when("monitoring.enabled", lambda enabled: enabled),
+        asked=_MONITORING_ON,
         applies="with --monitoring yes",
     ),
     Question(
@@ -246,7 +251,7 @@ QUESTIONS = [
         "--grafana",
         "Grafana storage: NODE:PATH:SIZE for a volume on a node, or claim:NAME for an existing claim",
         _storage,
-        asked=_when("monitoring.enabled", lambda enabled: enabled),
+        asked=_MONITORING_ON,
         applies="with --monitoring yes",
     ),
     Question(
@@ -254,7 +259,7 @@ QUESTIONS = [
         "--external-graphite",
         "Graphite that receives AIStore's stats, host:port",
         _typed(HostPort),
-        asked=_when("monitoring.enabled", lambda enabled: not enabled),
+        asked=_MONITORING_OFF,
         applies="with --monitoring no",
     ),
     Question(
@@ -262,7 +267,7 @@ QUESTIONS = [
         "--prometheus",
         "Deploy Prometheus alone, without Graphite and Grafana (yes/no)",
         _yes_no,
-        asked=_when("monitoring.enabled", lambda enabled: not enabled),
+        asked=_MONITORING_OFF,
         optional=True,
         prompted=False,
         applies="with --monitoring no (Prometheus follows --monitoring yes)",
@@ -280,7 +285,7 @@ QUESTIONS = [
         "Chart name in that repository",
         _text,
         _fixed(DEFAULT_CHART_NAME),
-        asked=_when("chart.repo", lambda repo: repo is not None),
+        asked=_FROM_REPOSITORY,
         applies="with --chart-repo",
     ),
     Question(
@@ -288,7 +293,7 @@ QUESTIONS = [
         "--chart-version",
         "Chart version (one exact version, e.g. 0.1.0)",
         _text,
-        asked=_when("chart.repo", lambda repo: repo is not None),
+        asked=_FROM_REPOSITORY,
         applies="with --chart-repo",
     ),
     Question(
@@ -297,7 +302,7 @@ QUESTIONS = [
         "AIStore chart: path of the helm/ais/charts directory of an ais-k8s checkout",
         _text,
         _fixed(DEFAULT_CHART_PATH),
-        asked=_when("chart.repo", lambda repo: repo is None),
+        asked=_FROM_PATH,
         applies="without --chart-repo",
     ),
     Question(
