@@ -306,6 +306,8 @@ def _render(arguments: argparse.Namespace) -> int:
         deployment = object_checks.deployment_of(stack, arguments.chart, rendering)
     except chart_render.ChartUnavailableError as error:
         print(f"\nThe chart's objects are not shown: {error}.", file=sys.stderr)
+        if arguments.out is not None:
+            manifests.remove_release_objects(arguments.out)
     else:
         print(f"\n{manifests.summary_text(deployment.chart)}")
         if arguments.out is not None:

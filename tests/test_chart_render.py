@@ -187,6 +187,8 @@ def test_render_writes_every_object_with_secrets_redacted(tmp_path: Path, chart_
 def test_render_without_the_chart_says_how_to_get_it_and_shows_the_rest(tmp_path: Path, capsys: Any) -> None:
     config = worksheet(chart={"path": "../no-such-checkout/helm/ais/charts"})
     (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": config}))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / RELEASE_OBJECTS_FILE).write_text("kind: ConfigMap\n")  # an earlier render's
     assert main(["--stacks-dir", str(tmp_path), "render", "dev", "--out", str(tmp_path / "out")]) == 0
     captured = capsys.readouterr()
     assert "The chart's objects are not shown: chart.path '../no-such-checkout/helm/ais/charts'" in captured.err

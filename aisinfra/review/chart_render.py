@@ -101,7 +101,7 @@ _SOURCE_COMMENT = re.compile(r"^# Source: (.+)$", re.MULTILINE)
 HOW_TO_GET_THE_CHART = (
     "check out NVIDIA/ais-k8s at commit 31a311102d1c430b275fea3f695bc38ac074eb60 next to this project "
     "(chart.path ../ais-k8s/helm/ais/charts) and run `helm dependency build` in that directory once, "
-    "or pass --chart DIR (a chart directory with its subcharts in charts/)"
+    "or pass --chart DIR (`make render CHART=DIR`), a chart directory with its subcharts in charts/"
 )
 
 

@@ -106,13 +106,18 @@ def write_release_objects(chart: ChartRendering, directory: Path) -> list[Path]:
     written = [directory / RELEASE_OBJECTS_FILE]
     written[0].write_text("".join(_document(rendered.manifest, f"Source: {rendered.source}") for rendered in objects))
     hooks_file = directory / RELEASE_HOOKS_FILE
+    hooks_file.unlink(missing_ok=True)
     if chart.hooks:
         hooks = sorted(chart.hooks, key=lambda hook: _order(hook.manifest))
         hooks_file.write_text("".join(_document(hook.manifest, _hook_comment(hook)) for hook in hooks))
         written.append(hooks_file)
-    else:
-        hooks_file.unlink(missing_ok=True)
     return written
+
+
+def remove_release_objects(directory: Path) -> None:
+    """Without the chart, an earlier render's objects in ``directory`` would pass for this one's."""
+    for name in (RELEASE_OBJECTS_FILE, RELEASE_HOOKS_FILE):
+        (directory / name).unlink(missing_ok=True)
 
 
 def _hook_comment(hook: Hook) -> str:
