@@ -243,15 +243,16 @@ def _other_render(arguments: argparse.Namespace, other: str) -> render.Rendering
     earlier ``render --out`` wrote."""
     directory = Path(other)
     if directory.is_dir():
-        if not (directory / render.RESOURCES_FILE).is_file():
-            raise UsageError(f"{directory} has no {render.RESOURCES_FILE}; write one with `render STACK --out DIR`")
+        _render_output(directory)
         return directory
+    if directory.exists() or "/" in other:
+        raise UsageError(f"{other} is not a directory written by `render STACK --out DIR`, nor a stack name")
     return render.run_program(read_stack(_stack_file(arguments, other)))
 
 
 def _resources(other: render.Rendering | Path) -> list[dict[str, Any]]:
     if isinstance(other, Path):
-        return list(yaml.safe_load((other / render.RESOURCES_FILE).read_text()) or [])
+        return _render_output(other)
     return render.resource_documents(other)
 
 
@@ -288,6 +289,29 @@ def _print_release_objects_diff(
     whole = f"{manifests.RELEASE_OBJECTS_FILE} of `render {arguments.stack} --out DIR`"
     lines = diff_manifests(sides["before"], sides["after"], whole_manifests=whole)
     print("\n".join(["", heading, *lines]) if lines else f"\n{heading} no differences")
+
+
+def _render_output(directory: Path) -> list[dict[str, Any]]:
+    """The resources an earlier ``render --out`` wrote; anything else is refused, saying so."""
+    resources = directory / render.RESOURCES_FILE
+    not_a_render = f"{directory} is not a `render STACK --out DIR` result"
+    if not resources.is_file():
+        raise UsageError(f"{not_a_render}: it has no {render.RESOURCES_FILE}; write one with `render STACK --out DIR`")
+    try:
+        documents = yaml.safe_load(resources.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as error:
+        reason = " ".join(str(error).split())
+        raise UsageError(f"{not_a_render}: {resources.name} is not YAML ({reason})") from None
+    shaped = isinstance(documents, list) and all(
+        isinstance(document, dict)
+        and isinstance(document.get("type"), str)
+        and isinstance(document.get("name"), str)
+        and isinstance(document.get("inputs", {}), dict)
+        for document in documents
+    )
+    if not shaped:
+        raise UsageError(f"{not_a_render}: {resources.name} is not a list of rendered resources (type, name, inputs)")
+    return documents
 
 
 def _render(arguments: argparse.Namespace) -> int:

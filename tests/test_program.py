@@ -302,7 +302,10 @@ def test_monitoring_off_sends_stats_to_the_external_graphite(render_stack: Any) 
 
 
 def test_chart_values_are_merged_on_top(render_stack: Any) -> None:
-    extra = {"aiscluster": {"skipHostIP": True, "image": {"pullPolicy": "Always"}}, "admin": {"enabled": True}}
+    extra = {
+        "aiscluster": {"skipHostIP": True, "image": {"pullPolicy": "Always"}},
+        "proxy": {"resources": {"limits": {"memory": "4Gi"}}},
+    }
     rendering = render_stack(worksheet(chart={"path": "./charts", "values": extra}))
     values = rendering.release().inputs["values"]
     assert values["aiscluster"]["skipHostIP"] is True
@@ -311,7 +314,7 @@ def test_chart_values_are_merged_on_top(render_stack: Any) -> None:
         "kubectl": {"repository": "aistore/ais-init", "tag": "latest"},
         "pullPolicy": "Always",
     }
-    assert values["admin"] == {"enabled": True}
+    assert values["proxy"] == {"resources": {"limits": {"memory": "4Gi"}}}
 
 
 def with_decrypted_password(stack: Any, password: str) -> Any:

@@ -30,9 +30,9 @@ BAD_WORKSHEETS: list[tuple[str, dict[str, Any], list[str]]] = [
     ("missing required key", worksheet(namespace=None), ["namespace: required, but not set"]),
     ("bad release name", worksheet(releaseName="Demo_1"), ["releaseName: 'Demo_1' is not a DNS label"]),
     (
-        "release name too long for the proxy label",
+        "release name too long for the target StatefulSet's pods",
         worksheet(releaseName="r" * 50),
-        [f"releaseName: '{'r' * 50}' makes the proxy node label"],
+        [f"releaseName: '{'r' * 50}' makes the target StatefulSet '{'r' * 50}-ais-target' (61 characters)"],
     ),
     ("bad namespace", worksheet(namespace="ais.prod"), ["namespace: 'ais.prod' is not a DNS label"]),
     (

@@ -22,6 +22,47 @@ def fullname(release_name: str) -> str:
     return name[:MAX_LABEL_VALUE].removesuffix("-")
 
 
+def _subchart_fullname(release_name: str, chart: str) -> str:
+    """The graphite and grafana subcharts' ``<chart>.fullname``: as ``ais.fullname``, with their own name."""
+    name = release_name if chart in release_name else f"{release_name}-{chart}"
+    return name[:MAX_LABEL_VALUE].removesuffix("-")
+
+
+def graphite_fullname(release_name: str) -> str:
+    """The graphite subchart's StatefulSet and Service."""
+    return _subchart_fullname(release_name, "graphite")
+
+
+def graphite_address(release_name: str) -> str:
+    """Where the chart sends AIStore's stats and points Grafana: ``{{ .Release.Name }}-graphite``,
+    written out, not through the subchart's ``graphite.fullname``."""
+    return f"{release_name}-graphite"
+
+
+def prometheus_server_fullname(release_name: str) -> str:
+    """The prometheus subchart's ``prometheus.server.fullname`` (its server's Service)."""
+    name = f"{release_name}-server" if "prometheus" in release_name else f"{release_name}-prometheus-server"
+    return name[:MAX_LABEL_VALUE].removesuffix("-")
+
+
+def prometheus_server_address(release_name: str) -> str:
+    """Where the chart points Grafana's Prometheus datasource: ``{{ .Release.Name }}-prometheus-server``."""
+    return f"{release_name}-prometheus-server"
+
+
+def statefulset_names(release_name: str, monitoring: bool) -> dict[str, str]:
+    """The StatefulSets the chart names after the release, by what they run."""
+    names = {"target": f"{fullname(release_name)}-target", "proxy": f"{fullname(release_name)}-proxy"}
+    if monitoring:
+        names["Graphite"] = graphite_fullname(release_name)
+    return names
+
+
+def service_names(release_name: str) -> list[str]:
+    """The AIStore chart's own Services (the per-target ``-target-<n>`` ones extend ``-target``)."""
+    return [f"{fullname(release_name)}-{suffix}" for suffix in ("proxy", "proxy-external", "target")]
+
+
 def target_label_value(release_name: str) -> str:
     return fullname(release_name)
 

@@ -9,45 +9,196 @@ and is what every caller -- the program, ``check``, ``init``, ``render`` -- uses
 from __future__ import annotations
 
 import posixpath
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from aisinfra.chart import naming
-from aisinfra.chart.values import override_conflicts
+from aisinfra.chart.values import MONITORING_SERVICES, monitoring_volumes, override_conflicts
 from aisinfra.worksheet import k8s
 from aisinfra.worksheet.model import Worksheet, WorksheetError, decoded, parse_worksheet
 from aisinfra.worksheet.patterns import PatternError, expand
+from aisinfra.worksheet.stackfile import misplaced_keys
 
 
-def load_worksheet(config: dict[str, Any], secret_keys: frozenset[str] = frozenset()) -> Worksheet:
+def load_worksheet(
+    config: dict[str, Any], secret_keys: frozenset[str] = frozenset(), other_keys: Iterable[str] = ()
+) -> Worksheet:
     """Stack config (``aisinfra:`` keys without the namespace, values as the CLI hands them
     over) as a Worksheet that both the worksheet's and the chart's rules accept; otherwise
-    ``WorksheetError`` with every mistake found."""
+    ``WorksheetError`` with every mistake found. ``other_keys`` are the stack's keys in other
+    namespaces, where a near miss of ``aisinfra:`` is a mistake too."""
     raw = decoded(config)
-    problems = release_name_problems(raw.get("releaseName")) + mountpoint_problems(raw.get("targets"))
+    problems = misplaced_keys(other_keys)
+    problems += release_name_problems(raw.get("releaseName")) + mountpoint_problems(raw.get("targets"))
+    chart = raw.get("chart")
+    if isinstance(chart, dict) and isinstance(chart.get("values"), dict):
+        problems += chart_values_problems(chart["values"])
     try:
         worksheet = parse_worksheet(raw, secret_keys)
     except WorksheetError as error:
-        # Overrides are judged on the computed values, which need the whole worksheet.
+        # Overrides are judged on the computed values, which need the whole worksheet; so are the
+        # names that depend on monitoring.
         overrides = isinstance(raw.get("chart"), dict) and bool(raw["chart"].get("values"))
-        waiting = [*error.waiting, "chart.values"] if overrides else error.waiting
-        raise WorksheetError([*error.problems, *problems], waiting) from None
+        waiting = [*error.waiting, "chart.values"] if overrides else list(error.waiting)
+        raise WorksheetError([*error.problems, *problems], [*waiting, "releaseName"]) from None
+    problems += monitoring_name_problems(worksheet)
     problems += _override_problems(worksheet)
     if problems:
         raise WorksheetError(problems)
     return worksheet
 
 
+# A StatefulSet's pods carry the label controller-revision-hash=<StatefulSet name>-<hash of up to
+# 10 characters>, and a label value is at most 63 characters: past 52, no pod can be created
+# (kubernetes#64023).
+MAX_STATEFULSET_NAME = k8s.MAX_LABEL_VALUE - len("-") - 10
+_STATEFULSET_LIMIT = (
+    f"past {MAX_STATEFULSET_NAME} characters Kubernetes cannot create its pods: their controller-revision-hash "
+    f"label would exceed {k8s.MAX_LABEL_VALUE} characters (kubernetes#64023)"
+)
+_LABEL_LIMIT = f"a label value is at most {k8s.MAX_LABEL_VALUE} characters"
+_SERVICE_LIMIT = (
+    f"a Service name is at most {k8s.MAX_LABEL_VALUE} characters, and the chart writes this one out in full"
+)
+
+
 def release_name_problems(release_name: Any) -> list[str]:
     """Names the chart derives from the release name must be valid Kubernetes names."""
-    if not isinstance(release_name, str):
+    if not isinstance(release_name, str) or not k8s.DNS_LABEL.fullmatch(release_name):
         return []  # the model reports it
-    proxy_label = naming.proxy_label_value(release_name)
-    if len(proxy_label) > k8s.MAX_LABEL_VALUE:
-        return [
-            f"releaseName: '{release_name}' makes the proxy node label '{proxy_label}' longer than "
-            f"{k8s.MAX_LABEL_VALUE} characters; choose a shorter release name"
-        ]
-    return []
+    problems = []
+    if not release_name[0].isalpha():
+        problems.append(
+            f"releaseName: '{release_name}' starts with a digit, but the chart names its Services after it "
+            f"('{naming.service_names(release_name)[0]}') and a Service name must start with a letter; "
+            "choose a release name that starts with a letter"
+        )
+    return problems + _length_problems(release_name, _named_objects(release_name, monitoring=False))
+
+
+def _named_objects(release_name: str, monitoring: bool, prometheus: bool = False) -> list[tuple[str, str, int, str]]:
+    """(what, name, limit, why) for each name the chart builds from the release name whose
+    length Kubernetes limits below what the release name itself may have."""
+    statefulsets = naming.statefulset_names(release_name, monitoring)
+    objects = [
+        (f"the {what} StatefulSet", name, MAX_STATEFULSET_NAME, _STATEFULSET_LIMIT)
+        for what, name in statefulsets.items()
+    ]
+    objects.append(("the proxy node label", naming.proxy_label_value(release_name), k8s.MAX_LABEL_VALUE, _LABEL_LIMIT))
+    if monitoring:
+        objects.append(
+            ("Graphite's address", naming.graphite_address(release_name), k8s.MAX_LABEL_VALUE, _SERVICE_LIMIT)
+        )
+    if prometheus:
+        address = naming.prometheus_server_address(release_name)
+        objects.append(("Prometheus' address", address, k8s.MAX_LABEL_VALUE, _SERVICE_LIMIT))
+    return objects
+
+
+def _length_problems(release_name: str, objects: list[tuple[str, str, int, str]]) -> list[str]:
+    """One line for the name that needs the release name shortened most."""
+    too_long = [(len(name) - limit, what, name, why) for what, name, limit, why in objects if len(name) > limit]
+    if not too_long:
+        return []
+    excess, what, name, why = max(too_long, key=lambda item: item[0])
+    return [
+        f"releaseName: '{release_name}' makes {what} '{name}' ({len(name)} characters); {why}: shorten the "
+        f"release name by {excess} characters"
+    ]
+
+
+def monitoring_name_problems(worksheet: Worksheet) -> list[str]:
+    """The monitoring subcharts' names, and the addresses the chart writes out for them."""
+    release_name = worksheet.release_name
+    if not worksheet.monitoring.enabled:
+        return []
+    problems = []
+    # A release name that is too long even without monitoring is reported once, by release_name_problems.
+    if not _length_problems(release_name, _named_objects(release_name, monitoring=False)):
+        objects = _named_objects(release_name, monitoring=True, prometheus=worksheet.prometheus_enabled)
+        problems += _length_problems(release_name, objects)
+    addresses = [("Graphite", naming.graphite_fullname, naming.graphite_address, "graphite")]
+    if worksheet.prometheus_enabled:
+        addresses.append(
+            ("Prometheus", naming.prometheus_server_fullname, naming.prometheus_server_address, "prometheus")
+        )
+    for service, actual_name, address, word in addresses:
+        if word in release_name:
+            problems.append(
+                f"releaseName: '{release_name}' makes the chart name {service}'s Service '{actual_name(release_name)}' "
+                f"while it sends to '{address(release_name)}', so {service} would get no data; choose a release "
+                f"name without '{word}' in it"
+            )
+    return problems + _claim_problems(worksheet)
+
+
+def _claim_problems(worksheet: Worksheet) -> list[str]:
+    """An existing claim must not be the claim the program creates for the other service."""
+    created = {volume.claim_name: volume.service for volume in monitoring_volumes(worksheet)}
+    problems = []
+    for service in MONITORING_SERVICES:
+        claim = getattr(worksheet.monitoring, service).existing_claim
+        if claim in created:
+            problems.append(
+                f"monitoring.{service}.existingClaim: '{claim}' is the claim this program creates for "
+                f"monitoring.{created[claim]}; both would write into one volume: give {service} a claim of its own"
+            )
+    return problems
+
+
+# Credentials by the words their keys use; a key that names where a credential is kept (a Secret's
+# name, a key inside a Secret, a file) is no credential itself.
+_CREDENTIAL_WORDS = re.compile(r"password|passwd|secret|token|credential|api_?key|private_?key|access_?key")
+_REFERENCE_KEY = re.compile(r"existing.*|.*(name|names|ref|file|path|fromsecret)|passwordkey|tokenkey|userkey")
+
+
+def chart_values_problems(values: dict[str, Any], prefix: str = "chart.values.") -> list[str]:
+    """``chart.values`` keys that would make pods select node labels the program never sets,
+    and credentials written in plain text."""
+    problems = []
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        lowered = str(key).lower()
+        if lowered in ("nodeselector", "nodeaffinity") or path in _NODE_LABEL_KEYS:
+            problems.append(
+                f"{path}: would make pods select node labels this program never sets, so they would never be "
+                "scheduled; remove it: the worksheet's node lists (targets.nodes, proxies.nodes, "
+                "monitoring.*.node) place the pods"
+            )
+        elif path == "chart.values.admin.enabled" and value is not False:
+            problems.append(
+                f"{path}: the chart's admin DaemonSet runs only on nodes labelled nvidia.com/ais-admin, which "
+                "this program never sets; remove it"
+            )
+        elif isinstance(value, dict):
+            problems += chart_values_problems(value, f"{path}.")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    problems += chart_values_problems(item, f"{path}[{index}].")
+        elif (
+            _CREDENTIAL_WORDS.search(lowered)
+            and not _REFERENCE_KEY.fullmatch(lowered)
+            and not isinstance(value, bool)
+            and value not in (None, "")
+        ):
+            problems.append(f"{path}: {_credential_advice(path)}")
+    return problems
+
+
+# Node label keys the chart selects on: the program sets them, with the values the worksheet makes.
+_NODE_LABEL_KEYS = frozenset({"chart.values.proxy.initialPrimaryProxyNodeLabel"})
+
+
+def _credential_advice(path: str) -> str:
+    written = "is a credential in plain text, which would sit in the stack file and in the Release's values"
+    if path == "chart.values.grafana.adminPassword":
+        return f"{written}; remove it and run `pulumi config set --secret grafanaAdminPassword`"
+    return (
+        f"{written}; remove it: put the credential in a Kubernetes Secret of your own and give the chart "
+        "that Secret's name where it takes one"
+    )
 
 
 def mountpoint_problems(targets: Any) -> list[str]:

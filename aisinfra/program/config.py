@@ -16,10 +16,11 @@ def read_worksheet() -> Worksheet:
     """All ``aisinfra:*`` keys of the stack, validated. Every key is read -- not only the
     known ones -- so that a misspelled key is reported instead of silently ignored."""
     # The language host loads the whole stack config here before the program starts.
-    stack_config = project_keys(runtime_config.CONFIG.get())
+    all_keys = runtime_config.CONFIG.get()
+    stack_config = project_keys(all_keys)
     secret_keys = frozenset(key for key in stack_config if runtime_config.is_config_secret(PREFIX + key))
     try:
-        return load_worksheet(stack_config, secret_keys)
+        return load_worksheet(stack_config, secret_keys, other_keys=all_keys)
     except WorksheetError as error:
         # RunError makes the CLI print the message alone, without a Python traceback.
         raise pulumi.RunError(str(error)) from None

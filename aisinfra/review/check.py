@@ -66,7 +66,7 @@ def check_stacks(stacks: list[StackConfig]) -> CheckReport:
     for stack in stacks:
         file = stack.path.name
         try:
-            worksheet = load_worksheet(stack.project_values(), stack.project_secret_keys())
+            worksheet = load_worksheet(stack.project_values(), stack.project_secret_keys(), other_keys=stack.values)
         except WorksheetError as error:
             problems += [f"{file}: {problem}" for problem in error.problems]
             notes += [f"{file}: {error.waiting_note}"] if error.waiting_note else []

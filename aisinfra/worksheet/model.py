@@ -24,6 +24,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -34,19 +35,34 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from aisinfra.worksheet import k8s
-from aisinfra.worksheet.patterns import PatternError, expand
+from aisinfra.worksheet.patterns import MAX_NAMES, PatternError, count, expand
 
 DEFAULT_STATE_PATH = "/etc/ais"
 DEFAULT_INIT_IMAGE = "aistore/ais-init:latest"
 DEFAULT_AISNODE_IMAGE = "aistore/aisnode:3.4"
 DEFAULT_KUBERNETES_VERSION = "1.30"
 
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_QUANTITY = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
-_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_SEMVER = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$")
-_KUBERNETES_MINOR = re.compile(r"^1\.[1-9]\d$")
-_HOST_PORT = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?):(\d{1,5})$")
+# Every pattern here is used with fullmatch and spells digits [0-9]: a '$'-anchored match lets a
+# trailing newline through, and \d also accepts other scripts' digits, which int() reads.
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_QUANTITY = re.compile(r"([0-9]+(\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?")
+_LEGACY_SIZE = re.compile(r"([0-9]+)\s*([KMGTPE])i?B", re.IGNORECASE)
+_IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+# Docker's reference grammar (distribution/reference): a registry host, then lowercase path components.
+_IMAGE_DOMAIN = re.compile(
+    r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*(:[0-9]+)?"
+)
+_IMAGE_PATH = re.compile(r"[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*")
+_SEMVER = re.compile(r"v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?")
+_KUBERNETES_MINOR = re.compile(r"1\.[1-9][0-9]")
+_HOST_PORT = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?):([0-9]{1,5})")
+# Host paths: the chart writes statePath into a quoted YAML string, and a local volume's path
+# goes to the kubelet as is; plain characters keep both exact.
+_PATH_CHARACTERS = re.compile(r"[A-Za-z0-9._/-]+")
+_CHART_REPO = re.compile(r"[a-z][a-z0-9+.-]*://[^\s]+")
+_CHART_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# More mountpoints per node than any real server holds (the largest JBODs carry about a hundred).
+MAX_MOUNTPOINTS = 1_000
 
 
 @dataclass(frozen=True)
@@ -96,7 +112,34 @@ class WorksheetError(ValueError):
 # --- value rules (each raises ValueError with what is wrong and what to do) ---------------
 
 
+def _quoted(value: str) -> str:
+    """A value quoted for a message; escaped when it holds a newline or other invisible character."""
+    return f"'{value}'" if value.isprintable() else repr(value)
+
+
+def _visible(value: str) -> str:
+    """Text without surrounding whitespace or control characters, which no pattern should let through."""
+    if not value.isprintable() or value != value.strip():
+        raise ValueError(
+            f"{_quoted(value)} has whitespace or invisible characters around or inside it (a trailing "
+            "newline?); remove them"
+        )
+    return value
+
+
+def _boolean(value: Any) -> Any:
+    """true or false, as JSON and as the Pulumi SDK's get_bool read them; YAML 1.1's yes/no/on/off
+    are text to the Pulumi CLI (YAML 1.2), so they are not booleans here either."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value in ("true", "True", "false", "False"):
+        return value.lower() == "true"
+    written = _quoted(value) if isinstance(value, str) else repr(value)
+    raise ValueError(f"{written} is not a boolean; write true or false")
+
+
 def _dns_label(value: str) -> str:
+    _visible(value)
     if not k8s.DNS_LABEL.fullmatch(value):
         raise ValueError(
             f"'{value}' is not a DNS label: use at most 63 lowercase letters, digits and '-', "
@@ -106,7 +149,8 @@ def _dns_label(value: str) -> str:
 
 
 def _dns_subdomain(value: str, what: str = "name") -> str:
-    if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
+    _visible(value)
+    if len(value) > 253 or not _DNS_SUBDOMAIN.fullmatch(value):
         raise ValueError(
             f"'{value}' is not a valid {what}: Kubernetes names are lowercase letters, digits, "
             "'-' and '.', starting and ending with a letter or digit"
@@ -122,16 +166,24 @@ def _release_name(value: str) -> str:
 
 
 def _absolute_path(value: str) -> str:
+    _visible(value)
     if not value.startswith("/"):
         raise ValueError(f"'{value}' is not an absolute path; write it from '/'")
+    if value.startswith("//"):
+        # POSIX keeps a leading '//' through normalization, so '//ais/sda' would pass for a
+        # second path to the disk '/ais/sda'.
+        raise ValueError(f"'{value}' starts with '//'; write '/{value.lstrip('/')}'")
     if value == "/" or posixpath.normpath(value) != value:
         normal = posixpath.normpath(value)
         hint = "" if normal == "/" else f"; write '{normal}'"
         raise ValueError(f"'{value}' is not a normalized path below '/'{hint}")
+    if not _PATH_CHARACTERS.fullmatch(value):
+        raise ValueError(f"'{value}': use only letters, digits, '.', '_', '-' and '/' in host paths")
     return value
 
 
 def _expanded(value: str, rule: Any, what: str) -> str:
+    _visible(value)
     try:
         names = expand(value)
     except PatternError as error:
@@ -155,10 +207,11 @@ def _mountpoint_pattern(value: str) -> str:
 
 
 def _quantity(value: str) -> str:
-    match = _QUANTITY.match(value)
+    _visible(value)
+    match = _QUANTITY.fullmatch(value)
     if not match:
         hint = ""
-        legacy = re.match(r"^(\d+)\s*([KMGTPE])i?B$", value, re.IGNORECASE)
+        legacy = _LEGACY_SIZE.fullmatch(value)
         if legacy:
             hint = f"; did you mean '{legacy.group(1)}{legacy.group(2).upper()}i'?"
         raise ValueError(f"'{value}' is not a Kubernetes quantity such as 250Gi{hint}")
@@ -168,28 +221,37 @@ def _quantity(value: str) -> str:
 
 
 def _image(value: str) -> str:
+    _visible(value)
     if "@" in value:
         raise ValueError(f"'{value}': the chart renders images as repository:tag, so digests cannot be used")
     repository, _, tag = value.rpartition(":")
-    if not repository or "/" in tag or not _IMAGE_TAG.match(tag):
+    if not repository or "/" in tag or not _IMAGE_TAG.fullmatch(tag):
         raise ValueError(f"'{value}' has no tag; write it as repository:tag, e.g. {DEFAULT_AISNODE_IMAGE}")
     first, _, rest = repository.partition("/")
     # As Docker reads a reference: a first component with '.' or ':' (or localhost) is a registry host.
-    path = rest if rest and (first == "localhost" or "." in first or ":" in first) else repository
+    has_domain = bool(rest) and (first == "localhost" or "." in first or ":" in first)
+    path = rest if has_domain else repository
     if path != path.lower():
         raise ValueError(f"'{value}': image repository paths are lowercase")
+    if (has_domain and not _IMAGE_DOMAIN.fullmatch(first)) or not _IMAGE_PATH.fullmatch(path):
+        raise ValueError(
+            f"'{value}' is not an image reference: write [registry/]path:tag with lowercase letters, digits "
+            f"and single '.', '_' or '-' between them, e.g. {DEFAULT_AISNODE_IMAGE}"
+        )
     return value
 
 
 def _host_port(value: str) -> str:
-    match = _HOST_PORT.match(value)
+    _visible(value)
+    match = _HOST_PORT.fullmatch(value)
     if not match or not 0 < int(match.group(3)) < 65536:
         raise ValueError(f"'{value}' is not host:port, e.g. graphite.example.com:2003")
     return value
 
 
 def _kubernetes_version(value: str) -> str:
-    if not _KUBERNETES_MINOR.match(value):
+    _visible(value)
+    if not _KUBERNETES_MINOR.fullmatch(value):
         raise ValueError(
             f"'{value}' is not a Kubernetes minor version such as \"{DEFAULT_KUBERNETES_VERSION}\"; quote it "
             "in the stack file (unquoted, 1.30 is the number 1.3)"
@@ -216,6 +278,30 @@ Image = Annotated[str, AfterValidator(_image)]
 ClaimName = Annotated[str, AfterValidator(lambda value: _dns_subdomain(value, "claim name"))]
 HostPort = Annotated[str, AfterValidator(_host_port)]
 KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
+Boolean = Annotated[bool, BeforeValidator(_boolean)]
+
+
+def _bounded_names(patterns: Any, limit: int = MAX_NAMES) -> Any:
+    """A list of patterns is sized before any of them is expanded: a slip like {1..9999} in each
+    of many entries is refused at once instead of expanding for minutes."""
+    if isinstance(patterns, list):
+        total = 0
+        for pattern in patterns:
+            try:
+                total += count(pattern) if isinstance(pattern, str) else 1
+            except PatternError:
+                total += 1  # reported for its own entry
+        if total > limit:
+            raise ValueError(f"the list stands for {total} entries; at most {limit} are supported")
+    return patterns
+
+
+NodePatterns = Annotated[list[NodePattern], BeforeValidator(_bounded_names), Field(min_length=1)]
+MountpointPatterns = Annotated[
+    list[MountpointPattern],
+    BeforeValidator(lambda patterns: _bounded_names(patterns, MAX_MOUNTPOINTS)),
+    Field(min_length=1),
+]
 
 
 # --- the shape ------------------------------------------------------------------------------
@@ -228,17 +314,32 @@ class _Section(BaseModel):
 
 
 def _pinned_version(value: str) -> str:
-    if not _SEMVER.match(value):
+    _visible(value)
+    if not _SEMVER.fullmatch(value):
         raise ValueError(f"'{value}' is not a pinned chart version; give one exact version such as 0.1.0")
     return value
 
 
+def _chart_repo(value: str) -> str:
+    _visible(value)
+    if not _CHART_REPO.fullmatch(value):
+        raise ValueError(f"'{value}' is not a chart repository URL such as https://charts.example.com")
+    return value
+
+
+def _chart_name(value: str) -> str:
+    _visible(value)
+    if not _CHART_NAME.fullmatch(value):
+        raise ValueError(f"'{value}' is not a chart name: letters, digits, '.', '_' and '-'")
+    return value
+
+
 class Chart(_Section):
-    path: str | None = None
-    repo: str | None = None
-    name: str | None = None
+    path: Annotated[str, AfterValidator(_visible)] | None = None
+    repo: Annotated[str, AfterValidator(_chart_repo)] | None = None
+    name: Annotated[str, AfterValidator(_chart_name)] | None = None
     version: Annotated[str, AfterValidator(_pinned_version)] | None = None
-    dependency_update: bool = True
+    dependency_update: Boolean = True
     values: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -262,8 +363,8 @@ class Images(_Section):
 
 class Targets(_Section):
     initial_count: int = Field(0, ge=0, strict=True)
-    nodes: list[NodePattern] = Field(min_length=1)
-    mountpoints: list[MountpointPattern] = Field(min_length=1)
+    nodes: NodePatterns
+    mountpoints: MountpointPatterns
     # Acknowledgements of a scale-in of a deployed cluster (see aisinfra.safety).
     decommissioned: list[NodeName] = Field(default_factory=list)
     scale_in_to: int | None = Field(None, ge=0, strict=True)
@@ -271,9 +372,9 @@ class Targets(_Section):
 
 
 class Proxies(_Section):
-    nodes: list[NodePattern] = Field(min_length=1)
+    nodes: NodePatterns
     initial_primary: NodeName | None = None
-    initial_primary_label: bool = True
+    initial_primary_label: Boolean = True
 
 
 class Storage(_Section):
@@ -300,8 +401,8 @@ class Storage(_Section):
 
 
 class Monitoring(_Section):
-    enabled: bool = True
-    prometheus: bool | None = None
+    enabled: Boolean = True
+    prometheus: Boolean | None = None
     graphite: Storage | None = None
     grafana: Storage | None = None
     external_graphite: HostPort | None = None
@@ -321,7 +422,7 @@ class Worksheet(_Section):
     namespace: Namespace
     # The program creates the namespace unless it exists already (e.g. with a pull secret or
     # the claims named in monitoring); then it only reads it and never deletes it.
-    existing_namespace: bool = False
+    existing_namespace: Boolean = False
     state_path: AbsolutePath = DEFAULT_STATE_PATH
     chart: Chart
     images: Images = Images()
@@ -330,7 +431,7 @@ class Worksheet(_Section):
     monitoring: Monitoring = Monitoring()
     # SecretStr: the password never shows in a repr, a log line or an error message.
     grafana_admin_password: SecretStr | None = None
-    protect: bool = True
+    protect: Boolean = True
     identity_change: IdentityChange = IdentityChange()
     # The cluster's Kubernetes version: `render` and `check` validate every object against its API.
     kubernetes_version: KubernetesVersion = DEFAULT_KUBERNETES_VERSION
@@ -549,7 +650,7 @@ def _shown(value: Any) -> str:
     if isinstance(value, (int, float)):
         return f"the number {value}"
     if isinstance(value, str):
-        return f"the text '{value}'"
+        return f"the text {_quoted(value)}"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
@@ -596,6 +697,7 @@ def _cross_checks(worksheet: Worksheet, secret_keys: frozenset[str]) -> tuple[li
         lambda: _count_rules(worksheet),
         lambda: _primary_rules(worksheet),
         lambda: _monitoring_rules(worksheet),
+        lambda: _monitoring_storage_collisions(worksheet),
         lambda: _secret_rules(worksheet, secret_keys),
     ]
     problems: list[str] = []
@@ -609,16 +711,17 @@ def _cross_checks(worksheet: Worksheet, secret_keys: frozenset[str]) -> tuple[li
 
 
 def _acknowledgement_rules(worksheet: Worksheet) -> list[str]:
+    target_nodes, mountpoints = set(worksheet.target_nodes), set(worksheet.mountpoints)
     problems = [
         f"targets.decommissioned[{index}]: '{node}' is still listed in targets.nodes; "
         "a decommissioned node cannot also be a target"
         for index, node in enumerate(worksheet.targets.decommissioned)
-        if node in worksheet.target_nodes
+        if node in target_nodes
     ]
     problems += [
         f"targets.removedMountpoints[{index}]: '{path}' is still listed in targets.mountpoints"
         for index, path in enumerate(worksheet.targets.removed_mountpoints)
-        if path in worksheet.mountpoints
+        if path in mountpoints
     ]
     scale_in_to = worksheet.targets.scale_in_to
     if scale_in_to is not None and scale_in_to != worksheet.expected_targets:
@@ -696,26 +799,34 @@ def _nested(path: str, other: str) -> bool:
     return _inside(path, other) or _inside(other, path)
 
 
+def ancestors(path: str) -> list[str]:
+    """The directories above an absolute path, nearest first ('/a/b/c' -> '/a/b', '/a')."""
+    found = []
+    while (path := posixpath.dirname(path)) != "/":
+        found.append(path)
+    return found
+
+
 def _nested_mountpoints(patterns: list[str]) -> list[str]:
-    problems: list[str] = []
-    earlier: dict[str, int] = {}
+    # Each path is looked up with its ancestors, not compared with every other path: linear
+    # in the number of mountpoints times their depth.
+    paths: dict[str, int] = {}
     for index, pattern in enumerate(patterns):
         for path in expand(pattern):
-            if path in earlier:
-                continue  # a repeat, reported by _duplicates
-            for other, other_index in earlier.items():
-                if _inside(path, other):
-                    relation = "is inside"
-                elif _inside(other, path):
-                    relation = "contains"
-                else:
-                    continue
-                problems.append(
-                    f"targets.mountpoints[{index}]: '{path}' {relation} '{other}' "
-                    f"(targets.mountpoints[{other_index}]); each mountpoint must be a filesystem "
-                    "of its own, not a directory of another"
-                )
-            earlier[path] = index
+            paths.setdefault(path, index)  # a repeat is reported by _duplicates
+    problems: list[str] = []
+    for path, index in paths.items():
+        for outer in ancestors(path):
+            if outer not in paths:
+                continue
+            outer_index = paths[outer]
+            first, second = (outer, path) if outer_index <= index else (path, outer)
+            relation = "is inside" if second == path else "contains"
+            problems.append(
+                f"targets.mountpoints[{max(index, outer_index)}]: '{second}' {relation} '{first}' "
+                f"(targets.mountpoints[{min(index, outer_index)}]); each mountpoint must be a filesystem "
+                "of its own, not a directory of another"
+            )
     return problems
 
 
@@ -765,3 +876,68 @@ def _monitoring_rules(worksheet: Worksheet) -> list[str]:
                 "remove the key or enable monitoring"
             )
     return problems
+
+
+def _monitoring_storage_collisions(worksheet: Worksheet) -> list[str]:
+    """Graphite's and Grafana's data must live apart from each other and from AIStore's:
+    not in one directory, not on a target's data disk, not in AIStore's state tree."""
+    monitoring = worksheet.monitoring
+    if not monitoring.enabled:
+        return []
+    storages = [(service, getattr(monitoring, service)) for service in ("graphite", "grafana")]
+    problems: list[str] = []
+    graphite, grafana = (storage for _, storage in storages)
+    if graphite is not None and grafana is not None:
+        if graphite.existing_claim is not None and graphite.existing_claim == grafana.existing_claim:
+            problems.append(
+                f"monitoring.grafana.existingClaim: '{grafana.existing_claim}' is also "
+                "monitoring.graphite.existingClaim; "
+                "Graphite and Grafana would write into one volume: give each a claim of its own"
+            )
+        if graphite.node is not None and graphite.node == grafana.node and graphite.path and grafana.path:
+            relation = _path_relation(grafana.path, graphite.path)
+            if relation:
+                problems.append(
+                    f"monitoring.grafana.path: '{grafana.path}' on node '{grafana.node}' {relation} "
+                    f"monitoring.graphite.path '{graphite.path}'; give Graphite and Grafana a directory each"
+                )
+    target_nodes = set(worksheet.target_nodes)
+    aistore_nodes = target_nodes | set(worksheet.proxy_nodes)
+    mountpoints = set(worksheet.mountpoints)
+    for service, storage in storages:
+        if storage is None or storage.node is None or storage.path is None:
+            continue
+        key, path, node = f"monitoring.{service}.path", storage.path, storage.node
+        if node in target_nodes:
+            disk = next(
+                (mountpoint for mountpoint in [path, *ancestors(path)] if mountpoint in mountpoints),
+                None,
+            )
+            disk = disk or next(
+                (mountpoint for mountpoint in mountpoints if _inside(mountpoint, path)),
+                None,
+            )
+            if disk is not None:
+                problems.append(
+                    f"{key}: '{path}' on node '{node}' {_path_relation(path, disk)} the target mountpoint "
+                    f"'{disk}' of that node (a target node); keep monitoring data off AIStore's data disks"
+                )
+        if node in aistore_nodes:
+            relation = _path_relation(path, worksheet.state_path)
+            if relation:
+                problems.append(
+                    f"{key}: '{path}' on node '{node}' {relation} statePath '{worksheet.state_path}', where AIStore "
+                    "keeps its state on that node; choose a directory outside it"
+                )
+    return problems
+
+
+def _path_relation(path: str, other: str) -> str:
+    """How ``path`` relates to ``other`` in words; empty when they are apart."""
+    if path == other:
+        return "is the same directory as"
+    if _inside(path, other):
+        return "lies inside"
+    if _inside(other, path):
+        return "contains"
+    return ""

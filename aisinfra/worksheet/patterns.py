@@ -4,14 +4,26 @@ The worksheet writes lists compactly: ``cpu{01..12}`` (a numeric range; as in ba
 zero-padded bound pads every number to the wider bound), ``{a,b}`` (alternatives) and ``sd[a-j]`` (a character range).
 Patterns combine and expand left to right, so ``n{1..2}{a,b}`` gives n1a, n1b, n2a, n2b.
 An unbalanced or malformed pattern is an error, never a literal name.
+
+Expansion is bounded far above any real cluster, so that a slip such as ``{1..100000000}``
+is refused at once instead of hanging every command: ``count`` sizes a pattern without
+expanding it, and ``expand`` refuses a pattern larger than ``MAX_NAMES``.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
-_NUMERIC_RANGE = re.compile(r"^(\d+)\.\.(\d+)$")
-_CHAR_RANGE = re.compile(r"^([a-z0-9])-([a-z0-9])$")
+# Bounds far above any real cluster (the largest measured worksheet has 2000 nodes).
+MAX_NAMES = 20_000  # names one pattern -- or one whole list of patterns -- may stand for
+MAX_RANGE = MAX_NAMES  # names one {a..b} range may stand for, checked before it is spelled out
+MAX_BOUND_DIGITS = 9  # digits of a range bound
+MAX_PATTERN_LENGTH = 1_000
+
+# ASCII digits only: \d and str.isdigit also accept other scripts' digits, which int() reads.
+_NUMERIC_RANGE = re.compile(r"([0-9]+)\.\.([0-9]+)")
+_CHAR_RANGE = re.compile(r"([a-z0-9])-([a-z0-9])")
 
 
 class PatternError(ValueError):
@@ -20,14 +32,33 @@ class PatternError(ValueError):
 
 def expand(pattern: str) -> list[str]:
     """All names a pattern stands for, in the order the pattern writes them."""
+    segments = _segments(pattern)
+    size = math.prod(len(options) for options in segments)
+    if size > MAX_NAMES:
+        raise PatternError(f"stands for {size} names; at most {MAX_NAMES} are supported")
     results = [""]
+    for options in segments:
+        results = [prefix + option for prefix in results for option in options]
+    return results
+
+
+def count(pattern: str) -> int:
+    """How many names a pattern stands for, without expanding it."""
+    return math.prod(len(options) for options in _segments(pattern))
+
+
+def _segments(pattern: str) -> list[list[str]]:
+    """The pattern as a sequence of choices: a literal character is a choice of one."""
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise PatternError(f"is {len(pattern)} characters long; at most {MAX_PATTERN_LENGTH} are supported")
+    segments: list[list[str]] = []
     position = 0
     while position < len(pattern):
         char = pattern[position]
         if char in "}]":
             raise PatternError(f"'{char}' at position {position + 1} closes nothing")
         if char not in "{[":
-            results = [prefix + char for prefix in results]
+            segments.append([char])
             position += 1
             continue
         closer = "}" if char == "{" else "]"
@@ -37,19 +68,24 @@ def expand(pattern: str) -> list[str]:
         body = pattern[position + 1 : end]
         if any(inner in body for inner in "{}[]"):
             raise PatternError(f"brackets nest or overlap in '{char}{body}{closer}'; nesting is not supported")
-        options = _brace_options(body) if char == "{" else _bracket_options(body)
-        results = [prefix + option for prefix in results for option in options]
+        segments.append(_brace_options(body) if char == "{" else _bracket_options(body))
         position = end + 1
-    return results
+    return segments
 
 
 def _brace_options(body: str) -> list[str]:
-    numeric = _NUMERIC_RANGE.match(body)
+    numeric = _NUMERIC_RANGE.fullmatch(body)
     if numeric:
         first, last = numeric.groups()
+        if max(len(first), len(last)) > MAX_BOUND_DIGITS:
+            raise PatternError(f"range {{{body}}} has a bound of more than {MAX_BOUND_DIGITS} digits")
         start, stop = int(first), int(last)
         if start > stop:
             raise PatternError(f"range {{{body}}} runs backwards; write {{{last}..{first}}}")
+        if stop - start + 1 > MAX_RANGE:
+            raise PatternError(
+                f"range {{{body}}} stands for {stop - start + 1} names; at most {MAX_RANGE} are supported"
+            )
         padded = (first.startswith("0") and len(first) > 1) or (last.startswith("0") and len(last) > 1)
         width = max(len(first), len(last)) if padded else 0
         return [str(number).zfill(width) for number in range(start, stop + 1)]
@@ -62,11 +98,11 @@ def _brace_options(body: str) -> list[str]:
 
 
 def _bracket_options(body: str) -> list[str]:
-    char_range = _CHAR_RANGE.match(body)
+    char_range = _CHAR_RANGE.fullmatch(body)
     if not char_range:
         raise PatternError(f"[{body}] is not a character range like [a-j]")
     first, last = char_range.groups()
-    if first.isdigit() != last.isdigit():
+    if (first in "0123456789") != (last in "0123456789"):
         raise PatternError(f"[{body}] mixes a letter and a digit")
     if first > last:
         raise PatternError(f"[{body}] runs backwards; write [{last}-{first}]")

@@ -1,0 +1,490 @@
+"""Hostile and edge-case worksheets, class by class (issue 9): each is refused by every command
+that reads the stack (render, labels, check) with exit 1, a message naming the key as written,
+no Python traceback, and nothing registered under the mock runtime."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from aisinfra.cli import main
+from aisinfra.review import render
+from aisinfra.worksheet.stackfile import read_stack
+from tests.conftest import WORKSHEET_EXAMPLE, worksheet
+
+TARGETS = WORKSHEET_EXAMPLE["aisinfra:targets"]
+PROXIES = WORKSHEET_EXAMPLE["aisinfra:proxies"]
+GRAPHITE = {"node": "cpu01", "path": "/data/graphite", "size": "250Gi"}
+GRAFANA = {"node": "cpu01", "path": "/data/grafana", "size": "50Gi"}
+
+
+def monitoring(graphite: dict[str, Any] = GRAPHITE, grafana: dict[str, Any] = GRAFANA) -> dict[str, Any]:
+    return {"enabled": True, "graphite": graphite, "grafana": grafana}
+
+
+def chart_values(values: dict[str, Any]) -> dict[str, Any]:
+    return worksheet(chart={"path": "../ais-k8s/helm/ais/charts", "values": values})
+
+
+def as_text(config: dict[str, Any]) -> str:
+    return yaml.safe_dump({"config": config}, sort_keys=False)
+
+
+def example_text(extra: str = "", replace: tuple[str, str] = ("", "")) -> str:
+    """The example worksheet's stack file text, with a line replaced or lines added."""
+    return as_text(WORKSHEET_EXAMPLE).replace(*replace) + extra
+
+
+# (class, case, stack file text, what the message must contain: the key as written first)
+CASES: list[tuple[str, str, str, list[str]]] = [
+    # -- monitoring storage collides with data
+    *[
+        ("monitoring collides with data", case, as_text(worksheet(monitoring=config)), expected)
+        for case, config, expected in [
+            (
+                "graphite and grafana in one directory",
+                monitoring(grafana={**GRAFANA, "path": "/data/graphite"}),
+                ["monitoring.grafana.path: '/data/graphite' on node 'cpu01' is the same directory as"],
+            ),
+            (
+                "grafana inside graphite's directory",
+                monitoring(grafana={**GRAFANA, "path": "/data/graphite/grafana"}),
+                ["monitoring.grafana.path: '/data/graphite/grafana' on node 'cpu01' lies inside"],
+            ),
+            (
+                "graphite on a target's disk",
+                monitoring(graphite={**GRAPHITE, "path": "/ais/sdc"}),
+                ["monitoring.graphite.path: '/ais/sdc' on node 'cpu01' is the same directory as the target mountpoint"],
+            ),
+            (
+                "grafana inside a target's disk",
+                monitoring(grafana={**GRAFANA, "node": "cpu07", "path": "/ais/sdj/grafana"}),
+                ["monitoring.grafana.path: '/ais/sdj/grafana' on node 'cpu07' lies inside the target mountpoint"],
+            ),
+            (
+                "graphite holding the target disks",
+                monitoring(graphite={**GRAPHITE, "path": "/ais"}),
+                ["monitoring.graphite.path: '/ais' on node 'cpu01' contains the target mountpoint"],
+            ),
+            (
+                "graphite in the state path's tree",
+                monitoring(graphite={**GRAPHITE, "path": "/etc/ais/demo/graphite"}),
+                ["monitoring.graphite.path: '/etc/ais/demo/graphite' on node 'cpu01' lies inside statePath"],
+            ),
+            (
+                "grafana holding the state path",
+                monitoring(grafana={**GRAFANA, "path": "/etc"}),
+                ["monitoring.grafana.path: '/etc' on node 'cpu01' contains statePath"],
+            ),
+        ]
+    ],
+    (
+        "monitoring collides with data",
+        "two services on one existing claim",
+        as_text(
+            worksheet(
+                existingNamespace=True,
+                monitoring=monitoring({"existingClaim": "site-mon"}, {"existingClaim": "site-mon"}),
+            )
+        ),
+        ["monitoring.grafana.existingClaim: 'site-mon' is also monitoring.graphite.existingClaim"],
+    ),
+    (
+        "monitoring collides with data",
+        "an existing claim that is the claim made for the other service",
+        as_text(worksheet(existingNamespace=True, monitoring=monitoring({"existingClaim": "demo-ais-grafana"}))),
+        ["monitoring.graphite.existingClaim: 'demo-ais-grafana' is the claim this program creates for"],
+    ),
+    # -- text that passes a pattern by accident
+    *[
+        ("text passing by accident", case, as_text(config), expected)
+        for case, config, expected in [
+            (
+                "a node name with a trailing newline",
+                worksheet(targets={**TARGETS, "nodes": ["cpu{01..03}", "cpu04\n"]}),
+                ["targets.nodes[1]: 'cpu04\\n' has whitespace or invisible characters"],
+            ),
+            (
+                "a proxy node with a leading space",
+                worksheet(proxies={"nodes": [" cpu01"]}),
+                ["proxies.nodes[0]: ' cpu01' has whitespace"],
+            ),
+            (
+                "an initial primary with a trailing newline",
+                worksheet(proxies={**PROXIES, "initialPrimary": "cpu01\n"}),
+                ["proxies.initialPrimary: 'cpu01\\n' has whitespace"],
+            ),
+            (
+                "a mountpoint with a trailing newline",
+                worksheet(targets={**TARGETS, "mountpoints": ["/ais/sda\n"]}),
+                ["targets.mountpoints[0]: '/ais/sda\\n' has whitespace"],
+            ),
+            (
+                "a mountpoint written with a leading //",
+                worksheet(targets={**TARGETS, "mountpoints": ["/ais/sd[a-j]", "//ais/sda"]}),
+                ["targets.mountpoints[1]: '//ais/sda' starts with '//'; write '/ais/sda'"],
+            ),
+            (
+                "a state path with a trailing space",
+                worksheet(statePath="/etc/ais "),
+                ["statePath: '/etc/ais ' has whitespace"],
+            ),
+            (
+                "a monitoring path with a space inside",
+                worksheet(monitoring=monitoring(graphite={**GRAPHITE, "path": "/data/my graphite"})),
+                ["monitoring.graphite.path: '/data/my graphite': use only letters, digits"],
+            ),
+            (
+                "a size with a trailing newline",
+                worksheet(monitoring=monitoring(graphite={**GRAPHITE, "size": "250Gi\n"})),
+                ["monitoring.graphite.size: '250Gi\\n' has whitespace"],
+            ),
+            (
+                "a size in Arabic-Indic digits",
+                worksheet(monitoring=monitoring(grafana={**GRAFANA, "size": "\u0665\u0660Gi"})),
+                ["monitoring.grafana.size: '\u0665\u0660Gi' is not a Kubernetes quantity"],
+            ),
+            (
+                "a range in fullwidth digits",
+                worksheet(targets={**TARGETS, "nodes": ["cpu{\uff10\uff11..\uff11\uff12}"]}),
+                ["targets.nodes[0]: bad pattern 'cpu{\uff10\uff11..\uff11\uff12}'"],
+            ),
+            (
+                "an image with a trailing newline",
+                worksheet(images={"aisnode": "aistore/aisnode:3.4\n"}),
+                ["images.aisnode: 'aistore/aisnode:3.4\\n' has whitespace"],
+            ),
+            (
+                "an image with a space in its repository",
+                worksheet(images={"initContainer": "aistore/ais init:latest"}),
+                ["images.initContainer: 'aistore/ais init:latest' is not an image reference"],
+            ),
+            (
+                "an image repository that is no reference",
+                worksheet(images={"aisnode": "aistore//aisnode:3.4"}),
+                ["images.aisnode: 'aistore//aisnode:3.4' is not an image reference"],
+            ),
+            (
+                "an external Graphite port in Devanagari digits",
+                worksheet(monitoring={"enabled": False, "externalGraphite": "graphite:\u0968\u0966\u0966\u0969"}),
+                ["monitoring.externalGraphite: 'graphite:\u0968\u0966\u0966\u0969' is not host:port"],
+            ),
+            (
+                "a chart version with a trailing newline",
+                worksheet(chart={"repo": "https://charts.example.com", "name": "ais", "version": "0.1.0\n"}),
+                ["chart.version: '0.1.0\\n' has whitespace"],
+            ),
+            (
+                "a claim name with a trailing newline",
+                worksheet(existingNamespace=True, monitoring=monitoring(grafana={"existingClaim": "grafana\n"})),
+                ["monitoring.grafana.existingClaim: 'grafana\\n' has whitespace"],
+            ),
+            (
+                "a release name starting with a digit",
+                worksheet(releaseName="1demo"),
+                ["releaseName: '1demo' starts with a digit, but the chart names its Services after it"],
+            ),
+            (
+                "a boolean written as yes",
+                worksheet(monitoring={**monitoring(), "enabled": "yes"}),
+                ["monitoring.enabled: 'yes' is not a boolean; write true or false"],
+            ),
+        ]
+    ],
+    # -- names Kubernetes will reject later
+    *[
+        ("names Kubernetes rejects later", case, as_text(config), expected)
+        for case, config, expected in [
+            (
+                "a release name containing 'ais' whose target StatefulSet cannot create pods",
+                worksheet(releaseName="ais" + "x" * 43),
+                ["releaseName: 'ais" + "x" * 43 + "' makes the target StatefulSet 'ais" + "x" * 43 + "-target' (53"],
+            ),
+            (
+                "a release name whose '-ais' suffix makes the target StatefulSet too long",
+                worksheet(releaseName="x" * 42),
+                ["releaseName: '" + "x" * 42 + "' makes the target StatefulSet", "shorten the release name by 1"],
+            ),
+            (
+                "a release name whose Graphite StatefulSet cannot create pods",
+                worksheet(releaseName="ais" + "x" * 41),
+                ["releaseName: 'ais" + "x" * 41 + "' makes the Graphite StatefulSet"],
+            ),
+            (
+                "a release name with 'graphite' in it",
+                worksheet(releaseName="graphite-ais"),
+                ["releaseName: 'graphite-ais' makes the chart name Graphite's Service 'graphite-ais'"],
+            ),
+            (
+                "a release name with 'prometheus' in it",
+                worksheet(releaseName="prometheus-ais"),
+                ["releaseName: 'prometheus-ais' makes the chart name Prometheus's Service 'prometheus-ais-server'"],
+            ),
+        ]
+    ],
+    # -- keys that are silently ignored
+    (
+        "keys silently ignored",
+        "a namespace one letter short",
+        as_text({**worksheet(), "aisinfr:statePath": "/var/ais"}),
+        ["aisinfr:statePath: the namespace 'aisinfr' is not 'aisinfra'", "did you mean 'aisinfra:statePath'?"],
+    ),
+    (
+        "keys silently ignored",
+        "a namespace in capitals",
+        as_text({**worksheet(), "AISINFRA:protect": "false"}),
+        ["AISINFRA:protect: the namespace 'AISINFRA' is not 'aisinfra'"],
+    ),
+    (
+        "keys silently ignored",
+        "a namespace with a dash",
+        as_text({**worksheet(), "ais-infra:existingNamespace": "true"}),
+        ["ais-infra:existingNamespace: the namespace 'ais-infra' is not 'aisinfra'"],
+    ),
+    *[
+        ("keys silently ignored", case, as_text(chart_values(values)), expected)
+        for case, values, expected in [
+            (
+                "the proxy node selector",
+                {"proxy": {"nodeSelector": {"key": "node-role/storage"}}},
+                ["chart.values.proxy.nodeSelector: would make pods select node labels this program never sets"],
+            ),
+            (
+                "the target node selector",
+                {"target": {"nodeSelector": {"key": "nvidia.com/ais-target"}}},
+                ["chart.values.target.nodeSelector: would make pods select node labels"],
+            ),
+            (
+                "a node affinity for targets",
+                {"target": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {}}}}},
+                ["chart.values.target.affinity.nodeAffinity: would make pods select node labels"],
+            ),
+            (
+                "a Grafana node selector",
+                {"grafana": {"nodeSelector": {"disktype": "ssd"}}},
+                ["chart.values.grafana.nodeSelector: would make pods select node labels"],
+            ),
+            (
+                "the initial primary label key",
+                {"proxy": {"initialPrimaryProxyNodeLabel": {"name": "example.com/primary"}}},
+                ["chart.values.proxy.initialPrimaryProxyNodeLabel: would make pods select node labels"],
+            ),
+            (
+                "the admin DaemonSet",
+                {"admin": {"enabled": True}},
+                ["chart.values.admin.enabled: the chart's admin DaemonSet runs only on nodes labelled"],
+            ),
+            (
+                "Grafana's admin password in plain text",
+                {"grafana": {"adminPassword": "hunter2"}},
+                ["chart.values.grafana.adminPassword: is a credential in plain text", "grafanaAdminPassword"],
+            ),
+            (
+                "AIStore's auth secret in plain text",
+                {"ais_config_common": {"auth": {"enabled": True, "secret": "s3cr3t"}}},
+                ["chart.values.ais_config_common.auth.secret: is a credential in plain text"],
+            ),
+            (
+                "an OAuth client secret deep in grafana.ini",
+                {"grafana": {"grafana.ini": {"auth.github": {"client_secret": "abc"}}}},
+                ["chart.values.grafana.grafana.ini.auth.github.client_secret: is a credential in plain text"],
+            ),
+            (
+                "an API token in a list of environment settings",
+                {"grafana": {"env": [{"GF_API_TOKEN": "abc"}]}},
+                ["chart.values.grafana.env[0].GF_API_TOKEN: is a credential in plain text"],
+            ),
+        ]
+    ],
+    # -- bounded work
+    *[
+        ("bounded work", case, as_text(config), expected)
+        for case, config, expected in [
+            (
+                "a range of a hundred million nodes",
+                worksheet(targets={**TARGETS, "nodes": ["node{1..100000000}"]}),
+                ["targets.nodes[0]: bad pattern 'node{1..100000000}': range {1..100000000} stands for 100000000"],
+            ),
+            (
+                "a product of ranges",
+                worksheet(proxies={"nodes": ["r{1..200}n{1..200}"]}),
+                ["proxies.nodes: the list stands for 40000 entries; at most 20000"],
+            ),
+            (
+                "many large patterns",
+                worksheet(targets={**TARGETS, "nodes": [f"{rack}{{1..5000}}" for rack in "abcde"]}),
+                ["targets.nodes: the list stands for 25000 entries"],
+            ),
+            (
+                "too many mountpoints per node",
+                worksheet(targets={**TARGETS, "mountpoints": ["/ais/d{1..2000}"]}),
+                ["targets.mountpoints: the list stands for 2000 entries; at most 1000"],
+            ),
+            (
+                "a bound with more digits than any count",
+                worksheet(targets={**TARGETS, "nodes": ["n{1..99999999999999999999}"]}),
+                ["targets.nodes[0]: bad pattern", "has a bound of more than 9 digits"],
+            ),
+        ]
+    ],
+    # -- stack files read as the Pulumi CLI reads them
+    (
+        "stack files as the CLI reads them",
+        "a top-level key written twice",
+        example_text("  aisinfra:releaseName: other\n"),
+        ["the key 'aisinfra:releaseName' is already defined at line 2"],
+    ),
+    (
+        "stack files as the CLI reads them",
+        "a nested key written twice",
+        example_text(replace=("    initialCount: 0\n", "    initialCount: 0\n    initialCount: 3\n")),
+        ["the key 'initialCount' is already defined"],
+    ),
+    (
+        "stack files as the CLI reads them",
+        "one key with and without its namespace",
+        example_text("  releaseName: other\n"),
+        ["'aisinfra:releaseName' and 'releaseName' are one config key"],
+    ),
+    (
+        "stack files as the CLI reads them",
+        "yes is text to the CLI",
+        example_text("  aisinfra:existingNamespace: yes\n"),
+        ["existingNamespace: 'yes' is not a boolean; write true or false"],
+    ),
+    (
+        "stack files as the CLI reads them",
+        "off is text to the CLI, nested too",
+        example_text(
+            replace=("  aisinfra:monitoring:\n    enabled: true\n", "  aisinfra:monitoring:\n    enabled: off\n")
+        ),
+        ["monitoring.enabled: 'off' is not a boolean"],
+    ),
+    (
+        "stack files as the CLI reads them",
+        "1:20 is text to the CLI, not sexagesimal 80",
+        example_text(replace=("    initialCount: 0\n", "    initialCount: 1:20\n")),
+        ["targets.initialCount: Input should be a valid integer"],
+    ),
+    (
+        "stack files as the CLI reads them",
+        "not UTF-8",
+        "config:\n  aisinfra:releaseName: d\xe9mo\n",
+        ["Pulumi.test.yaml: not UTF-8 text (byte 0xe9 at offset 33); save it as UTF-8"],
+    ),
+    (
+        "stack files as the CLI reads them",
+        "not a mapping",
+        "- aisinfra:releaseName: demo\n",
+        ["Pulumi.test.yaml: a stack file is a mapping with a 'config:' mapping inside"],
+    ),
+    (
+        "stack files as the CLI reads them",
+        "a misspelled config section",
+        example_text().replace("config:", "conifg:", 1),
+        ["Pulumi.test.yaml: unknown top-level key 'conifg' (did you mean 'config'?)"],
+    ),
+    (
+        "stack files as the CLI reads them",
+        "two documents",
+        example_text("---\nconfig: {}\n"),
+        ["Pulumi.test.yaml: not valid YAML: more than one YAML document"],
+    ),
+    (
+        "stack files as the CLI reads them",
+        "a tab for indentation",
+        "config:\n\taisinfra:releaseName: demo\n",
+        ["Pulumi.test.yaml: not valid YAML"],
+    ),
+    (
+        "stack files as the CLI reads them",
+        "an anchor containing itself",
+        example_text("  aisinfra:chart: &loop {path: x, values: {again: *loop}}\n").replace(
+            "  aisinfra:chart:\n    path: ../ais-k8s/helm/ais/charts\n", ""
+        ),
+        ["an anchor's value contains itself"],
+    ),
+    (
+        "stack files as the CLI reads them",
+        "an infinite number in an object",
+        example_text(replace=("    initialCount: 0\n", "    initialCount: .inf\n")),
+        ["aisinfra:targets: holds .inf or .nan"],
+    ),
+]
+
+
+@pytest.fixture
+def registrations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[render.Registration]]:
+    """Everything any program run registered, refused or not."""
+    registered: list[render.Registration] = []
+    run_program = render.run_program
+
+    def recording(*arguments: Any, **keywords: Any) -> render.Rendering:
+        try:
+            rendering = run_program(*arguments, **keywords)
+        except render.ProgramError as error:
+            registered.extend(error.registered)
+            raise
+        registered.extend(rendering.resources)
+        return rendering
+
+    monkeypatch.setattr(render, "run_program", recording)
+    yield registered
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [case[2:] for case in CASES], ids=[f"{case[0]}: {case[1]}" for case in CASES]
+)
+def test_every_command_refuses_it_naming_the_key(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    registrations: list[render.Registration],
+    text: str,
+    expected: list[str],
+) -> None:
+    (tmp_path / "Pulumi.test.yaml").write_bytes(text.encode("latin-1") if "\xe9" in text else text.encode())
+    for command in (["render", "test"], ["labels", "test"], ["check", "test"]):
+        assert main(["--stacks-dir", str(tmp_path), *command]) == 1, command
+        captured = capsys.readouterr()
+        message = captured.out if command[0] == "check" else captured.err
+        assert "Traceback" not in captured.err + captured.out
+        for part in expected:
+            assert part in message, (command, message)
+    assert registrations == []
+
+
+def test_every_class_has_several_members() -> None:
+    classes = [case[0] for case in CASES]
+    assert {name: classes.count(name) >= 3 for name in classes} == dict.fromkeys(classes, True)
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [
+        ("yes", "yes"),  # YAML 1.1's boolean is text to yaml.v3
+        ("0777", 511),  # Go reads a leading 0 as octal
+        ("0o17", 15),
+        ("0x1F", 31),
+        ("1_000", 1000),
+        ("1e3", 1000),  # a whole float, which encoding/json writes as 1000
+        ("08", 8),  # not octal, so a float for yaml.v3
+        ("1:20", "1:20"),  # no sexagesimal numbers in YAML 1.2
+        ("2001-12-14", "2001-12-14T00:00:00Z"),  # a timestamp, as time.Time writes itself in JSON
+        ("2001-12-14 21:59:43.10", "2001-12-14T21:59:43.1Z"),
+        ("2001-12-14T21:59:43", "2001-12-14T21:59:43"),  # no zone after T: text
+        ("~", None),
+        ("'0777'", "0777"),
+    ],
+)
+def test_nested_values_reach_the_program_as_the_cli_writes_them(tmp_path: Path, written: str, value: Any) -> None:
+    path = tmp_path / "Pulumi.values.yaml"
+    path.write_text(f"config:\n  aisinfra:chart:\n    values:\n      key: {written}\n  aisinfra:top: {written}\n")
+    stack = read_stack(path)
+    assert json.loads(stack.values["aisinfra:chart"])["values"]["key"] == value
+    # A top-level value is handed over as written (the CLI decodes it into a Go string).
+    assert stack.values["aisinfra:top"] == ("" if written == "~" else written.strip("'"))
