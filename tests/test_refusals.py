@@ -27,7 +27,7 @@ def monitoring(graphite: dict[str, Any] = GRAPHITE, grafana: dict[str, Any] = GR
     return {"enabled": True, "graphite": graphite, "grafana": grafana}
 
 
-def chart_values(values: dict[str, Any]) -> dict[str, Any]:
+def chart_values(values: Any) -> dict[str, Any]:
     return worksheet(chart={"path": "../ais-k8s/helm/ais/charts", "values": values})
 
 
@@ -192,7 +192,7 @@ CASES: list[tuple[str, str, str, list[str]]] = [
             (
                 "a boolean written as yes",
                 worksheet(monitoring={**monitoring(), "enabled": "yes"}),
-                ["monitoring.enabled: 'yes' is not a boolean; write true or false"],
+                ["monitoring.enabled: must be true or false, not the text 'yes' (YAML's yes/no/on/off are text"],
             ),
         ]
     ],
@@ -355,7 +355,7 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "stack files as the CLI reads them",
         "yes is text to the CLI",
         example_text("  aisinfra:existingNamespace: yes\n"),
-        ["existingNamespace: 'yes' is not a boolean; write true or false"],
+        ["existingNamespace: must be true or false, not the text 'yes'"],
     ),
     (
         "stack files as the CLI reads them",
@@ -363,13 +363,13 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         example_text(
             replace=("  aisinfra:monitoring:\n    enabled: true\n", "  aisinfra:monitoring:\n    enabled: off\n")
         ),
-        ["monitoring.enabled: 'off' is not a boolean"],
+        ["monitoring.enabled: must be true or false, not the text 'off'"],
     ),
     (
         "stack files as the CLI reads them",
         "1:20 is text to the CLI, not sexagesimal 80",
         example_text(replace=("    initialCount: 0\n", "    initialCount: 1:20\n")),
-        ["targets.initialCount: Input should be a valid integer"],
+        ["targets.initialCount: must be a whole number, not the text '1:20'"],
     ),
     (
         "stack files as the CLI reads them",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from aisinfra.chart.rules import load_worksheet
 from aisinfra.review.render import ProgramError, run_program
 from aisinfra.worksheet.model import Worksheet, WorksheetError, section_type
-from aisinfra.worksheet.stackfile import project_defaults
+from aisinfra.worksheet.stackfile import project_defaults, read_stack
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 
 TARGETS = WORKSHEET_EXAMPLE["aisinfra:targets"]
@@ -348,15 +349,19 @@ def test_the_models_own_defaults_without_pulumi_yaml() -> None:
     }
 
 
-def test_kubernetes_version_is_a_quoted_minor_version() -> None:
+def test_kubernetes_version_is_a_minor_version(tmp_path: Path) -> None:
     def load(version: str) -> Worksheet:
         config = {key.removeprefix("aisinfra:"): value for key, value in worksheet(kubernetesVersion=version).items()}
         return load_worksheet(config)
 
     assert load("1.29").kubernetes_version == "1.29"
     with pytest.raises(WorksheetError) as error:
-        load("1.3")  # what an unquoted 1.30 in a stack file reads as
+        load("1.3")
     assert [str(problem) for problem in error.value.problems] == [
-        "kubernetesVersion: '1.3' is not a Kubernetes minor version such as \"1.30\"; quote it in the stack file "
-        "(unquoted, 1.30 is the number 1.3)"
+        "kubernetesVersion: '1.3' is not a Kubernetes minor version such as \"1.30\": 1. and the minor number, "
+        "as `kubectl version` shows it"
     ]
+    # The Pulumi CLI hands a top-level value over as written: an unquoted 1.30 stays 1.30.
+    path = tmp_path / "Pulumi.k8s.yaml"
+    path.write_text("config:\n  aisinfra:kubernetesVersion: 1.30\n")
+    assert read_stack(path).values["aisinfra:kubernetesVersion"] == "1.30"

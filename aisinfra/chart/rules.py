@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aisinfra.chart import naming
-from aisinfra.chart.values import MONITORING_SERVICES, monitoring_volumes, override_conflicts
+from aisinfra.chart.values import MONITORING_SERVICES, override_conflicts
 from aisinfra.worksheet import k8s
 from aisinfra.worksheet.model import Worksheet, WorksheetError, decoded, parse_worksheet
 from aisinfra.worksheet.patterns import PatternError, expand
@@ -31,18 +31,23 @@ def load_worksheet(
     raw = decoded(config)
     problems = misplaced_keys(other_keys)
     problems += release_name_problems(raw.get("releaseName")) + mountpoint_problems(raw.get("targets"))
+    problems += monitoring_name_problems(raw.get("releaseName"), raw.get("monitoring"))
+    claim_problems, claims_waiting = _claim_problems(raw.get("releaseName"), raw.get("monitoring"))
+    problems += claim_problems
     chart = raw.get("chart")
     if isinstance(chart, dict) and isinstance(chart.get("values"), dict):
-        problems += chart_values_problems(chart["values"])
+        # A credential stored with --secret is reported as a misplaced secret, once.
+        problems += chart_values_problems(chart["values"], credentials="chart" not in secret_keys)
     try:
         worksheet = parse_worksheet(raw, secret_keys)
     except WorksheetError as error:
-        # Overrides are judged on the computed values, which need the whole worksheet; so are the
-        # names that depend on monitoring.
+        # Overrides are judged on the computed values, and claims against the claims the program
+        # creates: both need the whole worksheet.
         overrides = isinstance(raw.get("chart"), dict) and bool(raw["chart"].get("values"))
         waiting = [*error.waiting, "chart.values"] if overrides else list(error.waiting)
-        raise WorksheetError([*error.problems, *problems], [*waiting, "releaseName"]) from None
-    problems += monitoring_name_problems(worksheet)
+        if claims_waiting:
+            waiting.append("releaseName")
+        raise WorksheetError([*error.problems, *problems], waiting) from None
     problems += _override_problems(worksheet)
     if problems:
         raise WorksheetError(problems)
@@ -108,18 +113,20 @@ def _length_problems(release_name: str, objects: list[tuple[str, str, int, str]]
     ]
 
 
-def monitoring_name_problems(worksheet: Worksheet) -> list[str]:
+def monitoring_name_problems(release_name: Any, monitoring: Any) -> list[str]:
     """The monitoring subcharts' names, and the addresses the chart writes out for them."""
-    release_name = worksheet.release_name
-    if not worksheet.monitoring.enabled:
+    if not isinstance(release_name, str) or not k8s.DNS_LABEL.fullmatch(release_name):
+        return []  # the model reports it
+    enabled = _flag(monitoring, "enabled", default=True)
+    prometheus = _flag(monitoring, "prometheus", default=enabled)
+    if not enabled:
         return []
     problems = []
     # A release name that is too long even without monitoring is reported once, by release_name_problems.
     if not _length_problems(release_name, _named_objects(release_name, monitoring=False)):
-        objects = _named_objects(release_name, monitoring=True, prometheus=worksheet.prometheus_enabled)
-        problems += _length_problems(release_name, objects)
+        problems += _length_problems(release_name, _named_objects(release_name, monitoring=True, prometheus=prometheus))
     addresses = [("Graphite", naming.graphite_fullname, naming.graphite_address, "graphite")]
-    if worksheet.prometheus_enabled:
+    if prometheus:
         addresses.append(
             ("Prometheus", naming.prometheus_server_fullname, naming.prometheus_server_address, "prometheus")
         )
@@ -130,21 +137,44 @@ def monitoring_name_problems(worksheet: Worksheet) -> list[str]:
                 f"while it sends to '{address(release_name)}', so {service} would get no data; choose a release "
                 f"name without '{word}' in it"
             )
-    return problems + _claim_problems(worksheet)
-
-
-def _claim_problems(worksheet: Worksheet) -> list[str]:
-    """An existing claim must not be the claim the program creates for the other service."""
-    created = {volume.claim_name: volume.service for volume in monitoring_volumes(worksheet)}
-    problems = []
-    for service in MONITORING_SERVICES:
-        claim = getattr(worksheet.monitoring, service).existing_claim
-        if claim in created:
-            problems.append(
-                f"monitoring.{service}.existingClaim: '{claim}' is the claim this program creates for "
-                f"monitoring.{created[claim]}; both would write into one volume: give {service} a claim of its own"
-            )
     return problems
+
+
+def _flag(section: Any, key: str, default: bool) -> bool:
+    """A boolean of a section as the model will read it; a value it refuses counts as the default."""
+    value = section.get(key, default) if isinstance(section, dict) else default
+    if isinstance(value, str) and value in ("true", "True", "false", "False"):
+        return value.lower() == "true"
+    return value if isinstance(value, bool) else default
+
+
+def _claim_problems(release_name: Any, monitoring: Any) -> tuple[list[str], bool]:
+    """An existing claim must not be the claim the program creates for the other service;
+    and whether the check waits for a valid release name (which names the created claims)."""
+    storages = (
+        {service: monitoring.get(service) for service in MONITORING_SERVICES} if isinstance(monitoring, dict) else {}
+    )
+    existing = {
+        service: storage["existingClaim"]
+        for service, storage in storages.items()
+        if isinstance(storage, dict) and isinstance(storage.get("existingClaim"), str)
+    }
+    if not existing:
+        return [], False
+    if not isinstance(release_name, str) or not k8s.DNS_LABEL.fullmatch(release_name):
+        return [], True
+    created = {
+        naming.monitoring_claim_name(release_name, service): service
+        for service, storage in storages.items()
+        if isinstance(storage, dict) and service not in existing
+    }
+    problems = [
+        f"monitoring.{service}.existingClaim: '{claim}' is the claim this program creates for "
+        f"monitoring.{created[claim]}; both would write into one volume: give {service} a claim of its own"
+        for service, claim in existing.items()
+        if claim in created
+    ]
+    return problems, False
 
 
 # Credentials by the words their keys use; a key that names where a credential is kept (a Secret's
@@ -153,7 +183,7 @@ _CREDENTIAL_WORDS = re.compile(r"password|passwd|secret|token|credential|api_?ke
 _REFERENCE_KEY = re.compile(r"existing.*|.*(name|names|ref|file|path|fromsecret)|passwordkey|tokenkey|userkey")
 
 
-def chart_values_problems(values: dict[str, Any], prefix: str = "chart.values.") -> list[str]:
+def chart_values_problems(values: dict[str, Any], prefix: str = "chart.values.", credentials: bool = True) -> list[str]:
     """``chart.values`` keys that would make pods select node labels the program never sets,
     and credentials written in plain text."""
     problems = []
@@ -172,13 +202,14 @@ def chart_values_problems(values: dict[str, Any], prefix: str = "chart.values.")
                 "this program never sets; remove it"
             )
         elif isinstance(value, dict):
-            problems += chart_values_problems(value, f"{path}.")
+            problems += chart_values_problems(value, f"{path}.", credentials)
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 if isinstance(item, dict):
-                    problems += chart_values_problems(item, f"{path}[{index}].")
+                    problems += chart_values_problems(item, f"{path}[{index}].", credentials)
         elif (
-            _CREDENTIAL_WORDS.search(lowered)
+            credentials
+            and _CREDENTIAL_WORDS.search(lowered)
             and not _REFERENCE_KEY.fullmatch(lowered)
             and not isinstance(value, bool)
             and value not in (None, "")

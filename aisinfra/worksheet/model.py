@@ -134,8 +134,9 @@ def _boolean(value: Any) -> Any:
         return value
     if isinstance(value, str) and value in ("true", "True", "false", "False"):
         return value.lower() == "true"
-    written = _quoted(value) if isinstance(value, str) else repr(value)
-    raise ValueError(f"{written} is not a boolean; write true or false")
+    yaml_11 = isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n")
+    hint = " (YAML's yes/no/on/off are text to the Pulumi CLI)" if yaml_11 else ""
+    raise ValueError(f"must be true or false, not {_shown(value)}{hint}")
 
 
 def _dns_label(value: str) -> str:
@@ -253,8 +254,8 @@ def _kubernetes_version(value: str) -> str:
     _visible(value)
     if not _KUBERNETES_MINOR.fullmatch(value):
         raise ValueError(
-            f"'{value}' is not a Kubernetes minor version such as \"{DEFAULT_KUBERNETES_VERSION}\"; quote it "
-            "in the stack file (unquoted, 1.30 is the number 1.3)"
+            f"'{value}' is not a Kubernetes minor version such as \"{DEFAULT_KUBERNETES_VERSION}\": 1. and the "
+            "minor number, as `kubectl version` shows it"
         )
     return value
 

@@ -92,7 +92,7 @@ def project_defaults(project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
     for key, declaration in config.items() if isinstance(config, dict) else []:
         full_key = key if ":" in key else f"{NAMESPACE}:{key}"
         if isinstance(declaration, dict) and "default" in declaration:
-            defaults[full_key] = _as_cli_text(declaration["default"])
+            defaults[full_key] = declaration["default"]
     return defaults
 
 
@@ -144,7 +144,7 @@ def stack_from_text(text: str, path: Path, project_dir: Path = PROJECT_DIR) -> S
         config = {}
     if not isinstance(config, dict):
         raise StackFileError(f"{path}: a stack file is a mapping with a 'config:' mapping inside")
-    values: dict[str, str] = dict(project_defaults(project_dir))
+    values = {key: _as_cli_text(value) for key, value in project_defaults(project_dir).items()}
     secret_keys: set[str] = set()
     written_as: dict[str, str] = {}
     for key, value in config.items():
