@@ -8,6 +8,8 @@ Expected names and labels are written out from the chart's documented rules
 from __future__ import annotations
 
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from aisinfra.review.chart_render import (
     sort_manifests,
 )
 from aisinfra.review.manifests import RELEASE_HOOKS_FILE, RELEASE_OBJECTS_FILE, layer
+from aisinfra.worksheet.stackfile import PROJECT_DIR
 from tests.conftest import worksheet
 
 Manifest = dict[str, Any]
@@ -235,4 +238,18 @@ def test_check_renders_every_stack_that_has_a_chart(tmp_path: Path, chart_dir: P
             "Pulumi.prod.yaml: StatefulSet ais-prod/prod-ais-target: spec.template.spec.containers[0].resources.limits"
             ".memory: ['8Gi'] is not "
         )
+    )
+
+
+@pytest.mark.parametrize("package", ["helm_python", "kubernetes_validate"])
+def test_the_commands_without_the_review_packages_say_how_to_get_them(package: str) -> None:
+    """A virtualenv made from requirements.txt alone, as `pulumi` makes it, lacks them."""
+    program = f"import runpy, sys; sys.modules[{package!r}] = None; runpy.run_module('aisinfra', run_name='__main__')"
+    result = subprocess.run(
+        [sys.executable, "-c", program, "check"], cwd=PROJECT_DIR, capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"error: the Python package '{package}' is not installed in this environment; `make render` installs "
+        "what the commands need (requirements-review.txt)\n"
     )

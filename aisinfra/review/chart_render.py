@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import helm_python
 import yaml
 
 from aisinfra.review.render import Rendering
@@ -220,22 +221,20 @@ def in_namespace(manifest: Manifest, namespace: str) -> Manifest:
 
 def helm_manifests(chart_dir: Path, release: ReleaseInputs) -> tuple[str, list[Hook]]:
     """The manifest stream Helm hands the post-renderer, and the hooks it keeps apart."""
-    import helm_python  # only the review commands need Helm's engine, never `pulumi up`
-
     try:
         with helm_python.Chart.load(chart_dir) as chart:
             if release.version is not None and chart.version != release.version:
                 raise ChartUnavailableError(
                     f"chart.version is {release.version}, but the chart at {chart_dir} is version {chart.version}"
                 )
-            _require_dependencies(chart_dir, chart, helm_python, release.dependency_update)
+            _require_dependencies(chart_dir, chart, release.dependency_update)
             files = chart.render(release.values, name=release.name, namespace=release.namespace, is_install=True)
     except helm_python.HelmError as error:
         raise ChartRenderError(f"Helm cannot render the chart at {chart_dir}: {error}") from None
     return sort_manifests(files)
 
 
-def _require_dependencies(chart_dir: Path, chart: Any, helm_python: Any, dependency_update: bool) -> None:
+def _require_dependencies(chart_dir: Path, chart: helm_python.Chart, dependency_update: bool) -> None:
     """Helm refuses to install a chart whose declared subcharts are not all in ``charts/``."""
     loaded = {dependency["name"] for dependency in chart.dependencies}
     missing = [
