@@ -253,3 +253,14 @@ def test_the_commands_without_the_review_packages_say_how_to_get_them(package: s
         f"error: the Python package '{package}' is not installed in this environment; `make render` installs "
         "what the commands need (requirements-review.txt)\n"
     )
+
+
+def test_yaml_helm_cannot_read_fails_the_render_naming_where() -> None:
+    with pytest.raises(ChartRenderError, match=r"^YAML parse error in the chart's template c/templates/a.yaml: "):
+        sort_manifests({"c/templates/a.yaml": "kind: ConfigMap\nmetadata: {name: [a\n"})
+    with pytest.raises(
+        ChartRenderError, match=r"^the chart.s template c/templates/b.yaml renders a list, not a Kubernetes object$"
+    ):
+        sort_manifests({"c/templates/b.yaml": "- kind: ConfigMap\n"})
+    with pytest.raises(ChartRenderError, match=r"^YAML parse error in document 2 of the post-renderer's output: "):
+        chart_render.parse_stream("---\nkind: A\n---\nkind: [B\n")

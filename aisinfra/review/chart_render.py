@@ -266,7 +266,7 @@ def sort_manifests(files: dict[str, str]) -> tuple[str, list[Hook]]:
         for content in _HELM_SEPARATOR.split(files[path]):
             if not content.strip():
                 continue
-            head = yaml.safe_load(content) or {}
+            head = _head(content, f"the chart's template {path}")
             annotations = (head.get("metadata") or {}).get("annotations") or {}
             if HOOK_ANNOTATION in annotations:
                 events = tuple(event.strip().lower() for event in str(annotations[HOOK_ANNOTATION]).split(","))
@@ -276,6 +276,17 @@ def sort_manifests(files: dict[str, str]) -> tuple[str, list[Hook]]:
     generic.sort(key=lambda entry: _kind_order(str(entry[2].get("kind", ""))))
     stream = "".join(f"---\n# Source: {path}\n{content}\n" for path, content, _ in generic)
     return stream, hooks
+
+
+def _head(content: str, where: str) -> Manifest:
+    """A document as Helm reads its head: YAML that does not parse stops the install."""
+    try:
+        parsed = yaml.safe_load(content)
+    except yaml.YAMLError as error:
+        raise ChartRenderError(f"YAML parse error in {where}: {' '.join(str(error).split())}") from None
+    if parsed is not None and not isinstance(parsed, dict):
+        raise ChartRenderError(f"{where} renders a {type(parsed).__name__}, not a Kubernetes object")
+    return parsed or {}
 
 
 def _kind_order(kind: str) -> tuple[int, str]:
@@ -308,9 +319,9 @@ def run_postrenderer(executable: Path, stream: str, project_dir: Path = PROJECT_
 def parse_stream(text: str) -> list[RenderedObject]:
     """The objects of a manifest stream, each with the ``# Source:`` line that leads it."""
     objects = []
-    for chunk in _documents(text):
-        manifest = yaml.safe_load(chunk)
-        if isinstance(manifest, dict):
+    for number, chunk in enumerate(_documents(text), start=1):
+        manifest = _head(chunk, f"document {number} of the post-renderer's output")
+        if manifest:
             source = _SOURCE_COMMENT.search(chunk)
             objects.append(RenderedObject(manifest=manifest, source=source.group(1) if source else ""))
     return objects
