@@ -15,14 +15,22 @@ registration in-process.
 
 ``--profile`` skips the timing and prints cProfile's top functions of one run of each kind at
 the largest size.
+
+``--render`` measures instead what ``python -m aisinfra render STACK --chart DIR --out OUT``
+costs with the real chart (default: the reference chart next to the project), at 12, 500 and
+2000 nodes unless ``--sizes`` says otherwise: the whole command, in a fresh subprocess per run,
+broken down into the program under mocks, Helm's engine, the post-renderer (a subprocess, as
+Helm runs it) and validation, each timed around the very functions the command calls.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import json
+import os
 import pstats
 import resource
 import statistics
@@ -31,8 +39,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -44,7 +52,8 @@ if str(PROJECT_DIR) not in sys.path:
     # Run as ``python bench/run.py``, only bench/ is on the path, not the project.
     sys.path.insert(0, str(PROJECT_DIR))
 
-from aisinfra.review import render  # noqa: E402
+from aisinfra import cli  # noqa: E402
+from aisinfra.review import chart_render, manifests, object_checks, render  # noqa: E402
 from aisinfra.worksheet.stackfile import read_stack  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
@@ -54,6 +63,21 @@ KINDS = ("program", "bare", "bare-reads")
 DEFAULT_SIZES = (12, 100, 500, 2000)
 MOUNTPOINTS = "/ais/sd[a-j]"
 PROFILE_LINES = 25
+RENDER_SIZES = (12, 500, 2000)
+REFERENCE_CHART = PROJECT_DIR.parent / "shared" / "reference" / "ais-chart" / "chart"
+# The stages of `render` with the chart: (name, module, function the command calls through it).
+RENDER_STAGES: tuple[tuple[str, Any, str], ...] = (
+    ("program", render, "run_program"),
+    ("helm", chart_render, "helm_manifests"),
+    ("post-renderer", chart_render, "run_postrenderer"),
+    ("validation", object_checks, "deployment_problems"),
+    ("summary", render, "summary_text"),
+    ("summary", manifests, "summary_text"),
+    ("writing", render, "write_outputs"),
+    ("writing", manifests, "write_release_objects"),
+)
+# Part of validation: the Kubernetes schemas (the rest is the checks against the worksheet).
+SCHEMA_STAGE = ("schema", object_checks, "schema_problems")
 
 
 # --- the worksheet ----------------------------------------------------------------------------
@@ -139,6 +163,59 @@ def profile_text(profiler: cProfile.Profile) -> str:
     return text.getvalue()
 
 
+# --- render with the chart, in the child -----------------------------------------------------
+
+
+@contextlib.contextmanager
+def stopwatch(stages: Sequence[tuple[str, Any, str]], seconds: dict[str, float]) -> Iterator[None]:
+    """Adds to ``seconds[name]`` the time spent in each stage's function while the block runs."""
+
+    def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+
+        return run
+
+    with contextlib.ExitStack() as patches:
+        for name, module, attribute in stages:
+            patches.enter_context(mock.patch.object(module, attribute, timed(name, getattr(module, attribute))))
+        yield
+
+
+def render_child(stack_path: Path, chart_dir: Path, profile: bool = False) -> dict[str, Any]:
+    """``render STACK --chart DIR --out OUT`` as the CLI runs it, its output discarded."""
+    seconds: dict[str, float] = {}
+    profiler = cProfile.Profile() if profile else None
+    with tempfile.TemporaryDirectory(prefix="aisinfra-bench-out-") as out:
+        arguments = ["--stacks-dir", str(stack_path.parent), "render", STACK_NAME, "--chart", str(chart_dir)]
+        printed = io.StringIO()
+        started = time.perf_counter()
+        with stopwatch([*RENDER_STAGES, SCHEMA_STAGE], seconds), contextlib.redirect_stdout(printed):
+            if profiler is not None:
+                profiler.enable()
+            status = cli.main([*arguments, "--out", out])
+            if profiler is not None:
+                profiler.disable()
+        total = time.perf_counter() - started
+        objects = len(manifests.read_release_objects(Path(out)))
+    if profiler is not None:
+        print(profile_text(profiler), file=sys.stderr)
+    if status != 0:
+        raise SystemExit(f"render failed for {stack_path} (exit {status})")
+    return {
+        "kind": "render",
+        "seconds": total,
+        "stages": seconds,
+        "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "resources": objects,
+        "by_type": {},
+    }
+
+
 # --- the parent -------------------------------------------------------------------------------
 
 
@@ -149,6 +226,7 @@ class Sample:
     max_rss_kib: int
     resources: int
     by_type: dict[str, int]
+    stages: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -169,11 +247,16 @@ class Measurement:
     def resources(self, kind: str) -> int:
         return self.samples[kind][0].resources
 
+    def stage(self, kind: str, name: str) -> float:
+        return statistics.median(sample.stages.get(name, 0.0) for sample in self.samples[kind])
 
-def spawn(kind: str, stack_path: Path, profile: bool = False) -> Sample:
+
+def spawn(kind: str, stack_path: Path, profile: bool = False, chart_dir: Path | None = None) -> Sample:
     command = [sys.executable, str(SCRIPT), "--child", kind, "--stack", str(stack_path)]
     if profile:
         command.append("--profile")
+    if chart_dir is not None:
+        command += ["--chart", str(chart_dir)]
     started = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, text=True, check=False, cwd=PROJECT_DIR)
     process_seconds = time.perf_counter() - started
@@ -188,6 +271,7 @@ def spawn(kind: str, stack_path: Path, profile: bool = False) -> Sample:
         max_rss_kib=report["max_rss_kib"],
         resources=report["resources"],
         by_type=report["by_type"],
+        stages=report.get("stages", {}),
     )
 
 
@@ -200,6 +284,14 @@ def measure(nodes: int, repeat: int, directory: Path) -> Measurement:
             samples[kind].append(spawn(kind, stack_path))
             print(f"  {nodes:>5} nodes  {kind:<10}  {samples[kind][-1].seconds:8.3f} s", file=sys.stderr)
     return Measurement(nodes=nodes, samples=samples)
+
+
+def measure_render(nodes: int, repeat: int, directory: Path, chart_dir: Path) -> Measurement:
+    stack_path = write_stack(directory, nodes)
+    samples = [spawn("render", stack_path, chart_dir=chart_dir) for _ in range(repeat)]
+    for sample in samples:
+        print(f"  {nodes:>5} nodes  render      {sample.seconds:8.3f} s", file=sys.stderr)
+    return Measurement(nodes=nodes, samples={"render": samples})
 
 
 Table = tuple[str, list[str], list[list[str]]]
@@ -283,6 +375,41 @@ def tables(measurements: list[Measurement]) -> list[Table]:
     ]
 
 
+def render_stage_names() -> list[str]:
+    return list(dict.fromkeys(name for name, _, _ in RENDER_STAGES))
+
+
+def render_table(measurements: list[Measurement]) -> Table:
+    stage_names = render_stage_names()
+    rows = []
+    for m in measurements:
+        stages = [m.stage("render", name) for name in stage_names]
+        whole = m.median("render", "seconds")
+        rest = statistics.median(
+            sample.seconds - sum(sample.stages.get(name, 0.0) for name in stage_names) for sample in m.samples["render"]
+        )
+        rows.append(
+            [
+                str(m.nodes),
+                _seconds(m, "render", "seconds"),
+                *(f"{seconds:.3f} ({100 * seconds / whole:.0f}%)" for seconds in stages),
+                f"{m.stage('render', SCHEMA_STAGE[0]):.3f}",
+                f"{rest:.3f}",
+                _seconds(m, "render", "process_seconds"),
+                str(m.resources("render")),
+                _mib(m.median("render", "max_rss_kib")),
+            ]
+        )
+    return (
+        "`render STACK --chart DIR --out OUT` (s): the command's median (min-max); each stage's median and its "
+        "share of the command's median (summary: the text printed; writing: the files of --out); the schema "
+        "part of validation; the rest (median over runs of the command less its stages); the whole child "
+        "process; objects the Release installs; peak RSS (MiB)",
+        ["nodes", "render", *stage_names, "of which schema", "rest", "child process", "objects", "RSS"],
+        rows,
+    )
+
+
 def format_table(headers: list[str], rows: list[list[str]], markdown: bool) -> str:
     if markdown:
         lines = ["| " + " | ".join(headers) + " |", "|" + "---:|" * len(headers)]
@@ -316,6 +443,22 @@ def report(measurements: list[Measurement], repeat: int, markdown: bool) -> str:
     return "\n\n".join(parts)
 
 
+def render_report(
+    measurements: list[Measurement],
+    repeat: int,
+    chart_dir: Path,
+    loads: tuple[tuple[float, ...], tuple[float, ...]],
+    markdown: bool,
+) -> str:
+    title, headers, rows = render_table(measurements)
+    before, after = (", ".join(f"{load:.2f}" for load in averages) for averages in loads)
+    return (
+        f"{repeat} runs per size (--repeat {repeat}), each in a fresh subprocess; chart {chart_dir}. "
+        f"Load average (1, 5, 15 min) on {os.cpu_count()} CPUs: {before} before, {after} after.\n\n"
+        f"{title}\n\n{format_table(headers, rows, markdown)}"
+    )
+
+
 def parse_sizes(text: str) -> list[int]:
     try:
         sizes = sorted({int(part) for part in text.split(",") if part.strip()})
@@ -331,23 +474,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--sizes",
         type=parse_sizes,
-        default=list(DEFAULT_SIZES),
-        help="node counts, comma-separated (default: 12,100,500,2000)",
+        help="node counts, comma-separated (default: 12,100,500,2000; with --render 12,500,2000)",
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per kind and size; the median is reported")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
-    parser.add_argument("--profile", action="store_true", help="cProfile one run of each kind at the largest size")
-    parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile one run of each kind (with --render: of render) at the largest size",
+    )
+    parser.add_argument(
+        "--render", action="store_true", help="measure `render` with the chart, stage by stage, instead"
+    )
+    parser.add_argument(
+        "--chart",
+        type=Path,
+        default=REFERENCE_CHART,
+        help=f"the chart --render renders (default: {REFERENCE_CHART})",
+    )
+    parser.add_argument("--child", choices=[*KINDS, "render"], help=argparse.SUPPRESS)
     parser.add_argument("--stack", type=Path, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
 
     if arguments.child is not None:
         if arguments.stack is None:
             parser.error("--child needs --stack")
-        print(json.dumps(child(arguments.child, arguments.stack, arguments.profile)))
+        if arguments.child == "render":
+            print(json.dumps(render_child(arguments.stack, arguments.chart, arguments.profile)))
+        else:
+            print(json.dumps(child(arguments.child, arguments.stack, arguments.profile)))
         return 0
     if arguments.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if arguments.sizes is None:
+        arguments.sizes = list(RENDER_SIZES if arguments.render else DEFAULT_SIZES)
+
+    if arguments.render:
+        if not (arguments.chart / "Chart.yaml").is_file():
+            parser.error(f"--chart {arguments.chart}: no Chart.yaml there")
+        with tempfile.TemporaryDirectory(prefix="aisinfra-bench-") as directory:
+            if arguments.profile:
+                stack_path = write_stack(Path(directory), arguments.sizes[-1])
+                spawn("render", stack_path, profile=True, chart_dir=arguments.chart)
+                return 0
+            load_before = os.getloadavg()
+            measured = [
+                measure_render(nodes, arguments.repeat, Path(directory), arguments.chart) for nodes in arguments.sizes
+            ]
+        loads = (load_before, os.getloadavg())
+        print(render_report(measured, arguments.repeat, arguments.chart, loads, arguments.markdown))
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="aisinfra-bench-") as directory:
         if arguments.profile:

@@ -1,14 +1,27 @@
 """bench/run.py compares like with like: its worksheet passes the program, and its bare program
 registers exactly the program's node labels and Release, without the program's reads,
-components and checks (no timing here: that is what bench/run.py is for)."""
+components and checks; and its `render` measurement runs the real command, every stage it
+reports included (no timing here: that is what bench/run.py is for)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from aisinfra.review.render import NODE_PATCH, RELEASE, Rendering
 from aisinfra.worksheet.patterns import expand
-from bench.run import KINDS, bench_worksheet, run_kind, write_stack
+from bench.run import (
+    KINDS,
+    REFERENCE_CHART,
+    RENDER_STAGES,
+    SCHEMA_STAGE,
+    bench_worksheet,
+    render_child,
+    render_stage_names,
+    run_kind,
+    write_stack,
+)
 
 NODES = 3
 NODE_NAMES = ["node0001", "node0002", "node0003"]
@@ -87,3 +100,17 @@ def test_bare_reads_adds_exactly_the_programs_node_reads(renderings: dict[str, R
     assert reads_behind_patches(bare_reads) == reads_behind_patches(program)
     assert all(reads == [node] for node, reads in reads_behind_patches(program))
     assert {resource.type for resource in bare_reads.resources} == {NODE_PATCH, RELEASE, NODE_READ}
+
+
+def test_the_render_measurement_runs_the_command_through_every_stage_it_reports(tmp_path: Path) -> None:
+    report = render_child(write_stack(tmp_path, NODES), REFERENCE_CHART)
+    # A stage the command no longer calls through its module would be missing, not zero.
+    assert sorted(report["stages"]) == sorted({name for name, _, _ in [*RENDER_STAGES, SCHEMA_STAGE]})
+    # The chart with monitoring on, after the post-renderer (which drops the PodSecurityPolicies and
+    # the roles that only use them): 11 ConfigMaps, 8 ServiceAccounts, 9 Services, 6 ClusterRoles,
+    # 6 ClusterRoleBindings, 5 Deployments, 3 StatefulSets, a DaemonSet, a Role, a RoleBinding,
+    # a StorageClass and Grafana's Secret.
+    assert report["resources"] == 53
+    stages = report["stages"]
+    assert stages["schema"] <= stages["validation"]
+    assert sum(stages[name] for name in render_stage_names()) <= report["seconds"]
