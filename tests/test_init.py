@@ -44,7 +44,7 @@ def labels(prompts: list[str]) -> list[str]:
 # The answers that reach the targets' questions, all defaults where there are any.
 UP_TO_TARGETS = ["lab", "ais-lab", "", "", "", ""]
 # From the proxies on: defaults, monitoring off, local chart, defaults to the end.
-AFTER_MOUNTPOINTS = ["", "", "no", "graphite.example.com:2003", "", "", "", ""]
+AFTER_MOUNTPOINTS = ["", "", "no", "graphite.example.com:2003", "", "", "", "", ""]
 
 
 # --- with flags -----------------------------------------------------------------------------
@@ -68,6 +68,7 @@ def test_init_with_flags_writes_a_stack_that_check_and_render_accept(tmp_path: P
         },
         "aisinfra:chart": {"path": "../ais-k8s/helm/ais/charts"},
         "aisinfra:protect": True,
+        "aisinfra:kubernetesVersion": "1.30",
     }
     assert cli(tmp_path, "check") == 0
     assert cli(tmp_path, "render", "lab") == 0
@@ -86,7 +87,8 @@ def test_init_flags_reach_every_worksheet_key_the_readme_documents(tmp_path: Pat
         "--monitoring", "no", "--external-graphite", "graphite.example.com:2003", "--prometheus", "yes",
         "--chart-repo", "https://charts.example.com", "--chart-name", "aistore", "--chart-version", "0.1.0",
         "--chart-dependency-update", "no", "--chart-values", "{aiscluster: {skipHostIP: true}}",
-        "--protect", "no", "--kubernetes-context", "lab-cluster", "--state-path", "/var/ais",
+        "--protect", "no", "--kubernetes-context", "lab-cluster", "--kubernetes-version", "1.29",
+        "--state-path", "/var/ais",
         "--init-image", "registry.example.com/ais-init:1", "--aisnode-image", "registry.example.com/aisnode:1",
     ]  # fmt: skip
     assert cli(tmp_path, "init", "lab", "--no-input", *flags) == 0
@@ -111,6 +113,7 @@ def test_init_flags_reach_every_worksheet_key_the_readme_documents(tmp_path: Pat
         },
         "aisinfra:protect": False,
         "kubernetes:context": "lab-cluster",
+        "aisinfra:kubernetesVersion": "1.29",
     }
 
 
@@ -214,6 +217,7 @@ def test_interactive_init_asks_in_worksheet_order_and_re_asks_a_bad_answer(capsy
         "",  # chart path: default
         "",  # protect: default (yes)
         "",  # kubernetes context: none
+        "",  # kubernetes version: default
     ]
     config = stack_config(ask_all({}, scripted(answers, prompts), JUDGE))
     assert labels(prompts) == [
@@ -239,6 +243,7 @@ def test_interactive_init_asks_in_worksheet_order_and_re_asks_a_bad_answer(capsy
         "AIStore chart",
         "Protect the release, namespace and monitoring volumes from deletion",
         "Kubernetes context",
+        "Kubernetes version of that cluster, major.minor",
     ]
     assert "[/etc/ais]" in prompts[5] and "[lab{1..4}]" in prompts[14] and "[lab1]" in prompts[15]
     shown = capsys.readouterr().out.splitlines()
@@ -307,7 +312,7 @@ def test_a_claim_needing_an_existing_namespace_is_judged_at_its_prompt(capsys: A
     answers = [
         *UP_TO_TARGETS, "0", "lab1", "/ais/a", "", "", "yes", "lab1:/data/graphite:10Gi",
         "claim:site-grafana",  # refused: the program would create the namespace the claim lives in
-        "lab1:/data/grafana:10Gi", "", "", "", "",
+        "lab1:/data/grafana:10Gi", "", "", "", "", "",
     ]  # fmt: skip
     config = stack_config(ask_all({}, scripted(answers, prompts), JUDGE))
     out = capsys.readouterr().out

@@ -22,11 +22,13 @@ from pydantic import TypeAdapter, ValidationError
 from aisinfra.worksheet.model import (
     DEFAULT_AISNODE_IMAGE,
     DEFAULT_INIT_IMAGE,
+    DEFAULT_KUBERNETES_VERSION,
     DEFAULT_STATE_PATH,
     AbsolutePath,
     ClaimName,
     HostPort,
     Image,
+    KubernetesVersion,
     MountpointPattern,
     Namespace,
     NodeName,
@@ -334,6 +336,13 @@ QUESTIONS = [
         "Kubernetes context (from your kubeconfig) of the cluster (empty: whichever is current when pulumi runs)",
         _text,
         optional=True,
+    ),
+    Question(
+        "kubernetesVersion",
+        "--kubernetes-version",
+        "Kubernetes version of that cluster, major.minor (render and check validate objects against its API)",
+        _typed(KubernetesVersion),
+        _fixed(DEFAULT_KUBERNETES_VERSION),
     ),
 ]
 
