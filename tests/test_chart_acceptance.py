@@ -465,3 +465,31 @@ def test_reference_check_finds_what_pods_and_bindings_miss(deployments: dict[str
         Problem("ClusterRoleBinding ais.demo.ais-crb", "chart.path", "its roleRef names ClusterRole 'ais.demo.ais-cr', "
                 "which neither the chart nor the program creates")
     ]  # fmt: skip
+
+
+def test_schema_check_traces_an_aistore_pods_field_to_its_worksheet_item(deployments: dict[str, Deployment]) -> None:
+    """Each field below is computed from one worksheet item; a value the API refuses there names it."""
+
+    def set_field(change: Callable[[Manifest], None]) -> list[tuple[str, str]]:
+        broken = mutated(deployments["example"], "StatefulSet", "demo-ais-target", change)
+        return [(problem.key, problem.message.split(":")[0]) for problem in schema_problems(broken)]
+
+    def volume(name: str) -> Callable[[Manifest], None]:
+        def change(manifest: Manifest) -> None:
+            next(v for v in pod_spec(manifest)["volumes"] if v["name"] == name)["hostPath"]["path"] = 5
+
+        return change
+
+    assert set_field(lambda m: pod_spec(m)["containers"][0].update(image=5)) == [
+        ("images.aisnode", "spec.template.spec.containers[0].image")
+    ]
+    assert set_field(lambda m: pod_spec(m)["initContainers"][0].update(image=5)) == [
+        ("images.initContainer", "spec.template.spec.initContainers[0].image")
+    ]
+    assert set_field(lambda m: pod_spec(m)["nodeSelector"].update({"nvidia.com/ais-target": 5})) == [
+        ("releaseName", "spec.template.spec.nodeSelector.nvidia.com/ais-target")
+    ]
+    assert set_field(volume("fspath-ais-sdc")) == [
+        ("targets.mountpoints", "spec.template.spec.volumes[7].hostPath.path")
+    ]
+    assert set_field(volume("state-mount")) == [("statePath", "spec.template.spec.volumes[3].hostPath.path")]

@@ -26,7 +26,6 @@ the chart itself (``chart.path`` or ``chart.version``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +47,7 @@ from aisinfra.review.chart_render import (
 )
 from aisinfra.review.manifests import layer, object_label
 from aisinfra.review.render import Rendering, reveal_secrets_as_placeholder, run_program
-from aisinfra.worksheet.model import Worksheet
+from aisinfra.worksheet.model import Worksheet, dotted_path
 from aisinfra.worksheet.stackfile import SECRET_PLACEHOLDER, StackConfig
 
 # Labels the kubelet (or the cloud provider) puts on every node.
@@ -156,17 +155,10 @@ def schema_problems(deployment: Deployment) -> list[Problem]:
                 )
             )
         except kubernetes_validate.ValidationError as error:
-            path = _path(error.path)
+            path = dotted_path(list(error.path))
             key = _schema_key(deployment, rendered, path)
             problems.append(_problem(manifest, key, f"{path or '(the object)'}: {error.message}"))
     return problems
-
-
-def _path(parts: Iterable[Any]) -> str:
-    path = ""
-    for part in parts:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
 
 
 # Fields of the AIStore pods computed from the worksheet: (path pattern, key or role -> key).
@@ -194,8 +186,6 @@ def _schema_key(deployment: Deployment, rendered: RenderedObject, path: str) -> 
         volume = _VOLUME_FIELD.search(path)
         if volume is not None:
             return _volume_key(deployment, _pod_spec(rendered.manifest) or {}, int(volume.group(1)))
-    if role == "monitoring" and "external" in path.lower():
-        return "monitoring.externalGraphite"
     return deployment.fallback_key()
 
 
@@ -211,14 +201,12 @@ def _program_key(manifest: Manifest) -> str:
 
 
 def _volume_key(deployment: Deployment, pod_spec: Manifest, index: int) -> str:
+    """A mountpoint's volume (named after it), else a host directory under statePath."""
     volumes = pod_spec.get("volumes") or []
     volume = volumes[index] if index < len(volumes) else {}
-    path = str((volume.get("hostPath") or {}).get("path", ""))
-    if path.startswith(deployment.worksheet.state_path + "/"):
-        return "statePath"
-    if path or str(volume.get("name", "")).startswith(naming.mountpoint_volume_name("")):
+    if str(volume.get("name", "")).startswith(naming.mountpoint_volume_name("")):
         return "targets.mountpoints"
-    return deployment.fallback_key()
+    return "statePath" if "hostPath" in volume else deployment.fallback_key()
 
 
 # -- pods land on the nodes the program labels -----------------------------------------------

@@ -559,7 +559,7 @@ def _partial(model: type[_Section], raw: Any, location: tuple[str, ...]) -> tupl
     reported on their own); a section whose fields are valid but which breaks its own rule
     (``chart`` given two ways) is ``_Invalid`` as a whole."""
     if not isinstance(raw, dict):
-        return _Invalid(_key(location)), False
+        return _Invalid(dotted_path(location)), False
     aliases = {str(info.alias) for info in model.model_fields.values()}
     try:
         return model.model_validate({key: value for key, value in raw.items() if key in aliases}), True
@@ -569,7 +569,7 @@ def _partial(model: type[_Section], raw: Any, location: tuple[str, ...]) -> tupl
     values: dict[str, Any] = {}
     for name, info in model.model_fields.items():
         alias = str(info.alias)
-        key = _key((*location, alias))
+        key = dotted_path((*location, alias))
         section = section_type(info.annotation)
         if alias not in raw:
             values[name] = _Invalid(key) if info.is_required() else info.get_default(call_default_factory=True)
@@ -589,7 +589,7 @@ def _partial(model: type[_Section], raw: Any, location: tuple[str, ...]) -> tupl
         valid = {str(info.alias): values[name] for name, info in model.model_fields.items() if info.alias in raw}
         return model.model_validate(valid), True
     except ValidationError:
-        return _Invalid(_key(location)), False
+        return _Invalid(dotted_path(location)), False
 
 
 def _decode(value: Any) -> Any:
@@ -602,7 +602,8 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def _key(location: Sequence[int | str]) -> str:
+def dotted_path(location: Sequence[int | str]) -> str:
+    """``targets.mountpoints[1]``: a location in the worksheet (or in any nested document)."""
     key = ""
     for part in location:
         key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
@@ -612,8 +613,8 @@ def _key(location: Sequence[int | str]) -> str:
 def _describe(detail: Any) -> Problem:
     location = tuple(detail["loc"])
     if detail["type"] == "extra_forbidden":
-        return Problem(_key(location), f"unknown key{_suggestion(location)}; remove it or fix its spelling")
-    return Problem(_key(location), error_message(detail))
+        return Problem(dotted_path(location), f"unknown key{_suggestion(location)}; remove it or fix its spelling")
+    return Problem(dotted_path(location), error_message(detail))
 
 
 def error_message(detail: Any) -> str:
