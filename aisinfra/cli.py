@@ -264,7 +264,10 @@ def _release_objects(side: render.Rendering | Path, chart_dir: Path | None = Non
             raise chart_render.ChartUnavailableError(
                 f"{side} has no {manifests.RELEASE_OBJECTS_FILE} (it was written without the chart)"
             )
-        return manifests.read_release_objects(side)
+        try:
+            return manifests.read_release_objects(side)
+        except (UnicodeDecodeError, yaml.YAMLError) as error:
+            raise _not_a_render(side, f"{manifests.RELEASE_OBJECTS_FILE} is not YAML", error) from None
     release = chart_render.ReleaseInputs.of(side)
     chart = chart_render.render_release(side, chart_render.locate_chart(release, chart_dir))
     return [manifests.redacted(rendered.manifest) for rendered in chart.objects]
@@ -294,14 +297,12 @@ def _print_release_objects_diff(
 def _render_output(directory: Path) -> list[dict[str, Any]]:
     """The resources an earlier ``render --out`` wrote; anything else is refused, saying so."""
     resources = directory / render.RESOURCES_FILE
-    not_a_render = f"{directory} is not a `render STACK --out DIR` result"
     if not resources.is_file():
-        raise UsageError(f"{not_a_render}: it has no {render.RESOURCES_FILE}; write one with `render STACK --out DIR`")
+        raise _not_a_render(directory, f"it has no {render.RESOURCES_FILE}; write one with `render STACK --out DIR`")
     try:
         documents = yaml.safe_load(resources.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as error:
-        reason = " ".join(str(error).split())
-        raise UsageError(f"{not_a_render}: {resources.name} is not YAML ({reason})") from None
+        raise _not_a_render(directory, f"{resources.name} is not YAML", error) from None
     shaped = isinstance(documents, list) and all(
         isinstance(document, dict)
         and isinstance(document.get("type"), str)
@@ -310,8 +311,13 @@ def _render_output(directory: Path) -> list[dict[str, Any]]:
         for document in documents
     )
     if not shaped:
-        raise UsageError(f"{not_a_render}: {resources.name} is not a list of rendered resources (type, name, inputs)")
+        raise _not_a_render(directory, f"{resources.name} is not a list of rendered resources (type, name, inputs)")
     return documents
+
+
+def _not_a_render(directory: Path, why: str, error: Exception | None = None) -> UsageError:
+    detail = f" ({' '.join(str(error).split())})" if error is not None else ""
+    return UsageError(f"{directory} is not a `render STACK --out DIR` result: {why}{detail}")
 
 
 def _render(arguments: argparse.Namespace) -> int:

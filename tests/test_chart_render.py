@@ -222,14 +222,24 @@ def test_check_renders_every_stack_that_has_a_chart(tmp_path: Path, chart_dir: P
 
     write("dev", worksheet(chart={"path": str(chart_dir)}))
     prod = {"releaseName": "prod", "namespace": "ais-prod", "targets": {"nodes": ["gpu1"], "mountpoints": ["/d1"]}}
-    write("prod", worksheet(**prod, proxies={"nodes": ["gpu1"]}, chart={"path": "../no-such-checkout/charts"}))
+    monitoring = {
+        "graphite": {"node": "gpu1", "path": "/data/graphite", "size": "1Gi"},
+        "grafana": {"node": "gpu1", "path": "/data/grafana", "size": "1Gi"},
+    }
+    write(
+        "prod",
+        worksheet(
+            **prod, proxies={"nodes": ["gpu1"]}, monitoring=monitoring, chart={"path": "../no-such-checkout/charts"}
+        ),
+    )
     assert main(["--stacks-dir", str(tmp_path), "check"]) == 0
     captured = capsys.readouterr()
     assert captured.out == "checked 2 stack(s): no problems\n"
     assert captured.err.startswith("Pulumi.prod.yaml: objects not rendered: chart.path '../no-such-checkout/charts'")
     # With the chart, the second stack renders too; an invalid object is a problem of its stack.
-    write("prod", worksheet(**prod, proxies={"nodes": ["gpu1"]}, chart={"path": str(chart_dir), "values": {
-        "target": {"resources": {"limits": {"memory": ["8Gi"]}}}}}))  # fmt: skip
+    values = {"target": {"resources": {"limits": {"memory": ["8Gi"]}}}}
+    prod_chart = {"path": str(chart_dir), "values": values}
+    write("prod", worksheet(**prod, proxies={"nodes": ["gpu1"]}, monitoring=monitoring, chart=prod_chart))
     assert main(["--stacks-dir", str(tmp_path), "check"]) == 1
     assert (
         capsys.readouterr()

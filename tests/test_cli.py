@@ -46,7 +46,11 @@ def test_check_names_both_stacks_for_each_shared_thing(tmp_path: Path, capsys: A
         f"{both}: targets.nodes: both use the target node 'cpu12' {context}",
         f"{both}: monitoring: both use 2 PersistentVolume names, ais.demo.demo-ais-graphite, "
         f"ais.demo.demo-ais-grafana, {context}",
-        "checked 2 stack(s): 4 problem(s)",
+        f"{both}: monitoring.graphite.path: '/data/graphite' is the same directory as Pulumi.b.yaml's "
+        f"monitoring.graphite.path '/data/graphite' on node 'cpu01', {context}; give each stack directories of its own",
+        f"{both}: monitoring.grafana.path: '/data/grafana' is the same directory as Pulumi.b.yaml's "
+        f"monitoring.grafana.path '/data/grafana' on node 'cpu01', {context}; give each stack directories of its own",
+        "checked 2 stack(s): 6 problem(s)",
     ]
 
 
@@ -75,7 +79,16 @@ def test_a_stack_without_a_context_is_compared_with_one_that_names_it(tmp_path: 
     write(
         tmp_path,
         "x",
-        worksheet(releaseName="x", namespace="x", proxies={"nodes": ["n1"]}, targets={**TARGETS, "nodes": ["cpu01"]}),
+        worksheet(
+            releaseName="x",
+            namespace="x",
+            proxies={"nodes": ["n1"]},
+            targets={**TARGETS, "nodes": ["cpu01"]},
+            monitoring={
+                "graphite": {"node": "n1", "path": "/data/graphite", "size": "1Gi"},
+                "grafana": {"node": "n1", "path": "/data/grafana", "size": "1Gi"},
+            },
+        ),
     )
     assert cli(tmp_path, "check") == 1
     lines = capsys.readouterr().out.splitlines()

@@ -26,6 +26,7 @@ from aisinfra.chart.postrender import (
     RENAMED_CLUSTER_KINDS,
     PostrenderError,
     ReleaseIdentity,
+    _dump,
     cluster_scoped_name,
     postrender,
 )
@@ -92,8 +93,9 @@ DEMO_IN_LAB = fixture("release-demo-in-lab.yaml")
 LEGACY = fixture("legacy-apis.yaml")
 UNPARSEABLE = fixture("unparseable.yaml")
 UNPARSEABLE_PROBLEMS = [
-    "document 2 (line 13): while parsing a flow sequence, expected ',' or ']', but got '<stream end>'",
-    "document 3 (line 14): expected a Kubernetes object (a mapping), found a list",
+    "document 2 (line 13, # Source: ais/templates/broken.yaml): while parsing a flow sequence, expected ',' or "
+    "']', but got '<stream end>'",
+    "document 3 (line 14, # Source: ais/templates/list.yaml): expected a Kubernetes object (a mapping), found a list",
 ]
 
 
@@ -466,14 +468,87 @@ def test_a_changed_document_keeps_its_source_comment() -> None:
     assert target.startswith("---\n# Source: ais/templates/target_statefulset.yaml\napiVersion: apps/v1\n")
 
 
-def test_changed_documents_keep_strings_that_go_would_read_as_other_types() -> None:
-    container = {"name": "c", "image": "busybox", "volumeMounts": [{"name": "a.b", "mountPath": "/a"}]}
-    labels = {"enabled": "y", "size": "1e3"}
-    pod = obj("v1", "Pod", "p", metadata={"labels": labels}, spec={"containers": [container]})
-    pod["spec"]["volumes"] = [{"name": "a-b", "emptyDir": {}}]
-    fixed = postrender(as_yaml(pod))
-    assert "    enabled: 'y'\n    size: '1e3'\n" in fixed
-    assert yaml.safe_load(fixed)["metadata"]["labels"] == labels
+def test_new_text_that_go_would_read_as_another_type_is_quoted() -> None:
+    assert _dump({"a": "y", "b": "1e3", "c": "0o17", "d": "x"}, None, "\n") == "a: 'y'\nb: '1e3'\nc: '0o17'\nd: x\n"
+
+
+# Every kind of scalar a rewritten document may hold, written as a chart might write it.
+AS_WRITTEN = """\
+metadata:
+  name: p
+  creationTimestamp: 2024-01-02T03:04:05Z
+  labels:
+    date: 2024-01-02
+    enabled: y
+    yes-word: yes
+    on-word: on
+    octal: 0777
+    go-octal: 0o17
+    hex: 0x1F
+    sexagesimal: 1:20
+    exponent: 1e3
+    float: 1.50
+    underscored: 1_000
+    tilde: ~
+    empty:
+    quoted: 'on'
+    double: "0777"
+    tagged: !!str 12
+    literal: |
+      two
+      lines
+"""
+
+
+def test_a_rewritten_document_keeps_every_scalar_as_written() -> None:
+    volumes = "spec:\n  volumes:\n  - name: a-b\n    emptyDir: {}\n"
+    containers = (
+        "  containers:\n  - name: c\n    image: busybox\n    volumeMounts:\n    - name: a.b\n      mountPath: /a\n"
+    )
+    fixed = postrender(f"---\napiVersion: v1\nkind: Pod\n{AS_WRITTEN}{volumes}{containers}")
+    assert "    - name: a-b\n      mountPath: /a\n" in fixed  # the fix was made
+    # An explicitly tagged string keeps its value, written in quotes instead of with its tag.
+    assert f"---\napiVersion: v1\nkind: Pod\n{AS_WRITTEN}" in fixed.replace("tagged: '12'", "tagged: !!str 12")
+
+
+def test_crlf_input_gives_crlf_output() -> None:
+    pod = as_yaml(
+        obj(
+            "v1",
+            "Pod",
+            "p",
+            spec={
+                "volumes": [{"name": "a-b", "emptyDir": {}}],
+                "containers": [{"name": "c", "image": "i", "volumeMounts": [{"name": "a.b", "mountPath": "/a"}]}],
+            },
+        )
+    )
+    clean = as_yaml(obj("v1", "ConfigMap", "c"))
+    crlf = (pod + clean).replace("\n", "\r\n")
+    fixed = postrender(crlf)
+    assert "- name: a-b\r\n" in fixed and "a.b" not in fixed
+    assert "\n" not in fixed.replace("\r\n", "")  # no bare line feed anywhere
+    assert fixed.endswith(clean.replace("\n", "\r\n"))  # the clean document byte for byte
+
+
+def test_a_binding_is_dropped_only_with_the_role_it_names_in_its_own_namespace() -> None:
+    """Roles are matched on kind, namespace and name: emptying Role psp in namespace a must not
+    drop the binding of the same-named Role in namespace b."""
+    rbac = "rbac.authorization.k8s.io/v1"
+    psp_rule = {"apiGroups": ["policy"], "resources": ["podsecuritypolicies"], "verbs": ["use"]}
+    pods_rule = {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}
+    role_ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "psp"}
+    objects = [
+        obj(rbac, "Role", "psp", metadata={"namespace": "a"}, rules=[psp_rule]),
+        obj(rbac, "Role", "psp", metadata={"namespace": "b"}, rules=[pods_rule]),
+        obj(rbac, "RoleBinding", "psp", metadata={"namespace": "a"}, roleRef=role_ref, subjects=[]),
+        obj(rbac, "RoleBinding", "psp", metadata={"namespace": "b"}, roleRef=role_ref, subjects=[]),
+    ]
+    kept = manifests(postrender(as_yaml(*objects)))
+    assert [(manifest["kind"], manifest["metadata"]["namespace"]) for manifest in kept] == [
+        ("Role", "b"),
+        ("RoleBinding", "b"),
+    ]
 
 
 @pytest.mark.parametrize("name", GOOD_FIXTURES)

@@ -488,3 +488,134 @@ def test_nested_values_reach_the_program_as_the_cli_writes_them(tmp_path: Path, 
     assert json.loads(stack.values["aisinfra:chart"])["values"]["key"] == value
     # A top-level value is handed over as written (the CLI decodes it into a Go string).
     assert stack.values["aisinfra:top"] == ("" if written == "~" else written.strip("'"))
+
+
+def stack_in(context: str, release: str, **changes: Any) -> dict[str, Any]:
+    return {**worksheet(releaseName=release, namespace=f"{release}-ns", **changes), "kubernetes:context": context}
+
+
+def lab_nodes(nodes: str, proxies: str | None = None) -> dict[str, Any]:
+    return {
+        "targets": {"nodes": [nodes], "mountpoints": ["/ais/sd[a-b]"]},
+        "proxies": {"nodes": [proxies or nodes]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        (
+            stack_in("lab", "one", **lab_nodes("cpu{01..04}")),
+            stack_in("lab", "two", **lab_nodes("cpu{05..08}")),
+            [
+                "Pulumi.a.yaml and Pulumi.b.yaml: monitoring.graphite.path: '/data/graphite' is the same directory as "
+                "Pulumi.b.yaml's monitoring.graphite.path '/data/graphite' on node 'cpu01', in Kubernetes context lab; "
+                "give each stack directories of its own",
+                "Pulumi.a.yaml and Pulumi.b.yaml: monitoring.grafana.path: '/data/grafana' is the same directory as "
+                "Pulumi.b.yaml's monitoring.grafana.path '/data/grafana' on node 'cpu01', in Kubernetes context lab; "
+                "give each stack directories of its own",
+            ],
+        ),
+        (
+            stack_in("lab", "one", **lab_nodes("cpu{01..04}")),
+            stack_in(
+                "lab",
+                "two",
+                **lab_nodes("cpu{05..08}"),
+                monitoring=monitoring(
+                    {"node": "cpu02", "path": "/ais/sda/graphite", "size": "1Gi"},
+                    {"node": "cpu06", "path": "/data/grafana", "size": "1Gi"},
+                ),
+            ),
+            [
+                "Pulumi.a.yaml and Pulumi.b.yaml: targets.mountpoints: '/ais/sda' contains Pulumi.b.yaml's "
+                "monitoring.graphite.path '/ais/sda/graphite' on node 'cpu02', in Kubernetes context lab; give each "
+                "stack directories of its own",
+            ],
+        ),
+        (
+            stack_in("lab", "one", **lab_nodes("cpu{01..04}", proxies="cpu04")),
+            stack_in(
+                "lab",
+                "two",
+                **lab_nodes("cpu{05..08}", proxies="cpu{01..03}"),
+                statePath="/etc/ais/one",
+                monitoring=monitoring(
+                    {"node": "cpu05", "path": "/data/graphite", "size": "1Gi"},
+                    {"node": "cpu05", "path": "/data/grafana", "size": "1Gi"},
+                ),
+            ),
+            [
+                "Pulumi.a.yaml and Pulumi.b.yaml: statePath: '/etc/ais/one' contains Pulumi.b.yaml's statePath "
+                "'/etc/ais/one/two' on nodes cpu{01..03}, in Kubernetes context lab; give each stack directories of "
+                "its own",
+            ],
+        ),
+    ],
+    ids=["one monitoring directory", "monitoring on the other's disk", "one state tree inside the other"],
+)
+def test_check_refuses_two_stacks_writing_one_host_directory(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    first: dict[str, Any],
+    second: dict[str, Any],
+    expected: list[str],
+) -> None:
+    (tmp_path / "Pulumi.a.yaml").write_text(as_text(first))
+    (tmp_path / "Pulumi.b.yaml").write_text(as_text(second))
+    assert main(["--stacks-dir", str(tmp_path), "check"]) == 1
+    captured = capsys.readouterr()
+    assert [line for line in captured.out.splitlines() if "Pulumi.a.yaml and" in line] == expected
+    assert "Traceback" not in captured.err
+    # In different clusters, the same directories are no clash.
+    (tmp_path / "Pulumi.b.yaml").write_text(as_text({**second, "kubernetes:context": "prod"}))
+    assert main(["--stacks-dir", str(tmp_path), "check"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({}, "it has no resources.yaml"),
+        ({"resources.yaml": b"- type: [unclosed\n"}, "resources.yaml is not YAML"),
+        ({"resources.yaml": b"\xff\xfe not text"}, "resources.yaml is not YAML"),
+        ({"resources.yaml": b"just: a mapping\n"}, "resources.yaml is not a list of rendered resources"),
+        ({"resources.yaml": b"- {type: 1, name: x}\n"}, "resources.yaml is not a list of rendered resources"),
+    ],
+    ids=["empty directory", "broken YAML", "not UTF-8", "a mapping", "a resource without a type"],
+)
+def test_render_diff_against_a_directory_that_is_no_render_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], files: dict[str, bytes], expected: str
+) -> None:
+    (tmp_path / "Pulumi.test.yaml").write_text(as_text(WORKSHEET_EXAMPLE))
+    other = tmp_path / "other"
+    other.mkdir()
+    for name, content in files.items():
+        (other / name).write_bytes(content)
+    assert main(["--stacks-dir", str(tmp_path), "render", "test", "--diff", str(other)]) == 2
+    error = capsys.readouterr().err
+    assert f"{other} is not a `render STACK --out DIR` result: {expected}" in error
+    assert "Traceback" not in error
+
+
+def test_render_diff_against_a_file_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "Pulumi.test.yaml").write_text(as_text(WORKSHEET_EXAMPLE))
+    (tmp_path / "notes.txt").write_text("no render\n")
+    assert main(["--stacks-dir", str(tmp_path), "render", "test", "--diff", str(tmp_path / "notes.txt")]) == 2
+    assert (
+        "notes.txt is not a directory written by `render STACK --out DIR`, nor a stack name" in capsys.readouterr().err
+    )
+
+
+def test_render_diff_against_a_render_with_broken_release_objects_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "Pulumi.test.yaml").write_text(as_text(WORKSHEET_EXAMPLE))
+    before = tmp_path / "before"
+    assert main(["--stacks-dir", str(tmp_path), "render", "test", "--out", str(before)]) == 0
+    (before / "release-objects.yaml").write_bytes(b"kind: [unclosed\n")
+    capsys.readouterr()
+    code = main(["--stacks-dir", str(tmp_path), "render", "test", "--diff", str(before)])
+    error = capsys.readouterr().err
+    assert "Traceback" not in error
+    assert code == 2
+    assert "release-objects.yaml is not YAML" in error

@@ -29,12 +29,16 @@ already starts with ``<namespace>.<release>.`` is kept, which makes renaming ide
 
 Output. Documents no fix touches are copied byte for byte, in their order, empty documents
 included; dropped documents vanish; a changed document is re-serialized under the comments
-that led it (Helm's ``# Source:`` line) and loses comments inside it.
+that led it (Helm's ``# Source:`` line), in its own line breaks, every scalar no fix changed
+written as it was (an unquoted timestamp, ``yes``, ``0777`` stay as written); it loses comments
+inside it. Objects are told apart by kind, namespace and name. A document that cannot be read
+is reported with its ``# Source:``.
 """
 
 from __future__ import annotations
 
 import copy
+import io
 import re
 import sys
 from dataclasses import dataclass
@@ -169,13 +173,16 @@ def cluster_scoped_name(identity: ReleaseIdentity, name: str) -> str:
 @dataclass
 class _Document:
     text: str
+    node: yaml.Node | None  # as composed, to write back what no fix changed as it was written
     parsed: Any
     current: Any
 
     def rendered(self) -> str:
         if self.current == self.parsed:
             return self.text
-        return _leading_comments(self.text) + _dump(self.current)
+        first_line = _LINE.match(self.text)
+        line_break = "\r\n" if first_line is not None and first_line.group().endswith("\r\n") else "\n"
+        return _leading_comments(self.text) + _dump(self.current, self.node, line_break)
 
 
 def postrender(text: str) -> str:
@@ -228,15 +235,16 @@ def _parse(text: str) -> list[_Document]:
     documents: list[_Document] = []
     problems: list[str] = []
     for number, (first_line, chunk) in enumerate(_split_documents(text), start=1):
-        where = f"document {number} (line {first_line})"
+        source = _source(chunk)
+        where = f"document {number} (line {first_line}{source})"
         try:
-            parsed = yaml.safe_load(chunk)
+            node, parsed = _load(chunk)
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
             # A mark at the end of the document lies on the next document's first line.
             line = first_line + min(mark.line, len(_LINE.findall(chunk)) - 1) if mark else first_line
             reason = ", ".join(part for part in (error.context, error.problem) if part)
-            problems.append(f"document {number} (line {line}): {reason}")
+            problems.append(f"document {number} (line {line}{source}): {reason}")
             continue
         except yaml.YAMLError as error:
             problems.append(f"{where}: {' '.join(str(error).split())}")
@@ -244,10 +252,28 @@ def _parse(text: str) -> list[_Document]:
         shape_problem = _shape_problem(parsed)
         if shape_problem is not None:
             problems.append(f"{where}: {shape_problem}")
-        documents.append(_Document(chunk, parsed, copy.deepcopy(parsed)))
+        documents.append(_Document(chunk, node, parsed, copy.deepcopy(parsed)))
     if problems:
         raise PostrenderError(problems)
     return documents
+
+
+def _load(chunk: str) -> tuple[yaml.Node | None, Any]:
+    loader = yaml.SafeLoader(chunk)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
+
+
+def _source(chunk: str) -> str:
+    """``, # Source: <template>`` from Helm's comment above the document, when it has one."""
+    for line in _LINE.findall(_leading_comments(chunk)):
+        comment = line.strip()
+        if comment.startswith("# Source:"):
+            return f", {comment}"
+    return ""
 
 
 def _shape_problem(parsed: Any) -> str | None:
@@ -293,16 +319,77 @@ for _tag, _pattern, _first_characters in (
     _ManifestDumper.add_implicit_resolver(_tag, re.compile(f"^{_pattern}$"), list(_first_characters))
 
 
-def _dump(manifest: Manifest) -> str:
-    return yaml.dump(
-        manifest,
-        Dumper=_ManifestDumper,
-        sort_keys=False,
+def _dump(manifest: Manifest, original: yaml.Node | None, line_break: str) -> str:
+    """The manifest as YAML, every scalar no fix changed written as it was (an unquoted timestamp
+    stays as written, ``yes`` stays ``yes``), in the document's own line breaks."""
+    stream = io.StringIO()
+    dumper = _ManifestDumper(
+        stream,
         default_flow_style=False,
         allow_unicode=True,
-        # Never fold long values across lines.
-        width=sys.maxsize,
+        width=sys.maxsize,  # never fold long values across lines
+        sort_keys=False,
+        line_break=line_break,
     )
+    try:
+        dumper.open()
+        dumper.serialize(_written_as(manifest, original, dumper))
+        dumper.close()
+    finally:
+        dumper.dispose()
+    return stream.getvalue()
+
+
+_CONSTRUCTOR = yaml.SafeLoader("")
+
+
+def _written_as(value: Any, original: yaml.Node | None, dumper: _ManifestDumper) -> yaml.Node:
+    """The node that writes ``value``: where the original document held this very value at this
+    place, its own scalar as written; otherwise a new one."""
+    if isinstance(value, dict):
+        pairs: dict[Any, tuple[yaml.Node, yaml.Node]] = {}
+        if isinstance(original, yaml.MappingNode):
+            for key_node, value_node in original.value:
+                key = _constructed(key_node)
+                if isinstance(key, (str, int, float, bool)) or key is None:
+                    pairs.setdefault(key, (key_node, value_node))
+        items = []
+        for key, item in value.items():
+            key_node, value_node = pairs.get(key, (None, None)) if _hashable(key) else (None, None)
+            items.append((_written_as(key, key_node, dumper), _written_as(item, value_node, dumper)))
+        return yaml.MappingNode("tag:yaml.org,2002:map", items, flow_style=False)
+    if isinstance(value, list):
+        before = original.value if isinstance(original, yaml.SequenceNode) else []
+        elements = [_written_as(item, before[i] if i < len(before) else None, dumper) for i, item in enumerate(value)]
+        return yaml.SequenceNode("tag:yaml.org,2002:seq", elements, flow_style=False)
+    if isinstance(original, yaml.ScalarNode):
+        was = _constructed(original)
+        if type(was) is type(value) and was == value:
+            return _as_written(original, dumper)
+    return dumper.represent_data(value)
+
+
+def _hashable(key: Any) -> bool:
+    return isinstance(key, (str, int, float, bool)) or key is None
+
+
+def _constructed(node: yaml.Node) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    try:
+        return _CONSTRUCTOR.construct_object(node, deep=True)
+    except yaml.YAMLError:
+        return None
+    finally:
+        _CONSTRUCTOR.constructed_objects.clear()
+
+
+def _as_written(original: yaml.ScalarNode, dumper: _ManifestDumper) -> yaml.ScalarNode:
+    implicit = original.tag == _CONSTRUCTOR.resolve(yaml.ScalarNode, original.value, (True, False))
+    if original.style is None and implicit:
+        # Plain as written: tagged as the dumper reads the text, so it is written plain again.
+        return yaml.ScalarNode(dumper.resolve(yaml.ScalarNode, original.value, (True, False)), original.value)
+    return yaml.ScalarNode(original.tag, original.value, style=original.style)
 
 
 # -- Navigating manifests -----------------------------------------------------------------
@@ -411,7 +498,7 @@ def _upgrade_refusal(manifest: Manifest) -> str | None:
 
 
 def _without_pod_security_policies(documents: list[_Document]) -> list[_Document]:
-    emptied_roles: set[tuple[Any, Any]] = set()
+    emptied_roles: set[tuple[Any, Any, Any]] = set()
     kept = []
     for document in documents:
         manifest = document.current
@@ -420,7 +507,7 @@ def _without_pod_security_policies(documents: list[_Document]) -> list[_Document
             if rule is not None and rule.drop:
                 continue
             if manifest["kind"] in _ROLE_KINDS and _drop_pod_security_policy_rules(manifest):
-                emptied_roles.add((manifest["kind"], _name(manifest)))
+                emptied_roles.add(_role_identity(manifest))
                 continue
         kept.append(document)
     return [document for document in kept if _role_reference(document.current) not in emptied_roles]
@@ -450,11 +537,23 @@ def _is_list_of_only(value: Any, item: str) -> bool:
     return isinstance(value, list) and bool(value) and all(element == item for element in value)
 
 
-def _role_reference(manifest: Any) -> tuple[Any, Any] | None:
+def _role_identity(role: Manifest) -> tuple[Any, Any, Any]:
+    """Kind, namespace and name: a Role is namespaced, so two Roles may share a name."""
+    namespace = (_mapping_at(role, "metadata") or {}).get("namespace") if role["kind"] == "Role" else None
+    return (role["kind"], namespace, _name(role))
+
+
+def _role_reference(manifest: Any) -> tuple[Any, Any, Any] | None:
+    """The role a binding grants, as ``_role_identity`` names it: a RoleBinding's Role lives in
+    the binding's own namespace. An object written without a namespace matches only another
+    written without one (both go to the release's namespace); keeping a binding whose role is
+    gone grants nothing, while dropping one wrongly would lose it."""
     if not isinstance(manifest, dict) or manifest["kind"] not in _BINDING_KINDS:
         return None
     role_ref = _mapping_at(manifest, "roleRef") or {}
-    return (role_ref.get("kind"), role_ref.get("name"))
+    kind = role_ref.get("kind")
+    namespace = (_mapping_at(manifest, "metadata") or {}).get("namespace") if kind == "Role" else None
+    return (kind, namespace, role_ref.get("name"))
 
 
 # -- Fixes 1 and 2: pod templates ----------------------------------------------------------

@@ -3,7 +3,9 @@
 Each stack is validated with the same model as the program. Then stacks that deploy into
 the same Kubernetes cluster (the same ``kubernetes:context``) must not share a release
 name (host state directories and label values derive from it), a namespace, a target
-node or a proxy node (a node carries one value per label key), or a PersistentVolume name.
+node or a proxy node (a node carries one value per label key), a PersistentVolume name, or a
+host directory on one node (a monitoring path, a mountpoint, the state tree; nor one inside
+another).
 A stack that names no context runs in whatever context is current when ``pulumi`` runs, so
 it is compared with every other stack, and each clash says which context it assumed.
 Finally every valid stack whose chart is here is rendered and its objects checked
@@ -105,7 +107,65 @@ def _collisions(first: CheckedStack, second: CheckedStack, where: str) -> list[s
                 f"{first.file} and {second.file}: {key}: both use {len(shared)} {what}s, "
                 f"{', '.join(compress(shared))}, {where}"
             )
+    return problems + _host_path_collisions(first, second, where)
+
+
+@dataclass(frozen=True)
+class HostPath:
+    """A directory a stack uses on some nodes: its key as written, the path, and the nodes."""
+
+    key: str
+    path: str
+    nodes: frozenset[str]
+    mountpoint: bool = False
+
+
+def host_paths(worksheet: Worksheet) -> list[HostPath]:
+    """Every host directory a stack writes to: monitoring volumes, target mountpoints, and the
+    release's state tree on every AIStore node."""
+    paths = [
+        HostPath(f"monitoring.{volume.service}.path", volume.path, frozenset({volume.node}))
+        for volume in monitoring_volumes(worksheet)
+    ]
+    targets = frozenset(worksheet.target_nodes)
+    paths += [HostPath("targets.mountpoints", path, targets, mountpoint=True) for path in worksheet.mountpoints]
+    state = f"{worksheet.state_path}/{worksheet.release_name}"
+    paths.append(HostPath("statePath", state, targets | frozenset(worksheet.proxy_nodes)))
+    return paths
+
+
+def _host_path_collisions(first: CheckedStack, second: CheckedStack, where: str) -> list[str]:
+    """Two stacks writing into one directory (or one inside the other) on one node. Two stacks'
+    mountpoints only meet on a shared target node, and their state trees only coincide with a
+    shared release name, each of which is reported as such."""
+    problems = []
+    their_paths = host_paths(second.worksheet)
+    one_release = first.worksheet.release_name == second.worksheet.release_name
+    for mine in host_paths(first.worksheet):
+        for theirs in their_paths:
+            if mine.mountpoint and theirs.mountpoint:
+                continue
+            if one_release and mine.key == theirs.key == "statePath":
+                continue  # one release name: reported as such, since the state tree is named after it
+            relation = _relation(mine.path, theirs.path)
+            nodes = sorted(mine.nodes & theirs.nodes) if relation else []
+            if nodes:
+                on = f"node '{nodes[0]}'" if len(nodes) == 1 else f"nodes {', '.join(compress(nodes))}"
+                problems.append(
+                    f"{first.file} and {second.file}: {mine.key}: '{mine.path}' {relation} {second.file}'s "
+                    f"{theirs.key} '{theirs.path}' on {on}, {where}; give each stack directories of its own"
+                )
     return problems
+
+
+def _relation(path: str, other: str) -> str:
+    if path == other:
+        return "is the same directory as"
+    if path.startswith(other + "/"):
+        return "lies inside"
+    if other.startswith(path + "/"):
+        return "contains"
+    return ""
 
 
 def check_rendered_stacks(stacks: list[StackConfig], chart_dir: Path | None = None) -> CheckReport:
