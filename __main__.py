@@ -6,11 +6,13 @@ from aisinfra.chart import naming
 from aisinfra.chart.values import chart_source, monitoring_claims
 from aisinfra.program.cluster import AisCluster, AisClusterArgs
 from aisinfra.program.config import read_deployed_state, read_worksheet, refuse_unsafe_changes
+from aisinfra.program.safety import leaving_nodes, monitoring_storage
 
-worksheet = read_worksheet()
-refuse_unsafe_changes(worksheet, read_deployed_state())
+deployed = read_deployed_state()
+worksheet = read_worksheet(deployed)
+refuse_unsafe_changes(worksheet, deployed)
 
-cluster = AisCluster("aistore", AisClusterArgs(worksheet=worksheet))
+cluster = AisCluster("aistore", AisClusterArgs(worksheet=worksheet, leaving_nodes=leaving_nodes(deployed, worksheet)))
 
 pulumi.export("namespace", cluster.namespace.metadata.name)
 pulumi.export("releaseName", cluster.release.name)
@@ -25,4 +27,5 @@ pulumi.export("statePath", worksheet.state_path)
 pulumi.export("chartSource", chart_source(worksheet).identity)
 pulumi.export("labelSelectors", naming.label_selectors(worksheet.release_name))
 pulumi.export("monitoringClaims", monitoring_claims(worksheet))
+pulumi.export("monitoringStorage", monitoring_storage(worksheet))
 pulumi.export("releaseStatus", cluster.release.status.status)

@@ -345,11 +345,13 @@ def _render(arguments: argparse.Namespace) -> int:
         problems = object_checks.deployment_problems(deployment)
     for path in written:
         print(f"wrote {path}")
+    chart_problems = render.chart_problems(rendering)
+    for problem in chart_problems:
+        print(f"error: {problem}", file=sys.stderr)
     if problems:
         print(f"\n{len(problems)} problem(s) in the objects the cluster would get (worksheet key in brackets):")
         print("\n".join(str(problem) for problem in problems))
-        return EXIT_PROBLEMS
-    return EXIT_OK
+    return EXIT_PROBLEMS if problems or chart_problems else EXIT_OK
 
 
 def _labels(arguments: argparse.Namespace) -> int:

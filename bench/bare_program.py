@@ -21,12 +21,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from aisinfra.chart import naming
+from aisinfra.chart.fingerprint import release_description
+from aisinfra.chart.values import ChartSource
 from aisinfra.worksheet.patterns import expand
+from aisinfra.worksheet.stackfile import PROJECT_DIR
 
 DEFAULT_STATE_PATH = "/etc/ais"
 DEFAULT_INIT_IMAGE = "aistore/ais-init:latest"
 DEFAULT_AISNODE_IMAGE = "aistore/aisnode:3.4"
 POSTRENDER_COMMAND = "./aisinfra/chart/bin/postrender"
+RELEASE_TIMEOUT_SECONDS = 1800
 # The program's resource names start with its cluster component's name; the same names keep
 # the URNs (and so the work of building and recording them) alike.
 NAME = "aistore"
@@ -124,9 +128,14 @@ def main() -> None:
             name=release_name,
             namespace=config.require("namespace"),
             chart=chart["path"],
-            dependency_update=chart.get("dependencyUpdate", True),
+            dependency_update=chart.get("dependencyUpdate", False),
             values=values,
             postrender=POSTRENDER_COMMAND,
+            description=release_description(
+                ChartSource(chart=chart["path"]), chart.get("dependencyUpdate", False), PROJECT_DIR
+            ),
+            timeout=chart.get("timeoutSeconds", RELEASE_TIMEOUT_SECONDS),
+            atomic=False,
         ),
     )
 

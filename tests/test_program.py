@@ -12,8 +12,9 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
-from aisinfra.review.render import NODE_PATCH, Rendering, run_program, summary_text, write_outputs
-from aisinfra.worksheet.stackfile import read_stack, stack_path
+from aisinfra.chart.fingerprint import postrender_digest
+from aisinfra.review.render import NODE_PATCH, ProgramError, Rendering, run_program, summary_text, write_outputs
+from aisinfra.worksheet.stackfile import PROJECT_DIR, read_stack, stack_path
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 
 CPUS = [f"cpu{number:02d}" for number in range(1, 13)]
@@ -165,8 +166,13 @@ def test_release_inputs_and_values(dev: Rendering) -> None:
         "name": "demo",
         "namespace": "ais",
         "chart": "../ais-k8s/helm/ais/charts",
-        "dependencyUpdate": True,
+        "dependencyUpdate": False,
         "postrender": "./aisinfra/chart/bin/postrender",
+        # The chart is not checked out here; its content would show in place of "(not found)".
+        "description": f"aisinfra post-renderer {postrender_digest(PROJECT_DIR)}, chart ../ais-k8s/helm/ais/charts "
+        "(not found)",
+        "timeout": 1800,
+        "atomic": False,
     }
     assert release.inputs["values"] == {
         "aiscluster": {
@@ -224,6 +230,7 @@ def test_stack_outputs(dev: Rendering) -> None:
             "initialPrimary": "nvidia.com/ais-initial-primary-proxy=demo-ais",
         },
         "monitoringClaims": {"graphite": "demo-ais-graphite", "grafana": "demo-ais-grafana"},
+        "monitoringStorage": {"graphite": "cpu01:/data/graphite:250Gi", "grafana": "cpu01:/data/grafana:50Gi"},
         "releaseStatus": "(known after pulumi up)",
     }
 
@@ -391,6 +398,24 @@ def test_manifests_hold_what_the_program_applies(dev: Rendering, tmp_path: Path)
         "name": "demo",
         "namespace": "ais",
         "chart": "../ais-k8s/helm/ais/charts",
-        "dependencyUpdate": True,
+        "dependencyUpdate": False,
         "postrender": "./aisinfra/chart/bin/postrender",
+        "description": f"aisinfra post-renderer {postrender_digest(PROJECT_DIR)}, chart ../ais-k8s/helm/ais/charts "
+        "(not found)",
+        "timeout": 1800,
+        "atomic": False,
     }
+
+
+def test_the_release_waits_as_long_as_the_worksheet_says_and_never_rolls_back(render_stack: Any) -> None:
+    chart = {**WORKSHEET_EXAMPLE["aisinfra:chart"], "timeoutSeconds": 3600}
+    inputs = render_stack(worksheet(chart=chart)).release().inputs
+    assert (inputs["timeout"], inputs["atomic"]) == (3600, False)
+
+
+@pytest.mark.parametrize("timeout", [30, 100000, "1800"])
+def test_a_release_timeout_out_of_range_is_refused(make_stack: Any, timeout: Any) -> None:
+    chart = {**WORKSHEET_EXAMPLE["aisinfra:chart"], "timeoutSeconds": timeout}
+    with pytest.raises(ProgramError) as failure:
+        run_program(make_stack(worksheet(chart=chart)))
+    assert str(failure.value).splitlines()[1].startswith("  - chart.timeoutSeconds: ")

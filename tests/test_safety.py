@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from aisinfra.review.render import (
     NODE_PATCH,
@@ -17,7 +18,7 @@ from aisinfra.review.render import (
     resource_documents,
     run_program,
 )
-from aisinfra.worksheet.stackfile import StackConfig, project_defaults, stack_from_document
+from aisinfra.worksheet.stackfile import PROJECT_DIR, StackConfig, project_defaults, stack_from_document
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 
 TARGETS = WORKSHEET_EXAMPLE["aisinfra:targets"]
@@ -50,10 +51,17 @@ def problems(error: ProgramError) -> list[str]:
     return [line.removeprefix("  - ") for line in str(error).splitlines()[1:]]
 
 
-def test_the_self_reference_names_this_stack(make_stack: Any) -> None:
+def test_the_self_reference_uses_the_bare_stack_name_on_a_local_backend(make_stack: Any) -> None:
+    """A file backend in its legacy layout rejects a name with '/'; the bare name works in both layouts."""
     reference = run_program(make_stack(WORKSHEET_EXAMPLE)).of_type(STACK_REFERENCE)[0]
-    assert reference.read_id == "organization/aisinfra/test"
-    assert reference.inputs["name"] == "organization/aisinfra/test"
+    assert reference.read_id == "test"
+    assert reference.inputs["name"] == "test"
+
+
+def test_the_self_reference_uses_the_full_name_on_pulumi_cloud(make_stack: Any) -> None:
+    reference = run_program(make_stack(WORKSHEET_EXAMPLE), organization="acme").of_type(STACK_REFERENCE)[0]
+    assert reference.read_id == "acme/aisinfra/test"
+    assert reference.inputs["name"] == "acme/aisinfra/test"
 
 
 def release_values(rendering: Rendering) -> dict[str, Any]:
@@ -276,6 +284,13 @@ def identity_change(key: str, before: str, change: str, acknowledgement: str) ->
     )
 
 
+def stale_acknowledgement(key: str, acknowledged: str, current: str) -> str:
+    return (
+        f"identityChange.{key}: acknowledges '{acknowledged}', but the worksheet's value is '{current}'; remove it "
+        "once its change is deployed, so that it cannot let a later one through"
+    )
+
+
 @pytest.mark.parametrize(("key", "value", "before", "change", "acknowledgement"), IDENTITY_CHANGES)
 def test_identity_changes_are_refused_until_deliberately_acknowledged(
     preview: Any, key: str, value: Any, before: str, change: str, acknowledgement: str
@@ -298,13 +313,15 @@ def test_identity_changes_are_refused_until_deliberately_acknowledged(
 def test_an_identity_acknowledgement_must_name_the_new_value(
     preview: Any, key: str, value: Any, before: str, change: str, acknowledgement: str
 ) -> None:
-    """Neither another value, nor the deployed one, nor another key's acknowledgement lets it through."""
+    """Neither another value, nor the deployed one, nor another key's acknowledgement lets it
+    through: each is refused as an acknowledgement that is not the worksheet's value."""
     for wrong in (acknowledgement + "x", before.strip("'")):
         error = refusal(preview, worksheet(**{key: value, "identityChange": {key: wrong}}))
-        assert problems(error) == [identity_change(key, before, change, acknowledgement)]
+        assert problems(error) == [stale_acknowledgement(key, wrong, acknowledgement)]
     other_key = "namespace" if key == "releaseName" else "releaseName"
+    current = {"namespace": "ais", "releaseName": "demo"}[other_key]
     error = refusal(preview, worksheet(**{key: value, "identityChange": {other_key: acknowledgement}}))
-    assert identity_change(key, before, change, acknowledgement) in problems(error)
+    assert problems(error) == [stale_acknowledgement(other_key, acknowledgement, current)]
 
 
 def test_a_stale_identity_acknowledgement_cannot_wave_a_later_change_through(make_stack: Any) -> None:
@@ -316,13 +333,7 @@ def test_a_stale_identity_acknowledgement_cannot_wave_a_later_change_through(mak
             make_stack(worksheet(releaseName="demo3", identityChange={"releaseName": "demo2"})),
             deployed_outputs=renamed.outputs,
         )
-    assert identity_change(
-        "releaseName",
-        "'demo2'",
-        "'demo3' replaces the Helm release (uninstall, then install), relabels every node, recreates the "
-        "monitoring volumes and claims under new names, and leaves the host state under /etc/ais/demo2 behind",
-        "demo3",
-    ) in problems(failure.value)
+    assert problems(failure.value) == [stale_acknowledgement("releaseName", "demo2", "demo3")]
 
 
 def test_a_chart_version_upgrade_is_not_an_identity_change(make_stack: Any) -> None:
@@ -399,3 +410,164 @@ def test_the_project_defaults_change_nothing_the_program_would_not_do_itself(
     merged, bare = run_program(make_stack(WORKSHEET_EXAMPLE)), run_program(make_bare_stack(WORKSHEET_EXAMPLE))
     assert resource_documents(merged) == resource_documents(bare)
     assert merged.outputs == bare.outputs
+
+
+# --- the guard survives a refused run -------------------------------------------------------
+
+
+def test_a_refused_change_exports_the_deployed_outputs_again(preview: Any, deployed: dict[str, Any]) -> None:
+    """A CLI older than 3.112 saves what a failed run exported: the guard must not come back empty."""
+    error = refusal(preview, worksheet(targets={**TARGETS, "nodes": ["cpu{01..11}"]}))
+    assert error.outputs == deployed
+
+
+def test_a_refused_worksheet_exports_the_deployed_outputs_again(preview: Any, deployed: dict[str, Any]) -> None:
+    error = refusal(preview, worksheet(releaseName="Bad_Name"))
+    assert problems(error)[0].startswith("releaseName: 'Bad_Name' is not a DNS label")
+    assert error.outputs == deployed
+
+
+def test_the_project_requires_a_cli_that_keeps_outputs_of_a_failed_update() -> None:
+    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
+    assert project["requiredPulumiVersion"] == ">=3.112.0"
+
+
+# --- monitoring volumes are guarded like identity -------------------------------------------
+
+GRAPHITE = WORKSHEET_EXAMPLE["aisinfra:monitoring"]["graphite"]
+GRAFANA = WORKSHEET_EXAMPLE["aisinfra:monitoring"]["grafana"]
+
+
+@pytest.mark.parametrize(
+    ("graphite", "identity"),
+    [
+        ({**GRAPHITE, "node": "cpu02"}, "cpu02:/data/graphite:250Gi"),
+        ({**GRAPHITE, "path": "/data/graphite2"}, "cpu01:/data/graphite2:250Gi"),
+        ({**GRAPHITE, "size": "500Gi"}, "cpu01:/data/graphite:500Gi"),
+    ],
+    ids=["node", "path", "size"],
+)
+def test_moving_a_deployed_monitoring_volume_is_refused_until_acknowledged(
+    preview: Any, graphite: dict[str, str], identity: str
+) -> None:
+    monitoring = {"enabled": True, "graphite": graphite, "grafana": GRAFANA}
+    error = refusal(preview, worksheet(monitoring=monitoring))
+    (problem,) = problems(error)
+    assert problem.startswith(
+        f"monitoring.graphite: the deployed cluster has 'cpu01:/data/graphite:250Gi'; changing it to '{identity}' "
+        "moves its data"
+    )
+    assert problem.endswith(f"then set identityChange.graphite: '{identity}'")
+    rendering = preview(worksheet(monitoring=monitoring, identityChange={"graphite": identity}))
+    assert rendering.by_name("aistore-monitoring-graphite-pv").inputs["spec"]["local"]["path"] == graphite["path"]
+
+
+def test_switching_a_deployed_volume_to_an_existing_claim_is_refused(preview: Any) -> None:
+    monitoring = {"enabled": True, "graphite": GRAPHITE, "grafana": {"existingClaim": "grafana-data"}}
+    error = refusal(preview, worksheet(monitoring=monitoring, existingNamespace=True))
+    (problem,) = problems(error)
+    assert problem.startswith("monitoring.grafana: the deployed cluster has 'cpu01:/data/grafana:50Gi'; ")
+    assert problem.endswith("then set identityChange.grafana: 'claim:grafana-data'")
+
+
+def test_turning_monitoring_off_needs_both_volumes_acknowledged(preview: Any) -> None:
+    monitoring = {"enabled": False, "externalGraphite": "graphite.example.com:2003"}
+    error = refusal(preview, worksheet(monitoring=monitoring))
+    assert [problem.split(":")[0] for problem in problems(error)] == ["monitoring.graphite", "monitoring.grafana"]
+    preview(worksheet(monitoring=monitoring, identityChange={"graphite": "none", "grafana": "none"}))
+
+
+def test_a_stack_deployed_before_storage_was_exported_is_not_refused(make_stack: Any, deployed: dict) -> None:
+    older = {key: value for key, value in deployed.items() if key != "monitoringStorage"}
+    moved = {"enabled": True, "graphite": {**GRAPHITE, "node": "cpu02"}, "grafana": GRAFANA}
+    run_program(make_stack(worksheet(monitoring=moved)), deployed_outputs=older)
+
+
+# --- stale identity acknowledgements --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "acknowledged", "current"),
+    [
+        ("releaseName", "demo2", "demo"),
+        ("namespace", "ais2", "ais"),
+        ("statePath", "/var/ais", "/etc/ais"),
+        ("chart", "https://charts.example.com ais", "path ../ais-k8s/helm/ais/charts"),
+        ("graphite", "cpu02:/data/graphite:250Gi", "cpu01:/data/graphite:250Gi"),
+        ("grafana", "claim:grafana-data", "cpu01:/data/grafana:50Gi"),
+    ],
+)
+def test_an_acknowledgement_that_is_not_the_worksheets_value_is_refused(
+    make_stack: Any, key: str, acknowledged: str, current: str
+) -> None:
+    """Left in the stack file after its change, it would let a later change of the key through."""
+    with pytest.raises(ProgramError) as failure:
+        run_program(make_stack(worksheet(identityChange={key: acknowledged})))
+    assert problems(failure.value) == [stale_acknowledgement(key, acknowledged, current)]
+
+
+# --- nodes leaving the worksheet ------------------------------------------------------------
+
+
+def test_a_leaving_node_is_read_first_under_a_name_that_says_why(preview: Any) -> None:
+    """Deleting its patches would create an empty Node if it is gone; a failed read stops that in preview."""
+    rendering = preview(
+        worksheet(
+            targets={**TARGETS, "nodes": ["cpu{01..11}"], "decommissioned": ["cpu12"], "scaleInTo": 11},
+            proxies={**PROXIES, "nodes": ["cpu{01..11}"]},
+        )
+    )
+    read = rendering.by_name("aistore-leaving-node-cpu12")
+    assert (read.type, read.read_id, read.parent) == (
+        "kubernetes:core/v1:Node",
+        "cpu12",
+        rendering.by_name("aistore").urn,
+    )
+    assert "cpu12" not in rendering.node_labels()
+    assert rendering.warnings == [
+        "node 'cpu12' leaves this cluster: its label patches are deleted by this update. If the read "
+        "'aistore-leaving-node-cpu12' fails because 'cpu12' no longer exists in Kubernetes, first `pulumi state "
+        "delete` the patches of 'cpu12' (README, Runbook: 'A node that no longer exists'), then run again"
+    ]
+
+
+def test_a_node_that_stays_in_another_role_is_not_leaving(preview: Any) -> None:
+    rendering = preview(
+        worksheet(targets={**TARGETS, "nodes": ["cpu{01..11}"], "decommissioned": ["cpu12"], "scaleInTo": 11})
+    )
+    assert [resource.name for resource in rendering.resources if "leaving" in resource.name] == []
+    assert rendering.warnings == []
+
+
+# --- forced patches stay off ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["true", "True"])
+def test_the_provider_option_that_forces_patches_is_refused(make_stack: Any, value: str) -> None:
+    with pytest.raises(ProgramError) as failure:
+        run_program(make_stack({**WORKSHEET_EXAMPLE, "kubernetes:enablePatchForce": value}))
+    (problem,) = problems(failure.value)
+    assert problem.startswith(f"kubernetes:enablePatchForce: is '{value}'; forced patches would take node labels")
+    assert "`pulumi config rm kubernetes:enablePatchForce`" in problem
+    assert [resource.type for resource in failure.value.registered] == [STACK_REFERENCE]
+
+
+def test_the_provider_option_set_to_false_is_fine(make_stack: Any) -> None:
+    run_program(make_stack({**WORKSHEET_EXAMPLE, "kubernetes:enablePatchForce": False}))
+
+
+def test_the_environment_variable_that_forces_patches_is_refused(make_stack: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("PULUMI_K8S_ENABLE_PATCH_FORCE", "true")
+    with pytest.raises(ProgramError) as failure:
+        run_program(make_stack(WORKSHEET_EXAMPLE))
+    (problem,) = problems(failure.value)
+    assert problem.startswith("PULUMI_K8S_ENABLE_PATCH_FORCE: the environment variable is set ('true')")
+    assert "`unset PULUMI_K8S_ENABLE_PATCH_FORCE`" in problem
+    monkeypatch.setenv("PULUMI_K8S_ENABLE_PATCH_FORCE", "false")
+    run_program(make_stack(WORKSHEET_EXAMPLE))
+
+
+def test_no_patch_carries_the_force_annotation(make_stack: Any) -> None:
+    patches = run_program(make_stack(WORKSHEET_EXAMPLE)).of_type(NODE_PATCH)
+    assert len(patches) == 25
+    assert all(set(patch.inputs["metadata"]) == {"name", "labels"} for patch in patches)

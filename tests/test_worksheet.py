@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from aisinfra.chart.rules import load_worksheet
-from aisinfra.review.render import ProgramError, run_program
+from aisinfra.review.render import STACK_REFERENCE, ProgramError, run_program
 from aisinfra.worksheet.model import Worksheet, WorksheetError, section_type
 from aisinfra.worksheet.stackfile import project_defaults, read_stack
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
@@ -205,7 +205,8 @@ def test_each_mistake_is_reported_under_its_key_before_anything_is_registered(
     assert len(problems) == len(expected), problems
     for problem, start in zip(problems, expected, strict=True):
         assert problem.startswith(start), problem
-    assert failure.value.registered == []
+    # Only the read of the stack's own outputs (the deployed state) happened; nothing touched the cluster.
+    assert [resource.type for resource in failure.value.registered] == [STACK_REFERENCE]
 
 
 def test_all_mistakes_are_reported_together(make_stack: Any) -> None:
@@ -228,7 +229,8 @@ def test_plaintext_grafana_password_is_refused(make_stack: Any) -> None:
     assert "grafanaAdminPassword: is stored in plain text" in str(failure.value)
     assert "pulumi config set --secret grafanaAdminPassword" in str(failure.value)
     assert "hunter2" not in str(failure.value)
-    assert failure.value.registered == []
+    # Only the read of the stack's own outputs (the deployed state) happened; nothing touched the cluster.
+    assert [resource.type for resource in failure.value.registered] == [STACK_REFERENCE]
 
 
 def test_field_mistakes_and_rules_across_keys_are_reported_in_one_run(make_stack: Any) -> None:
@@ -253,7 +255,7 @@ def test_field_mistakes_and_rules_across_keys_are_reported_in_one_run(make_stack
     assert lines[6:] == [
         "  (checked once the problems above are fixed: the rules that compare targets.mountpoints with other keys)"
     ]
-    assert failure.value.registered == []
+    assert [resource.type for resource in failure.value.registered] == [STACK_REFERENCE]
 
 
 def test_a_rule_across_keys_waits_only_for_the_keys_it_uses(make_stack: Any) -> None:
@@ -326,7 +328,7 @@ def test_the_models_own_defaults_without_pulumi_yaml() -> None:
     )
     assert (loaded.protect, loaded.state_path, loaded.existing_namespace) == (True, "/etc/ais", False)
     assert (loaded.images.init_container, loaded.images.aisnode) == ("aistore/ais-init:latest", "aistore/aisnode:3.4")
-    assert (loaded.chart.dependency_update, loaded.chart.values) == (True, {})
+    assert (loaded.chart.dependency_update, loaded.chart.timeout_seconds, loaded.chart.values) == (False, 1800, {})
     assert (loaded.targets.initial_count, loaded.expected_targets) == (0, 12)
     assert (loaded.targets.decommissioned, loaded.targets.scale_in_to, loaded.targets.removed_mountpoints) == (
         [],
@@ -346,6 +348,8 @@ def test_the_models_own_defaults_without_pulumi_yaml() -> None:
         "namespace": None,
         "statePath": None,
         "chart": None,
+        "graphite": None,
+        "grafana": None,
     }
 
 

@@ -14,9 +14,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from aisinfra.chart import naming
-from aisinfra.chart.values import MONITORING_SERVICES, override_conflicts
+from aisinfra.chart.values import MONITORING_SERVICES, chart_source, override_conflicts
 from aisinfra.worksheet import k8s
-from aisinfra.worksheet.model import Worksheet, WorksheetError, decoded, parse_worksheet
+from aisinfra.worksheet.model import (
+    Worksheet,
+    WorksheetError,
+    decoded,
+    parse_worksheet,
+    stale_identity_acknowledgements,
+)
 from aisinfra.worksheet.patterns import PatternError, expand
 from aisinfra.worksheet.stackfile import misplaced_keys
 
@@ -48,6 +54,7 @@ def load_worksheet(
         if claims_waiting:
             waiting.append("releaseName")
         raise WorksheetError([*error.problems, *problems], waiting) from None
+    problems += stale_identity_acknowledgements(worksheet.identity_change, {"chart": chart_source(worksheet).identity})
     problems += _override_problems(worksheet)
     if problems:
         raise WorksheetError(problems)

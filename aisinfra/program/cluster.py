@@ -3,28 +3,33 @@ Helm release of the AIStore chart, installed once the nodes carry their labels."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from aisinfra.chart import naming
+from aisinfra.chart.fingerprint import POSTRENDER_LAUNCHER, release_description
 from aisinfra.chart.values import chart_source, monitoring_volumes, release_values
 from aisinfra.program.monitoring import GrafanaAdmin, MonitoringLayer, MonitoringLayerArgs
 from aisinfra.program.nodes import read_node
 from aisinfra.program.proxy import ProxyLayer, ProxyLayerArgs
 from aisinfra.program.target import TargetLayer, TargetLayerArgs
 from aisinfra.worksheet.model import Worksheet
+from aisinfra.worksheet.stackfile import PROJECT_DIR
 
 # Helm runs the post-renderer by path with no arguments, from the provider's working
 # directory, which is the project directory. A relative path keeps the value stored in the
 # Release identical on every machine that runs the stack.
-POSTRENDER_COMMAND = "./aisinfra/chart/bin/postrender"
+POSTRENDER_COMMAND = f"./{POSTRENDER_LAUNCHER}"
+NODE_GONE_RUNBOOK = "README, Runbook: 'A node that no longer exists'"
 
 
 @dataclass(frozen=True)
 class AisClusterArgs:
     worksheet: Worksheet
+    # Deployed nodes the worksheet no longer has (their label patches go in this update).
+    leaving_nodes: list[str] = field(default_factory=list)
 
 
 def grafana_admin(worksheet: Worksheet) -> GrafanaAdmin | None:
@@ -66,6 +71,8 @@ class AisCluster(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, protect=keep),
             )
         node_reads = {node: read_node(f"{name}-node-{node}", node, parent=self) for node in nodes_to_read(worksheet)}
+        for node in args.leaving_nodes:
+            self._check_leaving_node(name, node)
         self.proxies = ProxyLayer(
             f"{name}-proxies",
             ProxyLayerArgs(
@@ -105,9 +112,28 @@ class AisCluster(pulumi.ComponentResource):
                 dependency_update=worksheet.chart.dependency_update,
                 values=release_values(worksheet),
                 postrender=POSTRENDER_COMMAND,
+                # Changes exactly when the post-renderer's code or the chart's files do, so
+                # that a repair or a chart edit shows in the diff and upgrades the release.
+                description=release_description(source, worksheet.chart.dependency_update, PROJECT_DIR),
+                timeout=worksheet.chart.timeout_seconds,
+                # A rollback on a timeout would delete a cluster's pods mid-bootstrap; a
+                # timed-out release stays as it is and the next `pulumi up` upgrades it.
+                atomic=False,
             ),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.proxies, self.targets, self.monitoring], protect=keep
             ),
         )
         self.register_outputs({"releaseStatus": self.release.status.status})
+
+    def _check_leaving_node(self, name: str, node: str) -> None:
+        """Deleting a label patch applies to its Node, and creates an empty Node if the node is
+        gone from Kubernetes. Reading the node first fails the preview instead, before any
+        delete, under a name that says why."""
+        read = read_node(f"{name}-leaving-node-{node}", node, parent=self)
+        pulumi.log.warn(
+            f"node '{node}' leaves this cluster: its label patches are deleted by this update. If the read "
+            f"'{name}-leaving-node-{node}' fails because '{node}' no longer exists in Kubernetes, first "
+            f"`pulumi state delete` the patches of '{node}' ({NODE_GONE_RUNBOOK}), then run again",
+            resource=read,
+        )

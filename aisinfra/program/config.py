@@ -1,43 +1,69 @@
-"""Reading the worksheet out of the running Pulumi program's stack config."""
+"""Reading the worksheet and the deployed state out of the running Pulumi program's stack."""
 
 from __future__ import annotations
 
+import os
+from typing import Any, NoReturn
+
 import pulumi
-from pulumi.runtime import config as runtime_config
-from pulumi.runtime.sync_await import _sync_await
 
 from aisinfra.chart.rules import load_worksheet
-from aisinfra.program.safety import DeployedState, UnsafeChangeError, unsafe_changes
+from aisinfra.program import sdk
+from aisinfra.program.safety import DeployedState, UnsafeChangeError, forced_patch_problems, unsafe_changes
 from aisinfra.worksheet.model import Worksheet, WorksheetError
 from aisinfra.worksheet.stackfile import PREFIX, project_keys
 
+# What `pulumi.get_organization()` returns on a local (file, "DIY") state backend.
+FILE_BACKEND_ORGANIZATION = "organization"
 
-def read_worksheet() -> Worksheet:
-    """All ``aisinfra:*`` keys of the stack, validated. Every key is read -- not only the
-    known ones -- so that a misspelled key is reported instead of silently ignored."""
-    # The language host loads the whole stack config here before the program starts.
-    all_keys = runtime_config.CONFIG.get()
-    stack_config = project_keys(all_keys)
-    secret_keys = frozenset(key for key in stack_config if runtime_config.is_config_secret(PREFIX + key))
-    try:
-        return load_worksheet(stack_config, secret_keys, other_keys=all_keys)
-    except WorksheetError as error:
-        # RunError makes the CLI print the message alone, without a Python traceback.
-        raise pulumi.RunError(str(error)) from None
+
+def self_reference_name(organization: str, project: str, stack: str) -> str:
+    """The name under which this stack's backend finds the stack itself. A file backend in
+    its legacy layout rejects any name with a '/', and the bare stack name works in both of
+    its layouts; Pulumi Cloud needs the full ``<org>/<project>/<stack>``."""
+    if organization == FILE_BACKEND_ORGANIZATION:
+        return stack
+    return f"{organization}/{project}/{stack}"
 
 
 def read_deployed_state() -> DeployedState:
     """The outputs of this stack's last successful update, read through a StackReference to
     the stack itself; empty for a stack that was never deployed."""
-    stack = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
-    reference = pulumi.StackReference(f"{pulumi.get_stack()}-deployed", stack_name=stack)
-    # Waiting here, as synchronous invokes do, lets a refusal stop the program before any
-    # other resource is registered.
-    outputs = _sync_await(reference.outputs.future()) or {}
-    return DeployedState.from_outputs(outputs)
+    name = self_reference_name(pulumi.get_organization(), pulumi.get_project(), pulumi.get_stack())
+    reference = pulumi.StackReference(f"{pulumi.get_stack()}-deployed", stack_name=name)
+    # Waiting here lets a refusal stop the program before any other resource is registered.
+    outputs: dict[str, Any] | None = sdk.wait_for(reference.outputs.future())
+    return DeployedState.from_outputs(outputs or {})
+
+
+def read_worksheet(deployed: DeployedState) -> Worksheet:
+    """All ``aisinfra:*`` keys of the stack, validated. Every key is read -- not only the
+    known ones -- so that a misspelled key is reported instead of silently ignored."""
+    stack_config = sdk.stack_config()
+    forced = forced_patch_problems(stack_config, os.environ)
+    worksheet_config = project_keys(stack_config)
+    secret_keys = frozenset(key for key in worksheet_config if sdk.is_secret(PREFIX + key))
+    try:
+        worksheet = load_worksheet(worksheet_config, secret_keys, other_keys=stack_config)
+    except WorksheetError as error:
+        refuse(WorksheetError([*error.problems, *forced], error.waiting), deployed)
+    if forced:
+        refuse(WorksheetError(forced), deployed)
+    return worksheet
 
 
 def refuse_unsafe_changes(worksheet: Worksheet, deployed: DeployedState) -> None:
     problems = unsafe_changes(deployed, worksheet)
     if problems:
-        raise pulumi.RunError(str(UnsafeChangeError(problems)))
+        refuse(UnsafeChangeError(problems), deployed)
+
+
+def refuse(error: WorksheetError, deployed: DeployedState) -> NoReturn:
+    """Stop the run with ``error``, exporting the deployed outputs again first. The SDK
+    registers the stack's outputs even when the program fails, and a Pulumi CLI older than
+    3.112 saves them as the stack's outputs: without this, one refused run would leave the
+    guard an empty (never deployed) stack and let the next run through unchecked."""
+    for key, value in deployed.outputs.items():
+        pulumi.export(key, value)
+    # RunError makes the CLI print the message alone, without a Python traceback.
+    raise pulumi.RunError(str(error))

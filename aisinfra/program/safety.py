@@ -2,9 +2,10 @@
 
 How the program knows what is deployed: every successful ``pulumi up`` exports the
 cluster's shape (``targetNodes``, ``targetCount``, ``mountpoints``, ``proxyNodes``, and the
-identity: ``releaseName``, ``namespace``, ``statePath``, ``chartSource``). The next run
-reads those outputs back through a StackReference to its own stack (see
-``aisinfra.config.read_deployed_state``) and compares them with the worksheet here, before
+identity: ``releaseName``, ``namespace``, ``statePath``, ``chartSource``,
+``monitoringStorage``). The next run reads those outputs back through a StackReference to
+its own stack (see ``aisinfra.program.config.read_deployed_state``) and compares them with
+the worksheet here, before
 any other resource is registered. This was chosen over ``protect`` on the per-node
 resources because a lowered ``initialCount`` or a removed mountpoint deletes no Pulumi
 resource at all -- only the chart's values change -- and because a refusal has to say what
@@ -17,12 +18,18 @@ A scale-in goes through only when the worksheet acknowledges it (``targets.decom
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aisinfra.chart import naming
-from aisinfra.chart.values import chart_source
-from aisinfra.worksheet.model import Worksheet, WorksheetError
+from aisinfra.chart.values import MONITORING_SERVICES, chart_source
+from aisinfra.worksheet.model import Worksheet, WorksheetError, acknowledgement_entries
+
+# What forces a label patch over another owner's value (pulumi-kubernetes): the provider
+# option, and the environment variable the provider reads when the option is not set.
+PATCH_FORCE_CONFIG_KEY = "kubernetes:enablePatchForce"
+PATCH_FORCE_ENVIRONMENT_VARIABLE = "PULUMI_K8S_ENABLE_PATCH_FORCE"
 
 
 class UnsafeChangeError(WorksheetError):
@@ -41,10 +48,15 @@ class DeployedState:
     target_count: int | None = None
     mountpoints: tuple[str, ...] = ()
     proxy_nodes: tuple[str, ...] = ()
+    # Per monitoring service, its storage as Storage.identity writes it; None: not exported.
+    monitoring_storage: dict[str, str] | None = None
+    # Every output as read, exported again when a run is refused (see config.refuse).
+    outputs: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, Any]) -> DeployedState:
         count = outputs.get("targetCount")
+        storage = outputs.get("monitoringStorage")
         return cls(
             release_name=outputs.get("releaseName"),
             namespace=outputs.get("namespace"),
@@ -54,7 +66,45 @@ class DeployedState:
             target_count=int(count) if count is not None else None,
             mountpoints=tuple(outputs.get("mountpoints") or ()),
             proxy_nodes=tuple(outputs.get("proxyNodes") or ()),
+            monitoring_storage=dict(storage) if storage is not None else None,
+            outputs=dict(outputs),
         )
+
+
+def monitoring_storage(worksheet: Worksheet) -> dict[str, str]:
+    """What each monitoring service keeps its data on, as exported and compared next run."""
+    if not worksheet.monitoring.enabled:
+        return {}
+    return {service: worksheet.storage_identity(service) for service in MONITORING_SERVICES}
+
+
+def leaving_nodes(deployed: DeployedState, worksheet: Worksheet) -> list[str]:
+    """Deployed nodes the worksheet no longer has: their label patches are deleted at the end
+    of this update."""
+    staying = set(worksheet.target_nodes) | set(worksheet.proxy_nodes)
+    deployed_nodes = dict.fromkeys(deployed.target_nodes + deployed.proxy_nodes)
+    return [node for node in deployed_nodes if node not in staying]
+
+
+def forced_patch_problems(stack_config: Mapping[str, str], environment: Mapping[str, str]) -> list[str]:
+    """Settings that make the Kubernetes provider force every patch, which would silently take
+    a label over from another cluster or a person instead of stopping at the conflict."""
+    problems = []
+    setting = stack_config.get(PATCH_FORCE_CONFIG_KEY)
+    if setting is not None and str(setting).lower() != "false":
+        problems.append(
+            f"{PATCH_FORCE_CONFIG_KEY}: is '{setting}'; forced patches would take node labels over from "
+            f"whoever owns them. Remove it (`pulumi config rm {PATCH_FORCE_CONFIG_KEY}`) and resolve a label "
+            "conflict as the README's 'Label ownership is explicit' says"
+        )
+    variable = environment.get(PATCH_FORCE_ENVIRONMENT_VARIABLE)
+    if variable and variable.lower() != "false":
+        problems.append(
+            f"{PATCH_FORCE_ENVIRONMENT_VARIABLE}: the environment variable is set ('{variable}'); the Kubernetes "
+            "provider would force every patch and take node labels over from whoever owns them. Unset it "
+            f"(`unset {PATCH_FORCE_ENVIRONMENT_VARIABLE}`) and run again"
+        )
+    return problems
 
 
 def unsafe_changes(deployed: DeployedState, worksheet: Worksheet) -> list[str]:
@@ -129,26 +179,40 @@ def _identity_changes(deployed: DeployedState, worksheet: Worksheet) -> list[str
         "namespace": "replaces the Helm release (uninstall, then install) in the new namespace",
         "statePath": "starts every proxy and target with empty state, orphaning the state under the old path",
         "chart": "installs a different chart over the deployed release",
+        **{
+            service: "moves its data: the protected volume and claim would be replaced or deleted (`pulumi up` stops "
+            "at them) and the history on the old volume is left behind; a volume's size cannot change in place"
+            for service in MONITORING_SERVICES
+        },
     }
     now = {
         "releaseName": worksheet.release_name,
         "namespace": worksheet.namespace,
         "statePath": worksheet.state_path,
         "chart": chart_source(worksheet).identity,
+        **{service: worksheet.storage_identity(service) for service in MONITORING_SERVICES},
     }
+    deployed_storage = deployed.monitoring_storage
     before = {
         "releaseName": deployed.release_name,
         "namespace": deployed.namespace,
         "statePath": deployed.state_path,
         "chart": deployed.chart_source,
+        # A service without deployed storage has no data to lose; one never exported is unknown.
+        **{
+            service: None if deployed_storage is None else deployed_storage.get(service)
+            for service in MONITORING_SERVICES
+        },
     }
-    acknowledged = worksheet.identity_change.model_dump(by_alias=True)
+    written = {service: f"monitoring.{service}" for service in MONITORING_SERVICES}
+    acknowledged = acknowledgement_entries(worksheet.identity_change)
     problems = []
     for key, value in now.items():
         if before[key] is None or before[key] == value or acknowledged[key] == value:
             continue
         problems.append(
-            f"{key}: the deployed cluster has '{before[key]}'; changing it to '{value}' {consequence[key]}. "
+            f"{written.get(key, key)}: the deployed cluster has '{before[key]}'; changing it to '{value}' "
+            f"{consequence[key]}. "
             "If that is really wanted, back up first, and with protect on run `pulumi state unprotect` "
             f"for what gets replaced; then set identityChange.{key}: '{value}'"
         )

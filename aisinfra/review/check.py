@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
+from aisinfra.chart.dependencies import missing_subchart_problems
 from aisinfra.chart.rules import load_worksheet
 from aisinfra.chart.values import monitoring_volumes
 from aisinfra.review import object_checks
@@ -27,7 +28,7 @@ from aisinfra.review.chart_render import ChartRenderError, ChartUnavailableError
 from aisinfra.review.render import ProgramError
 from aisinfra.worksheet.model import Worksheet, WorksheetError
 from aisinfra.worksheet.patterns import compress
-from aisinfra.worksheet.stackfile import StackConfig
+from aisinfra.worksheet.stackfile import PROJECT_DIR, StackConfig
 
 CONTEXT_KEY = "kubernetes:context"
 
@@ -75,6 +76,9 @@ def check_stacks(stacks: list[StackConfig]) -> CheckReport:
             if len(stacks) > 1:
                 notes.append(f"{file}: compared with the other stacks once its problems are fixed")
             continue
+        if worksheet.chart.path is not None:
+            subcharts = missing_subchart_problems(worksheet.chart.path, worksheet.chart.dependency_update, PROJECT_DIR)
+            problems += [f"{file}: {problem}" for problem in subcharts]
         checked.append(CheckedStack(file=file, context=stack.values.get(CONTEXT_KEY), worksheet=worksheet))
     for first, second in combinations(checked, 2):
         where = _shared_cluster(first.file, first.context, second.file, second.context)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import logging
 import re
 import runpy
 from dataclasses import dataclass, field
@@ -22,10 +23,11 @@ import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_root_resource
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
+from aisinfra.chart.dependencies import missing_subchart_problems
 from aisinfra.chart.naming import INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
+from aisinfra.program import sdk
+from aisinfra.program.config import FILE_BACKEND_ORGANIZATION
 from aisinfra.worksheet.patterns import compress, expand
 from aisinfra.worksheet.stackfile import PROJECT_DIR, SECRET_PLACEHOLDER, StackConfig
 
@@ -60,6 +62,7 @@ class Rendering:
     stack: str
     resources: list[Registration]
     outputs: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)  # what `pulumi preview` would show as warnings
 
     def of_type(self, type_: str) -> list[Registration]:
         return [resource for resource in self.resources if resource.type == type_]
@@ -138,55 +141,81 @@ def _whole_numbers(value: Any) -> Any:
 
 
 class ProgramError(Exception):
-    """The program stopped with an error; ``registered`` is what it had registered by then."""
+    """The program stopped with an error; ``registered`` is what it had registered by then,
+    ``outputs`` what it had exported (the SDK registers them as the stack's outputs even
+    when the program fails)."""
 
-    def __init__(self, cause: BaseException, registered: list[Registration]):
+    def __init__(self, cause: BaseException, registered: list[Registration], outputs: dict[str, Any]):
         super().__init__(str(cause))
         self.cause = cause
         self.registered = registered
+        self.outputs = outputs
 
 
-def run_program(stack: StackConfig, deployed_outputs: dict[str, Any] | None = None) -> Rendering:
+class _Warnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def run_program(
+    stack: StackConfig,
+    deployed_outputs: dict[str, Any] | None = None,
+    organization: str = FILE_BACKEND_ORGANIZATION,
+) -> Rendering:
     """Run ``__main__.py`` for one stack under mocks, as a preview. ``deployed_outputs`` are
     the outputs of the stack's last update as its self-reference reads them (none: never
-    deployed). Each run gets a fresh context, so runs never see each other's config, root
-    stack or resources."""
-    return contextvars.Context().run(_run, stack, deployed_outputs or {})
+    deployed); ``organization`` is what the backend reports (a local backend's by default).
+    Each run gets a fresh context, so runs never see each other's config, root stack or
+    resources."""
+    return contextvars.Context().run(_run, stack, deployed_outputs or {}, organization)
 
 
-def _run(stack: StackConfig, deployed_outputs: dict[str, Any]) -> Rendering:
+def _run(stack: StackConfig, deployed_outputs: dict[str, Any], organization: str) -> Rendering:
     pulumi.runtime.set_all_config(dict(stack.values), sorted(stack.secret_keys))
     monitor = _RecordingMonitor(deployed_outputs)
+    warnings = _Warnings()
+    logger = logging.Logger("aisinfra.render")
+    logger.addHandler(warnings)
     pulumi.runtime.set_mocks(
         monitor.mocks,
         project="aisinfra",
         stack=stack.name,
         preview=True,
+        logger=logger,
         monitor=monitor,
-        organization="organization",  # what a local (DIY) backend reports
+        organization=organization,
     )
 
     def program() -> None:
         runpy.run_path(str(PROGRAM), run_name="__main__")  # as the CLI's language host runs it
 
     try:
-        _sync_await(run_pulumi_func(program))
+        sdk.run_program_function(program)
     except Exception as error:
         registered = [r for r in monitor.registrations.values() if r.type != STACK_TYPE]
-        raise ProgramError(error, registered) from error
-    root = get_root_resource()
-    outputs = {name: _resolve(value) for name, value in getattr(root, "outputs", {}).items()}
+        raise ProgramError(error, registered, _stack_outputs()) from error
     resources = [registration for registration in monitor.registrations.values() if registration.type != STACK_TYPE]
-    return Rendering(stack=stack.name, resources=_tree_order(resources), outputs=outputs)
+    return Rendering(
+        stack=stack.name, resources=_tree_order(resources), outputs=_stack_outputs(), warnings=warnings.messages
+    )
+
+
+def _stack_outputs() -> dict[str, Any]:
+    root = get_root_resource()
+    return {name: _resolve(value) for name, value in getattr(root, "outputs", {}).items()}
 
 
 def _resolve(value: Any) -> Any:
     output = pulumi.Output.from_input(value)
-    if _sync_await(output.is_secret()):
+    if sdk.wait_for(output.is_secret()):
         return SECRET_PLACEHOLDER
-    if not _sync_await(output.is_known()):
+    if not sdk.wait_for(output.is_known()):
         return "(known after pulumi up)"
-    return _sync_await(output.future())
+    return sdk.wait_for(output.future())
 
 
 def natural_order(text: str) -> list[Any]:
@@ -297,8 +326,27 @@ def summary_text(rendering: Rendering) -> str:
 
 def release_document(rendering: Rendering) -> dict[str, Any]:
     inputs = rendering.release().inputs
-    keys = ("name", "namespace", "chart", "version", "repositoryOpts", "dependencyUpdate", "postrender")
+    keys = (
+        "name",
+        "namespace",
+        "chart",
+        "version",
+        "repositoryOpts",
+        "dependencyUpdate",
+        "postrender",
+        "description",
+        "timeout",
+        "atomic",
+    )
     return {key: inputs[key] for key in keys if key in inputs}
+
+
+def chart_problems(rendering: Rendering) -> list[str]:
+    """What stops the rendered Release's local chart from installing as it is checked out here."""
+    inputs = rendering.release().inputs
+    if "repositoryOpts" in inputs:
+        return []
+    return missing_subchart_problems(inputs["chart"], inputs.get("dependencyUpdate", False), PROJECT_DIR)
 
 
 def manifest_documents(rendering: Rendering) -> list[dict[str, Any]]:

@@ -41,6 +41,16 @@ DEFAULT_STATE_PATH = "/etc/ais"
 DEFAULT_INIT_IMAGE = "aistore/ais-init:latest"
 DEFAULT_AISNODE_IMAGE = "aistore/aisnode:3.4"
 DEFAULT_KUBERNETES_VERSION = "1.30"
+# How long the Release waits for the cluster's pods on install, upgrade and uninstall. The
+# worksheet's example (12 nodes each running a proxy and a target with 10 disks) starts all
+# pods in parallel: each node pulls the aisnode and init images once (minutes from a busy
+# registry), runs the init container, and a target turns ready only after the proxies have
+# elected a primary and every expected target has joined, then 3 readiness periods of 30 s.
+# Helm also waits for Graphite, Grafana and Prometheus and their claims. 15 minutes covers a
+# slow start; twice that leaves room for image pulls throttled by a registry.
+DEFAULT_RELEASE_TIMEOUT_SECONDS = 1800
+# Storage.identity of a monitoring service that has no storage (monitoring disabled).
+NO_STORAGE = "none"
 
 # Every pattern here is used with fullmatch and spells digits [0-9]: a '$'-anchored match lets a
 # trailing newline through, and \d also accepts other scripts' digits, which int() reads.
@@ -340,7 +350,10 @@ class Chart(_Section):
     repo: Annotated[str, AfterValidator(_chart_repo)] | None = None
     name: Annotated[str, AfterValidator(_chart_name)] | None = None
     version: Annotated[str, AfterValidator(_pinned_version)] | None = None
-    dependency_update: Boolean = True
+    # Off: Helm installs the subcharts already in the chart's charts/ directory (one
+    # `helm dependency build` per checkout), never downloading or writing during a preview.
+    dependency_update: Boolean = False
+    timeout_seconds: int = Field(DEFAULT_RELEASE_TIMEOUT_SECONDS, ge=60, le=86400, strict=True)
     values: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -400,6 +413,13 @@ class Storage(_Section):
             )
         return self
 
+    @property
+    def identity(self) -> str:
+        """Where the data lives, in init's notation: ``NODE:PATH:SIZE`` or ``claim:NAME``."""
+        if self.existing_claim is not None:
+            return f"claim:{self.existing_claim}"
+        return f"{self.node}:{self.path}:{self.size}"
+
 
 class Monitoring(_Section):
     enabled: Boolean = True
@@ -416,6 +436,9 @@ class IdentityChange(_Section):
     namespace: str | None = None
     state_path: str | None = None
     chart: str | None = None
+    # A monitoring service's storage (Storage.identity, or NO_STORAGE).
+    graphite: str | None = None
+    grafana: str | None = None
 
 
 class Worksheet(_Section):
@@ -456,6 +479,12 @@ class Worksheet(_Section):
     @property
     def expected_targets(self) -> int:
         return self.targets.initial_count or len(self.target_nodes)
+
+    def storage_identity(self, service: str) -> str:
+        storage: Storage | None = getattr(self.monitoring, service)
+        if not self.monitoring.enabled or storage is None:
+            return NO_STORAGE
+        return storage.identity
 
     @property
     def prometheus_enabled(self) -> bool:
@@ -695,6 +724,7 @@ def _cross_checks(worksheet: Worksheet, secret_keys: frozenset[str]) -> tuple[li
         lambda: _duplicates("targets.mountpoints", worksheet.targets.mountpoints),
         lambda: _nested_mountpoints(worksheet.targets.mountpoints),
         lambda: _acknowledgement_rules(worksheet),
+        lambda: _identity_acknowledgement_rules(worksheet),
         lambda: _state_path_rules(worksheet),
         lambda: _count_rules(worksheet),
         lambda: _primary_rules(worksheet),
@@ -733,6 +763,20 @@ def _acknowledgement_rules(worksheet: Worksheet) -> list[str]:
             "later one through"
         )
     return problems
+
+
+def _identity_acknowledgement_rules(worksheet: Worksheet) -> list[str]:
+    # Only the keys acknowledged are looked at, so a mistake elsewhere does not hold this back.
+    current: dict[str, Callable[[], str]] = {
+        "releaseName": lambda: worksheet.release_name,
+        "namespace": lambda: worksheet.namespace,
+        "statePath": lambda: worksheet.state_path,
+        "graphite": lambda: worksheet.storage_identity("graphite"),
+        "grafana": lambda: worksheet.storage_identity("grafana"),
+    }
+    entries = acknowledgement_entries(worksheet.identity_change)
+    values = {key: value() for key, value in current.items() if entries[key] is not None}
+    return stale_identity_acknowledgements(worksheet.identity_change, values)
 
 
 def _state_path_rules(worksheet: Worksheet) -> list[str]:
@@ -775,6 +819,25 @@ def _secret_rules(worksheet: Worksheet, secret_keys: frozenset[str]) -> list[str
             "`pulumi config set --secret grafanaAdminPassword`"
         )
     return problems
+
+
+def acknowledgement_entries(acknowledged: IdentityChange) -> dict[str, str | None]:
+    """Each ``identityChange`` entry by its key as written (read field by field: in a partly
+    valid worksheet a field may stand for a mistake of its own)."""
+    return {str(info.alias): getattr(acknowledged, name) for name, info in IdentityChange.model_fields.items()}
+
+
+def stale_identity_acknowledgements(acknowledged: IdentityChange, values: dict[str, str]) -> list[str]:
+    """``identityChange`` entries (by key as written) that do not name the worksheet's value
+    in ``values``: like a stale ``targets.scaleInTo``, one left behind would let a later
+    change of that key through unnoticed."""
+    entries = acknowledgement_entries(acknowledged)
+    return [
+        f"identityChange.{key}: acknowledges '{entries[key]}', but the worksheet's value is '{value}'; remove it "
+        "once its change is deployed, so that it cannot let a later one through"
+        for key, value in values.items()
+        if entries[key] is not None and entries[key] != value
+    ]
 
 
 def _duplicates(key: str, patterns: list[str]) -> list[str]:

@@ -1,0 +1,48 @@
+"""The only place that reaches into the Pulumi Python SDK past its public API.
+
+Each name below is used because the SDK has no public way to do the same; tests/test_sdk.py
+fails, naming the installed SDK version, if an upgrade changes any of them.
+
+- The whole stack config: ``pulumi.Config`` reads one known key at a time, but every
+  ``aisinfra:*`` key has to be seen so that a misspelled one is reported, not ignored. The
+  Pulumi CLI's language host passes the config in ``PULUMI_CONFIG`` and the secret keys in
+  ``PULUMI_CONFIG_SECRET_KEYS`` (read by the public ``get_config_env`` and
+  ``get_config_secret_keys_env``); the Automation API and the mock runtime set them with the
+  public ``set_all_config``, which only the module global ``CONFIG`` lets one list.
+- Waiting for an Output synchronously (``_sync_await``): the program refuses an unsafe change
+  before registering anything else, so it must have the stack's last outputs in hand first.
+  ``pulumi.run`` (an asynchronous entry point) only exists in the newest SDKs.
+- Running a program under mocks (``run_pulumi_func``): what the SDK's own entry point uses to
+  run a program and wait for every registration it started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+T = TypeVar("T")
+
+
+def stack_config() -> dict[str, str]:
+    """Every key of the running stack's config (``namespace:key``) with its value."""
+    keys = set(runtime_config.get_config_env()) | set(runtime_config.CONFIG.get())
+    return {key: runtime_config.get_config(key) for key in sorted(keys)}
+
+
+def is_secret(key: str) -> bool:
+    """Whether the stack's config value ``key`` was set with ``--secret``."""
+    return runtime_config.is_config_secret(key) or key in runtime_config.get_config_secret_keys_env()
+
+
+def wait_for(awaitable: Awaitable[T]) -> T:
+    return _sync_await(awaitable)
+
+
+def run_program_function(program: Callable[[], Any]) -> None:
+    """Run ``program`` as the SDK runs a Pulumi program, until all it registered is done."""
+    wait_for(run_pulumi_func(program))

@@ -1,0 +1,80 @@
+"""The SDK internals aisinfra/program/sdk.py relies on, and the config the Pulumi CLI hands over.
+
+If a Pulumi SDK upgrade changes any private name sdk.py uses, these fail naming the version."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import json
+import re
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi.runtime import config as runtime_config
+
+from aisinfra.program import sdk
+from aisinfra.review.render import run_program
+from aisinfra.worksheet.stackfile import PROJECT_DIR, StackConfig
+from tests.conftest import WORKSHEET_EXAMPLE
+
+SDK = f"pulumi {version('pulumi')}"
+
+
+def test_the_config_global_is_still_a_context_variable_holding_a_dict() -> None:
+    config = getattr(runtime_config, "CONFIG", None)
+    assert isinstance(config, contextvars.ContextVar), f"{SDK}: pulumi.runtime.config.CONFIG changed"
+    assert isinstance(config.get(), dict), f"{SDK}: pulumi.runtime.config.CONFIG no longer holds a dict"
+
+
+def test_set_all_config_still_fills_what_stack_config_lists() -> None:
+    def read() -> tuple[dict[str, str], bool]:
+        runtime_config.set_all_config({"aisinfra:releaseName": "demo", "aisinfra:x": "1"}, ["aisinfra:x"])
+        return sdk.stack_config(), sdk.is_secret("aisinfra:x")
+
+    assert contextvars.Context().run(read) == ({"aisinfra:releaseName": "demo", "aisinfra:x": "1"}, True), SDK
+
+
+def test_the_clis_config_environment_is_read(monkeypatch: Any) -> None:
+    """The CLI's language host passes config and secret keys in the environment, not through CONFIG."""
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"aisinfra:releaseName": "demo", "aisinfra:x": "1"}))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(["aisinfra:x"]))
+    read = contextvars.Context().run(lambda: (sdk.stack_config(), sdk.is_secret("aisinfra:x")))
+    assert read == ({"aisinfra:releaseName": "demo", "aisinfra:x": "1"}, True), SDK
+
+
+def test_the_program_reads_its_worksheet_as_the_cli_passes_it(monkeypatch: Any) -> None:
+    config = {key: value if isinstance(value, str) else json.dumps(value) for key, value in WORKSHEET_EXAMPLE.items()}
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+    rendering = run_program(StackConfig(name="test", path=Path("Pulumi.test.yaml"), values={}, secret_keys=frozenset()))
+    assert rendering.release().inputs["name"] == "demo"
+    assert len(rendering.node_labels()) == 12
+
+
+def test_sync_await_still_waits_for_an_awaitable() -> None:
+    async def answer() -> int:
+        await asyncio.sleep(0)
+        return 42
+
+    assert contextvars.Context().run(sdk.wait_for, answer()) == 42, f"{SDK}: _sync_await changed"
+
+
+def test_run_pulumi_func_is_still_a_coroutine_function_of_one_callable() -> None:
+    from pulumi.runtime.stack import run_pulumi_func
+
+    parameters = list(inspect.signature(run_pulumi_func).parameters)
+    assert inspect.iscoroutinefunction(run_pulumi_func), f"{SDK}: run_pulumi_func is no coroutine function"
+    assert parameters[:1] == ["func"], f"{SDK}: run_pulumi_func takes {parameters}"
+
+
+@pytest.mark.parametrize("package", ["pulumi", "pulumi-kubernetes"])
+def test_the_installed_sdk_is_inside_the_tested_range(package: str) -> None:
+    requirement = next(
+        line for line in (PROJECT_DIR / "requirements.txt").read_text().splitlines() if line.startswith(package + ">")
+    )
+    low, high = re.fullmatch(rf"{package}>=([\d.]+),<([\d.]+)", requirement).groups()  # type: ignore[union-attr]
+    installed = tuple(int(part) for part in version(package).split(".")[:3])
+    assert tuple(map(int, low.split("."))) <= installed < tuple(map(int, high.split("."))), requirement
