@@ -310,7 +310,8 @@ QUESTIONS = [
     Question(
         "chart.dependencyUpdate",
         "--chart-dependency-update",
-        "Let Helm fetch the chart's subcharts on install (yes; no for an air-gapped site after helm dependency build)",
+        "Let Helm download the chart's subcharts during every preview (no, the default, installs those that one "
+        "`helm dependency build` put in the chart's charts/)",
         _yes_no,
         optional=True,
         prompted=False,
