@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 import yaml
@@ -15,7 +15,8 @@ from aisinfra.worksheet.stackfile import PROJECT_DIR, StackConfig, read_stack
 
 # The real AIStore chart with its subcharts, read in place (never copied into the project).
 CHART_ENV = "AISINFRA_CHART"
-REFERENCE_CHART = PROJECT_DIR.parent / "shared" / "reference" / "ais-chart" / "chart"
+REFERENCE_DIR = PROJECT_DIR.parent / "shared" / "reference" / "ais-chart"
+REFERENCE_CHART = REFERENCE_DIR / "chart"
 
 # The worksheet's own example (as in Pulumi.dev.yaml), the base every other worksheet edits.
 WORKSHEET_EXAMPLE: dict[str, Any] = {
@@ -65,6 +66,21 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("true", "1")
 
 
+def missing_fixture(message: str) -> NoReturn:
+    """A fixture from ../shared that is not here fails the run in CI and skips the test elsewhere."""
+    if in_ci():
+        pytest.fail(f"CI needs the shared fixtures: {message}")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    """The chart's reference files (its rendering for release demo, its inventory), read in place."""
+    if not REFERENCE_DIR.is_dir():
+        missing_fixture(f"no chart reference at {REFERENCE_DIR}: put shared/ beside the project to run this test")
+    return REFERENCE_DIR
+
+
 @pytest.fixture(scope="session")
 def chart_dir() -> Path:
     """The AIStore chart the tests render: ``$AISINFRA_CHART``, else the shared reference copy
@@ -77,6 +93,4 @@ def chart_dir() -> Path:
         f"no AIStore chart at {chart}: set {CHART_ENV} to a chart directory with its subcharts in charts/ "
         "(a checkout of NVIDIA/ais-k8s at 31a31110, helm/ais/charts, after `helm dependency build`) to run this test"
     )
-    if in_ci():
-        pytest.fail(f"CI needs the chart fixture: {message}")
-    pytest.skip(message)
+    missing_fixture(message)

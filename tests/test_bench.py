@@ -13,7 +13,6 @@ from aisinfra.review.render import NODE_PATCH, RELEASE, Rendering
 from aisinfra.worksheet.patterns import expand
 from bench.run import (
     KINDS,
-    REFERENCE_CHART,
     RENDER_STAGES,
     SCHEMA_STAGE,
     bench_worksheet,
@@ -102,8 +101,10 @@ def test_bare_reads_adds_exactly_the_programs_node_reads(renderings: dict[str, R
     assert {resource.type for resource in bare_reads.resources} == {NODE_PATCH, RELEASE, NODE_READ}
 
 
-def test_the_render_measurement_runs_the_command_through_every_stage_it_reports(tmp_path: Path) -> None:
-    report = render_child(write_stack(tmp_path, NODES), REFERENCE_CHART)
+def test_the_render_measurement_runs_the_command_through_every_stage_it_reports(
+    tmp_path: Path, chart_dir: Path
+) -> None:
+    report = render_child(write_stack(tmp_path, NODES), chart_dir)
     # A stage the command no longer calls through its module would be missing, not zero.
     assert sorted(report["stages"]) == sorted({name for name, _, _ in [*RENDER_STAGES, SCHEMA_STAGE]})
     # The chart with monitoring on, after the post-renderer (which drops the PodSecurityPolicies and

@@ -37,11 +37,10 @@ from aisinfra.review.object_checks import (
     volume_mount_problems,
 )
 from aisinfra.worksheet.stackfile import PROJECT_DIR, read_stack
-from tests.conftest import REFERENCE_CHART, in_ci, worksheet
+from tests.conftest import worksheet
 
 Manifest = dict[str, Any]
 WHERE = "in Kubernetes context lab-cluster"  # how check says two stacks share a cluster
-INVENTORY = REFERENCE_CHART.parent / "inventory-demo-monitoring-on.txt"
 
 STACKS: dict[str, dict[str, Any]] = {
     "second-cluster": worksheet(
@@ -92,14 +91,9 @@ def deployments(chart_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> di
 
 
 @pytest.fixture(scope="module")
-def reference_inventory() -> str:
-    """The reference rendering's list of objects, beside the shared chart fixture."""
-    if not INVENTORY.is_file():
-        message = f"no reference inventory at {INVENTORY}: put shared/ beside the project to run this test"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return INVENTORY.read_text()
+def reference_inventory(reference_dir: Path) -> str:
+    """The reference rendering's list of objects for release demo, monitoring on."""
+    return (reference_dir / "inventory-demo-monitoring-on.txt").read_text()
 
 
 def objects(deployment: Deployment) -> dict[tuple[str, str], Manifest]:

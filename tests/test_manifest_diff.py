@@ -14,7 +14,6 @@ import yaml
 
 from aisinfra.review.manifest_diff import DuplicateObjectError, diff_manifests
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared/reference/ais-chart/rendered-demo-monitoring-off.yaml"
 # The reference leaves namespaces to Helm's --namespace, as the chart's templates do; the objects
 # the cluster gets are in the release's namespace.
 NAMESPACED_KINDS = {"ConfigMap", "Role", "RoleBinding", "Service", "ServiceAccount", "StatefulSet"}
@@ -24,8 +23,9 @@ PROXY = ("StatefulSet", "demo-ais-proxy")
 Manifest = dict[str, Any]
 
 
-def reference_objects() -> list[Manifest]:
-    objects = [document for document in yaml.safe_load_all(REFERENCE.read_text()) if document]
+def reference_objects(reference_dir: Path) -> list[Manifest]:
+    rendering = reference_dir / "rendered-demo-monitoring-off.yaml"
+    objects = [document for document in yaml.safe_load_all(rendering.read_text()) if document]
     for manifest in objects:
         if manifest["kind"] in NAMESPACED_KINDS:
             manifest["metadata"]["namespace"] = "ais"
@@ -33,14 +33,14 @@ def reference_objects() -> list[Manifest]:
 
 
 @pytest.fixture
-def reference() -> list[Manifest]:
-    return reference_objects()
+def reference(reference_dir: Path) -> list[Manifest]:
+    return reference_objects(reference_dir)
 
 
 @pytest.fixture
-def edited() -> list[Manifest]:
+def edited(reference_dir: Path) -> list[Manifest]:
     """The same objects, to edit as a worksheet change would."""
-    return reference_objects()
+    return reference_objects(reference_dir)
 
 
 def find(objects: list[Manifest], kind_and_name: tuple[str, str]) -> Manifest:

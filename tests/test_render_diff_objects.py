@@ -17,8 +17,6 @@ import yaml
 from aisinfra.cli import main
 from tests.conftest import worksheet
 
-# Relative to the project directory, as the provider resolves a Release's chart path.
-CHART_PATH = "../shared/reference/ais-chart/chart"
 HEADING = "Objects the Release installs (chart rendered, post-rendered), {other} -> {stack}:"
 # A password of its own keeps Grafana off the chart's random one, which differs in every render.
 PASSWORD = {"secure": "v1:abc:def"}
@@ -41,12 +39,12 @@ def object_section(output: str, other: str, stack: str) -> list[str]:
 
 
 @pytest.fixture
-def stacks(tmp_path: Path) -> Path:
-    twelve = worksheet(chart={"path": CHART_PATH}, grafanaAdminPassword=PASSWORD)
+def stacks(tmp_path: Path, chart_dir: Path) -> Path:
+    twelve = worksheet(chart={"path": str(chart_dir)}, grafanaAdminPassword=PASSWORD)
     thirteen = copy.deepcopy(twelve)
     thirteen["aisinfra:targets"]["nodes"] = ["cpu{01..13}"]
     off = worksheet(
-        chart={"path": CHART_PATH}, monitoring={"enabled": False, "externalGraphite": "graphite.example.com:2003"}
+        chart={"path": str(chart_dir)}, monitoring={"enabled": False, "externalGraphite": "graphite.example.com:2003"}
     )
     elsewhere = worksheet(chart={"path": "../no-such-chart"}, grafanaAdminPassword=PASSWORD)
     directory = tmp_path / "stacks"
