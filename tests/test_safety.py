@@ -531,6 +531,16 @@ def test_a_leaving_node_is_read_first_under_a_name_that_says_why(preview: Any) -
     ]
 
 
+def test_a_node_that_stays_for_a_monitoring_volume_is_not_leaving(make_stack: Any) -> None:
+    monitoring = {"enabled": True, "graphite": {**GRAPHITE, "node": "gpu01"}, "grafana": GRAFANA}
+    identity = {"graphite": "gpu01:/data/graphite:250Gi"}
+    deployed = run_program(make_stack(worksheet(monitoring=monitoring, identityChange=identity))).outputs
+    deployed["proxyNodes"] = [*deployed["proxyNodes"], "gpu01"]
+    rendering = run_program(make_stack(worksheet(monitoring=monitoring, identityChange=identity)), deployed)
+    assert rendering.by_name("aistore-node-gpu01").read_id == "gpu01"
+    assert [resource.name for resource in rendering.resources if "leaving" in resource.name] == []
+
+
 def test_a_node_that_stays_in_another_role_is_not_leaving(preview: Any) -> None:
     rendering = preview(
         worksheet(targets={**TARGETS, "nodes": ["cpu{01..11}"], "decommissioned": ["cpu12"], "scaleInTo": 11})

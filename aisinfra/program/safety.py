@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aisinfra.chart import naming
-from aisinfra.chart.values import MONITORING_SERVICES, chart_source
+from aisinfra.chart.values import MONITORING_SERVICES, chart_source, monitoring_volumes
 from aisinfra.worksheet.model import Worksheet, WorksheetError, acknowledgement_entries
 
 # What forces a label patch over another owner's value (pulumi-kubernetes): the provider
@@ -80,8 +80,9 @@ def monitoring_storage(worksheet: Worksheet) -> dict[str, str]:
 
 def leaving_nodes(deployed: DeployedState, worksheet: Worksheet) -> list[str]:
     """Deployed nodes the worksheet no longer has: their label patches are deleted at the end
-    of this update."""
+    of this update. A node that stays for a monitoring volume is read as such anyway."""
     staying = set(worksheet.target_nodes) | set(worksheet.proxy_nodes)
+    staying |= {volume.node for volume in monitoring_volumes(worksheet)}
     deployed_nodes = dict.fromkeys(deployed.target_nodes + deployed.proxy_nodes)
     return [node for node in deployed_nodes if node not in staying]
 
