@@ -20,7 +20,10 @@ the largest size.
 costs with the real chart (default: the reference chart next to the project), at 12, 500 and
 2000 nodes unless ``--sizes`` says otherwise: the whole command, in a fresh subprocess per run,
 broken down into the program under mocks, Helm's engine, the post-renderer (a subprocess, as
-Helm runs it) and validation, each timed around the very functions the command calls.
+Helm runs it), validation (and its schema part), the printed summary and the --out files, each
+timed around the very functions the command calls, in wall time and in CPU time (which a busy
+machine changes far less; the load average is reported with the figures). With ``--profile`` it
+profiles one render at the largest size.
 """
 
 from __future__ import annotations
@@ -166,17 +169,26 @@ def profile_text(profiler: cProfile.Profile) -> str:
 # --- render with the chart, in the child -----------------------------------------------------
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process (every thread: Helm's engine runs in it) and of its finished
+    children (the post-renderer): what a busy machine changes far less than wall time."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 @contextlib.contextmanager
-def stopwatch(stages: Sequence[tuple[str, Any, str]], seconds: dict[str, float]) -> Iterator[None]:
-    """Adds to ``seconds[name]`` the time spent in each stage's function while the block runs."""
+def stopwatch(stages: Sequence[tuple[str, Any, str]], wall: dict[str, float], cpu: dict[str, float]) -> Iterator[None]:
+    """Adds to ``wall[name]`` and ``cpu[name]`` the time spent in each stage's function while
+    the block runs."""
 
     def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def run(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), cpu_seconds()
             try:
                 return function(*args, **kwargs)
             finally:
-                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+                wall[name] = wall.get(name, 0.0) + time.perf_counter() - started
+                cpu[name] = cpu.get(name, 0.0) + cpu_seconds() - started_cpu
 
         return run
 
@@ -188,19 +200,20 @@ def stopwatch(stages: Sequence[tuple[str, Any, str]], seconds: dict[str, float])
 
 def render_child(stack_path: Path, chart_dir: Path, profile: bool = False) -> dict[str, Any]:
     """``render STACK --chart DIR --out OUT`` as the CLI runs it, its output discarded."""
-    seconds: dict[str, float] = {}
+    wall: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     profiler = cProfile.Profile() if profile else None
     with tempfile.TemporaryDirectory(prefix="aisinfra-bench-out-") as out:
         arguments = ["--stacks-dir", str(stack_path.parent), "render", STACK_NAME, "--chart", str(chart_dir)]
         printed = io.StringIO()
-        started = time.perf_counter()
-        with stopwatch([*RENDER_STAGES, SCHEMA_STAGE], seconds), contextlib.redirect_stdout(printed):
+        started, started_cpu = time.perf_counter(), cpu_seconds()
+        with stopwatch([*RENDER_STAGES, SCHEMA_STAGE], wall, cpu), contextlib.redirect_stdout(printed):
             if profiler is not None:
                 profiler.enable()
             status = cli.main([*arguments, "--out", out])
             if profiler is not None:
                 profiler.disable()
-        total = time.perf_counter() - started
+        total, total_cpu = time.perf_counter() - started, cpu_seconds() - started_cpu
         objects = len(manifests.read_release_objects(Path(out)))
     if profiler is not None:
         print(profile_text(profiler), file=sys.stderr)
@@ -209,7 +222,9 @@ def render_child(stack_path: Path, chart_dir: Path, profile: bool = False) -> di
     return {
         "kind": "render",
         "seconds": total,
-        "stages": seconds,
+        "cpu_seconds": total_cpu,
+        "stages": wall,
+        "cpu_stages": cpu,
         "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "resources": objects,
         "by_type": {},
@@ -227,6 +242,8 @@ class Sample:
     resources: int
     by_type: dict[str, int]
     stages: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: float = 0.0
+    cpu_stages: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -247,8 +264,8 @@ class Measurement:
     def resources(self, kind: str) -> int:
         return self.samples[kind][0].resources
 
-    def stage(self, kind: str, name: str) -> float:
-        return statistics.median(sample.stages.get(name, 0.0) for sample in self.samples[kind])
+    def stage(self, kind: str, name: str, clock: str = "stages") -> float:
+        return statistics.median(getattr(sample, clock).get(name, 0.0) for sample in self.samples[kind])
 
 
 def spawn(kind: str, stack_path: Path, profile: bool = False, chart_dir: Path | None = None) -> Sample:
@@ -272,6 +289,8 @@ def spawn(kind: str, stack_path: Path, profile: bool = False, chart_dir: Path | 
         resources=report["resources"],
         by_type=report["by_type"],
         stages=report.get("stages", {}),
+        cpu_seconds=report.get("cpu_seconds", 0.0),
+        cpu_stages=report.get("cpu_stages", {}),
     )
 
 
@@ -379,35 +398,54 @@ def render_stage_names() -> list[str]:
     return list(dict.fromkeys(name for name, _, _ in RENDER_STAGES))
 
 
-def render_table(measurements: list[Measurement]) -> Table:
+def render_tables(measurements: list[Measurement]) -> list[Table]:
     stage_names = render_stage_names()
-    rows = []
-    for m in measurements:
-        stages = [m.stage("render", name) for name in stage_names]
-        whole = m.median("render", "seconds")
-        rest = statistics.median(
-            sample.seconds - sum(sample.stages.get(name, 0.0) for name in stage_names) for sample in m.samples["render"]
-        )
-        rows.append(
-            [
+    tables = []
+    for total, clock, title in (
+        ("seconds", "stages", "Wall time"),
+        ("cpu_seconds", "cpu_stages", "CPU time (this process's threads and the post-renderer's process)"),
+    ):
+        rows = []
+        for m in measurements:
+            stages = [m.stage("render", name, clock) for name in stage_names]
+            whole = m.median("render", total)
+            rest = statistics.median(
+                getattr(sample, total) - sum(getattr(sample, clock).get(name, 0.0) for name in stage_names)
+                for sample in m.samples["render"]
+            )
+            row = [
                 str(m.nodes),
-                _seconds(m, "render", "seconds"),
+                _seconds(m, "render", total),
                 *(f"{seconds:.3f} ({100 * seconds / whole:.0f}%)" for seconds in stages),
-                f"{m.stage('render', SCHEMA_STAGE[0]):.3f}",
+                f"{m.stage('render', SCHEMA_STAGE[0], clock):.3f}",
                 f"{rest:.3f}",
-                _seconds(m, "render", "process_seconds"),
-                str(m.resources("render")),
-                _mib(m.median("render", "max_rss_kib")),
             ]
+            if clock == "stages":
+                row += [
+                    _seconds(m, "render", "process_seconds"),
+                    str(m.resources("render")),
+                    _mib(m.median("render", "max_rss_kib")),
+                ]
+            rows.append(row)
+        headers = ["nodes", "render", *stage_names, "of which schema", "rest"]
+        if clock == "stages":
+            headers += ["child process", "objects", "RSS"]
+        tables.append(
+            (
+                f"{title} of `render STACK --chart DIR --out OUT` (s): the command's median (min-max); each "
+                "stage's median and its share of the command's median (summary: the text printed; writing: the "
+                "files of --out); the schema part of validation; the rest (median over runs of the command less "
+                "its stages)"
+                + (
+                    "; the whole child process; objects the Release installs; peak RSS (MiB)"
+                    if clock == "stages"
+                    else ""
+                ),
+                headers,
+                rows,
+            )
         )
-    return (
-        "`render STACK --chart DIR --out OUT` (s): the command's median (min-max); each stage's median and its "
-        "share of the command's median (summary: the text printed; writing: the files of --out); the schema "
-        "part of validation; the rest (median over runs of the command less its stages); the whole child "
-        "process; objects the Release installs; peak RSS (MiB)",
-        ["nodes", "render", *stage_names, "of which schema", "rest", "child process", "objects", "RSS"],
-        rows,
-    )
+    return tables
 
 
 def format_table(headers: list[str], rows: list[list[str]], markdown: bool) -> str:
@@ -450,13 +488,15 @@ def render_report(
     loads: tuple[tuple[float, ...], tuple[float, ...]],
     markdown: bool,
 ) -> str:
-    title, headers, rows = render_table(measurements)
     before, after = (", ".join(f"{load:.2f}" for load in averages) for averages in loads)
-    return (
+    parts = [
         f"{repeat} runs per size (--repeat {repeat}), each in a fresh subprocess; chart {chart_dir}. "
-        f"Load average (1, 5, 15 min) on {os.cpu_count()} CPUs: {before} before, {after} after.\n\n"
-        f"{title}\n\n{format_table(headers, rows, markdown)}"
-    )
+        f"Load average (1, 5, 15 min) on {os.cpu_count()} CPUs: {before} before, {after} after."
+    ]
+    parts += [
+        f"{title}\n\n{format_table(headers, rows, markdown)}" for title, headers, rows in render_tables(measurements)
+    ]
+    return "\n\n".join(parts)
 
 
 def parse_sizes(text: str) -> list[int]:
