@@ -620,3 +620,33 @@ def test_render_diff_against_a_render_with_broken_release_objects_says_so(
     assert "Traceback" not in error
     assert code == 2
     assert "release-objects.yaml is not YAML" in error
+
+
+INIT_FLAGS = [
+    "--release-name", "lab", "--namespace", "ais-lab", "--target-nodes", "lab{1..3}", "--mountpoints", "/ais/nvme[0-1]",
+    "--graphite", "lab1:/data/graphite:100Gi", "--grafana", "lab1:/data/grafana:10Gi",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--release-name", "1demo"], "--release-name (releaseName): '1demo' starts with a digit"),
+        (["--namespace", "ais\n"], "--namespace (namespace): 'ais\\n' has whitespace"),
+        (["--mountpoints", "//ais/sda"], "--mountpoints (targets.mountpoints): '//ais/sda' starts with '//'"),
+        (["--target-nodes", "cpu{1..100000000}"], "--target-nodes (targets.nodes): bad pattern 'cpu{1..100000000}'"),
+        (["--graphite", "lab1:/ais/nvme0:1Gi"], "--graphite (monitoring.graphite.path): '/ais/nvme0' on node 'lab1'"),
+        (["--chart-values", "{a: 1, a: 2}"], "--chart-values (chart.values): '{a: 1, a: 2}': line 1: the key 'a' is"),
+        (["--chart-values", "{grafana: {adminPassword: x}}"], "--chart-values (chart.values.grafana.adminPassword)"),
+        (["--chart-values", "{target: {nodeSelector: {}}}"], "--chart-values (chart.values.target.nodeSelector)"),
+    ],
+    ids=["digit", "newline", "double slash", "huge range", "monitoring on a disk", "duplicate", "password", "selector"],
+)
+def test_init_refuses_hostile_answers_writing_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], expected: str
+) -> None:
+    assert main(["--stacks-dir", str(tmp_path), "init", "lab", "--no-input", *INIT_FLAGS, *flags]) == 1
+    error = capsys.readouterr().err
+    assert expected in error
+    assert "Traceback" not in error
+    assert list(tmp_path.iterdir()) == []

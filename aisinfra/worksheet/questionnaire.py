@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from aisinfra.worksheet.model import (
@@ -39,7 +39,7 @@ from aisinfra.worksheet.model import (
     error_message,
 )
 from aisinfra.worksheet.patterns import expand
-from aisinfra.worksheet.stackfile import NAMESPACE
+from aisinfra.worksheet.stackfile import NAMESPACE, StackFileError, go_yaml
 
 DEFAULT_CHART_PATH = "../ais-k8s/helm/ais/charts"
 DEFAULT_CHART_NAME = "ais"
@@ -113,10 +113,12 @@ def _storage(text: str, _: Answers) -> dict[str, str]:
 
 
 def _mapping(text: str, _: Answers) -> dict[str, Any]:
+    # Read as the Pulumi CLI will read it from the stack file: a key written twice is an error.
+    answer = Path("the answer")
     try:
-        values = yaml.safe_load(text)
-    except yaml.YAMLError:
-        values = None
+        values = go_yaml(text, answer)
+    except StackFileError as error:
+        raise AnswerError(f"'{text}': {str(error).removeprefix(f'{answer}: ')}") from None
     if not isinstance(values, dict):
         raise AnswerError(f"'{text}' is not a YAML mapping; write e.g. '{{aiscluster: {{skipHostIP: true}}}}'")
     return values

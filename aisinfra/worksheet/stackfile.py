@@ -362,7 +362,12 @@ class _GoDecoder:
                 raise self.fail(node, "!!binary value contains invalid base64 data") from None
         if short not in ("int", "float", "bool", "null", "timestamp") or not node.tag.startswith(_TAG):
             return node.value  # !!str, and tags yaml.v3 does not resolve, stay text
-        value = _resolve(node.value, timestamps=short == "timestamp")
+        if short == "timestamp":
+            timestamp = _timestamp(node.value)
+            if timestamp is None:
+                raise self.fail(node, f"cannot decode `{node.value}` as a !!timestamp")
+            return timestamp
+        value = _resolve(node.value, timestamps=False)
         kind = _kind(value)
         if kind == "int" and short == "float":
             return float(value)
@@ -380,11 +385,7 @@ def _kind(value: Any) -> str:
         return "int"
     if isinstance(value, float):
         return "float"
-    return "timestamp" if isinstance(value, _Timestamp) else "str"
-
-
-class _Timestamp(str):
-    """A timestamp as Go's time.Time writes itself in JSON (RFC 3339)."""
+    return "str"
 
 
 def _resolve(text: str, timestamps: bool = True) -> Any:
@@ -436,7 +437,8 @@ def _go_float(text: str) -> float | str:
     return text if math.isinf(number) else number  # Go's ParseFloat fails out of range
 
 
-def _timestamp(text: str) -> _Timestamp | None:
+def _timestamp(text: str) -> str | None:
+    """A timestamp as Go's time.Time writes itself in JSON (RFC 3339)."""
     match = _TIMESTAMP.fullmatch(text)
     if match is None:
         return None
@@ -458,4 +460,4 @@ def _timestamp(text: str) -> _Timestamp | None:
     if zone in ("+00:00", "-00:00"):
         zone = "Z"
     fraction = (parts["fraction"] or "")[:9].rstrip("0")
-    return _Timestamp(f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}{'.' + fraction if fraction else ''}{zone}")
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}{'.' + fraction if fraction else ''}{zone}"
