@@ -36,7 +36,7 @@ ObjectKey = tuple[str, str]
 FIXTURES = Path(__file__).parent / "fixtures" / "postrender"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER = PROJECT_ROOT / "aisinfra" / "chart" / "bin" / "postrender"
-GOOD_FIXTURES = ("release-demo.yaml", "release-demo-in-lab.yaml", "legacy-apis.yaml")
+GOOD_FIXTURES = ("release-demo.yaml", "release-demo-in-lab.yaml", "legacy-apis.yaml", "affinity.yaml")
 
 
 def fixture(name: str) -> str:
@@ -150,6 +150,59 @@ def test_bogus_topology_keys_become_the_hostname() -> None:
     assert [term["topologyKey"] for term in target_affinity[required]] == ["kubernetes.io/hostname"]
     preferred = target_affinity["preferredDuringSchedulingIgnoredDuringExecution"]
     assert [term["podAffinityTerm"]["topologyKey"] for term in preferred] == ["kubernetes.io/hostname"]
+
+
+AFFINITY = fixture("affinity.yaml")
+REQUIRED, PREFERRED = (
+    "requiredDuringSchedulingIgnoredDuringExecution",
+    "preferredDuringSchedulingIgnoredDuringExecution",
+)
+NODE, HOSTNAME, ZONE = "topology.kubernetes.io/node", "kubernetes.io/hostname", "topology.kubernetes.io/zone"
+
+
+def topology_keys(manifest: Manifest) -> dict[str, list[str]]:
+    """Each pod (anti-)affinity term's topologyKey, by the kind of term it stands in."""
+    affinity = pod_spec_of(manifest)["affinity"]
+    keys: dict[str, list[str]] = {}
+    for kind in ("podAffinity", "podAntiAffinity"):
+        for term in affinity.get(kind, {}).get(REQUIRED, []):
+            keys.setdefault(f"{kind} required", []).append(term["topologyKey"])
+        for weighted in affinity.get(kind, {}).get(PREFERRED, []):
+            keys.setdefault(f"{kind} preferred", []).append(weighted["podAffinityTerm"]["topologyKey"])
+    return keys
+
+
+def test_every_kind_of_pod_affinity_term_gets_the_hostname_key() -> None:
+    raw, fixed = by_key(AFFINITY), by_key(postrender(AFFINITY))
+    proxy, grafana = ("StatefulSet", "demo-ais-proxy"), ("Deployment", "demo-grafana")
+    # The defects the fixture holds, beside keys that are right and must stay.
+    assert topology_keys(raw[proxy]) == {
+        "podAffinity required": [NODE, ZONE],
+        "podAffinity preferred": [NODE, HOSTNAME],
+        "podAntiAffinity required": [NODE],
+        "podAntiAffinity preferred": [NODE],
+    }
+    assert topology_keys(raw[grafana]) == {"podAffinity preferred": [NODE]}
+    assert topology_keys(fixed[proxy]) == {
+        "podAffinity required": [HOSTNAME, ZONE],
+        "podAffinity preferred": [HOSTNAME, HOSTNAME],
+        "podAntiAffinity required": [HOSTNAME],
+        "podAntiAffinity preferred": [HOSTNAME],
+    }
+    assert topology_keys(fixed[grafana]) == {"podAffinity preferred": [HOSTNAME]}
+
+
+def test_only_the_topology_keys_change() -> None:
+    """Selectors, weights and node affinity (a label key there, not a topology key) stay."""
+    raw, fixed = by_key(AFFINITY), by_key(postrender(AFFINITY))
+    expected = copy.deepcopy(raw[("StatefulSet", "demo-ais-proxy")])
+    affinity = pod_spec_of(expected)["affinity"]
+    affinity["podAffinity"][REQUIRED][0]["topologyKey"] = HOSTNAME
+    affinity["podAffinity"][PREFERRED][0]["podAffinityTerm"]["topologyKey"] = HOSTNAME
+    affinity["podAntiAffinity"][REQUIRED][0]["topologyKey"] = HOSTNAME
+    affinity["podAntiAffinity"][PREFERRED][0]["podAffinityTerm"]["topologyKey"] = HOSTNAME
+    assert fixed[("StatefulSet", "demo-ais-proxy")] == expected
+    assert affinity["nodeAffinity"][REQUIRED]["nodeSelectorTerms"][0]["matchExpressions"][0]["key"] == NODE
 
 
 # -- Fix 3: removed APIs ----------------------------------------------------------------------

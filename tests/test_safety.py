@@ -20,6 +20,15 @@ from aisinfra.review.render import (
 )
 from aisinfra.worksheet.stackfile import PROJECT_DIR, StackConfig, project_defaults, stack_from_document
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
+from tests.refusals import (
+    identity_change,
+    lowered_count,
+    no_proxy_left,
+    removed_mountpoint,
+    removed_target,
+    stale_acknowledgement,
+    stale_scale_in_to,
+)
 
 TARGETS = WORKSHEET_EXAMPLE["aisinfra:targets"]
 PROXIES = WORKSHEET_EXAMPLE["aisinfra:proxies"]
@@ -67,41 +76,6 @@ def test_the_self_reference_uses_the_full_name_on_pulumi_cloud(make_stack: Any) 
 def release_values(rendering: Rendering) -> dict[str, Any]:
     values: dict[str, Any] = rendering.release().inputs["values"]
     return values
-
-
-def removed_target(node: str) -> str:
-    return (
-        f"targets.nodes: '{node}' is a deployed target and would lose its label, leaving its data unreachable. "
-        "Decommission it first: `ais show cluster` for its node ID, then `ais cluster add-remove-nodes "
-        f"decommission <NODE_ID>` and wait until `ais show rebalance` is done; then add '{node}' to "
-        "targets.decommissioned"
-    )
-
-
-def lowered_count(before: int, after: int, pods: str) -> str:
-    return (
-        f"targets.initialCount: the target count would drop from {before} to {after}, and Kubernetes would "
-        f"delete pod(s) {pods} (the highest ordinals) on whichever nodes they run, with no decommission. First "
-        "find their nodes (`kubectl -n ais get pods -o wide`), decommission those targets with `ais cluster "
-        "add-remove-nodes decommission <NODE_ID>` and wait until `ais show rebalance` is done; then set "
-        f"targets.scaleInTo: {after}"
-    )
-
-
-def removed_mountpoint(path: str) -> str:
-    return (
-        f"targets.mountpoints: '{path}' is a deployed mountpoint; removing it takes its disk away from every "
-        f"target with the objects on it. Detach it first on each target with `ais storage mountpath detach "
-        f"<TARGET_ID> {path}` and wait until `ais show rebalance` is done; then add '{path}' to "
-        "targets.removedMountpoints"
-    )
-
-
-def stale_scale_in_to(acknowledged: int, count: int) -> str:
-    return (
-        f"targets.scaleInTo: acknowledges a target count of {acknowledged}, but the worksheet's count is {count}; "
-        "remove it once its scale-in is done, so that it cannot let a later one through"
-    )
 
 
 def test_scale_out_needs_no_acknowledgement(preview: Any) -> None:
@@ -236,11 +210,7 @@ def test_removing_some_proxies_is_allowed_but_not_every_deployed_one(preview: An
     # One deployed proxy staying is enough, even among new ones.
     assert preview(worksheet(proxies={"nodes": ["gpu01", "cpu12"]})).outputs["proxyNodes"] == ["gpu01", "cpu12"]
     error = refusal(preview, worksheet(proxies={"nodes": ["gpu01"]}))
-    deployed = ", ".join(f"cpu{number:02d}" for number in range(1, 13))
-    assert problems(error) == [
-        f"proxies.nodes: no deployed proxy node would remain ({deployed}); the cluster would lose every gateway "
-        "and its primary. Add the new proxy nodes first, `pulumi up`, and remove the old ones in a later change"
-    ]
+    assert problems(error) == [no_proxy_left(", ".join(f"cpu{number:02d}" for number in range(1, 13)))]
 
 
 IDENTITY_CHANGES: list[tuple[str, Any, str, str, str]] = [
@@ -274,21 +244,6 @@ IDENTITY_CHANGES: list[tuple[str, Any, str, str, str]] = [
         "https://charts.example.com ais",
     ),
 ]
-
-
-def identity_change(key: str, before: str, change: str, acknowledgement: str) -> str:
-    return (
-        f"{key}: the deployed cluster has {before}; changing it to {change}. If that is really wanted, back up "
-        "first, and with protect on run `pulumi state unprotect` for what gets replaced; then set "
-        f"identityChange.{key}: '{acknowledgement}'"
-    )
-
-
-def stale_acknowledgement(key: str, acknowledged: str, current: str) -> str:
-    return (
-        f"identityChange.{key}: acknowledges '{acknowledged}', but the worksheet's value is '{current}'; remove it "
-        "once its change is deployed, so that it cannot let a later one through"
-    )
 
 
 @pytest.mark.parametrize(("key", "value", "before", "change", "acknowledgement"), IDENTITY_CHANGES)

@@ -1,0 +1,260 @@
+"""The refusals of unsafe changes as pure functions: a deployed state, a worksheet, the
+problems. The whole program's side (refusing before anything is registered, what reaches
+the Release once acknowledged) is in test_safety.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aisinfra.chart.rules import load_worksheet
+from aisinfra.program.safety import DeployedState, UnsafeChangeError, unsafe_changes
+from aisinfra.worksheet.model import Worksheet
+from aisinfra.worksheet.stackfile import stack_from_document
+from tests.conftest import WORKSHEET_EXAMPLE, worksheet
+from tests.refusals import (
+    identity_change,
+    lowered_count,
+    no_proxy_left,
+    removed_mountpoint,
+    removed_target,
+)
+
+TARGETS = WORKSHEET_EXAMPLE["aisinfra:targets"]
+CPUS = tuple(f"cpu{number:02d}" for number in range(1, 13))
+MOUNTPOINTS = tuple(f"/ais/sd{letter}" for letter in "abcdefghij")
+DEPLOYED = DeployedState(
+    release_name="demo",
+    namespace="ais",
+    state_path="/etc/ais",
+    chart_source="path ../ais-k8s/helm/ais/charts",
+    target_nodes=CPUS,
+    target_count=12,
+    mountpoints=MOUNTPOINTS,
+    proxy_nodes=CPUS,
+)
+# What `pulumi up` of the worksheet example exports, as a StackReference hands it back
+# (numbers come through the engine as floats).
+OUTPUTS: dict[str, Any] = {
+    "releaseName": "demo",
+    "namespace": "ais",
+    "statePath": "/etc/ais",
+    "chartSource": "path ../ais-k8s/helm/ais/charts",
+    "targetNodes": list(CPUS),
+    "targetCount": 12.0,
+    "mountpoints": list(MOUNTPOINTS),
+    "proxyNodes": list(CPUS),
+    "fullname": "demo-ais",
+}
+
+
+def load(config: dict[str, Any]) -> Worksheet:
+    """A stack file's config as the program reads it (Pulumi.yaml's defaults merged)."""
+    stack = stack_from_document({"config": config}, Path("Pulumi.test.yaml"))
+    return load_worksheet(stack.project_values(), stack.project_secret_keys())
+
+
+def targets(**changes: Any) -> Worksheet:
+    return load(worksheet(targets={**TARGETS, **changes}))
+
+
+def test_the_deployed_state_is_read_from_the_stack_outputs() -> None:
+    state = DeployedState.from_outputs(OUTPUTS)
+    assert state == DEPLOYED
+    assert type(state.target_count) is int
+
+
+def test_a_stack_never_deployed_has_no_deployed_state() -> None:
+    assert DeployedState.from_outputs({}) == DeployedState(
+        release_name=None,
+        namespace=None,
+        state_path=None,
+        chart_source=None,
+        target_nodes=(),
+        target_count=None,
+        mountpoints=(),
+        proxy_nodes=(),
+    )
+    empty_lists = {"targetNodes": None, "mountpoints": None, "proxyNodes": None, "targetCount": None}
+    assert DeployedState.from_outputs(empty_lists) == DeployedState()
+    # A count of zero is a count, not a missing output.
+    assert DeployedState.from_outputs({"targetCount": 0}).target_count == 0
+
+
+def test_nothing_is_refused_for_a_stack_never_deployed() -> None:
+    shrunk = load(
+        worksheet(
+            releaseName="other",
+            namespace="lab",
+            statePath="/var/ais",
+            targets={"initialCount": 1, "nodes": ["gpu01"], "mountpoints": ["/data/a"]},
+            proxies={"nodes": ["gpu01"]},
+        )
+    )
+    assert unsafe_changes(DeployedState(), shrunk) == []
+
+
+def test_the_deployed_worksheet_itself_is_safe() -> None:
+    assert unsafe_changes(DEPLOYED, load(WORKSHEET_EXAMPLE)) == []
+
+
+def test_growing_is_safe() -> None:
+    grown = load(
+        worksheet(
+            targets={**TARGETS, "nodes": ["cpu{01..14}"], "mountpoints": ["/ais/sd[a-k]"]},
+            proxies={"nodes": ["cpu{01..14}"]},
+        )
+    )
+    assert unsafe_changes(DEPLOYED, grown) == []
+
+
+def test_every_removed_target_is_named_unless_acknowledged() -> None:
+    shrunk = targets(nodes=["cpu{01..09}"], initialCount=9)
+    assert unsafe_changes(DEPLOYED, shrunk) == [
+        removed_target("cpu10"),
+        removed_target("cpu11"),
+        removed_target("cpu12"),
+        lowered_count(12, 9, "demo-ais-target-11, demo-ais-target-10, demo-ais-target-9"),
+    ]
+    partly = targets(nodes=["cpu{01..09}"], decommissioned=["cpu10", "cpu12"], scaleInTo=9)
+    assert unsafe_changes(DEPLOYED, partly) == [removed_target("cpu11")]
+    acknowledged = targets(nodes=["cpu{01..09}"], decommissioned=["cpu10", "cpu11", "cpu12"], scaleInTo=9)
+    assert unsafe_changes(DEPLOYED, acknowledged) == []
+
+
+def test_a_removed_target_is_refused_even_when_the_count_stays() -> None:
+    swapped = targets(nodes=["gpu01", "cpu{02..12}"])
+    assert unsafe_changes(DEPLOYED, swapped) == [removed_target("cpu01")]
+
+
+@pytest.mark.parametrize(
+    ("deployed_count", "initial_count", "expected"),
+    [
+        (None, 3, []),  # deployed by a version that did not export the count
+        (12, 12, []),
+        (11, 12, []),
+        (12, 11, [lowered_count(12, 11, "demo-ais-target-11")]),
+        (3, 1, [lowered_count(3, 1, "demo-ais-target-2, demo-ais-target-1")]),
+    ],
+)
+def test_a_lower_count_is_refused_naming_the_pods_that_go(
+    deployed_count: int | None, initial_count: int, expected: list[str]
+) -> None:
+    deployed = DeployedState(target_nodes=CPUS, target_count=deployed_count)
+    assert unsafe_changes(deployed, targets(initialCount=initial_count)) == expected
+
+
+def test_a_lower_count_goes_through_when_scale_in_to_names_it() -> None:
+    assert unsafe_changes(DEPLOYED, targets(initialCount=10, scaleInTo=10)) == []
+
+
+def test_the_pods_and_namespace_follow_the_release() -> None:
+    deployed = DeployedState(target_nodes=CPUS, target_count=12)
+    prod = load(worksheet(releaseName="prod-aistore", namespace="prod", targets={**TARGETS, "initialCount": 11}))
+    assert unsafe_changes(deployed, prod) == [lowered_count(12, 11, "prod-aistore-target-11", namespace="prod")]
+
+
+def test_every_removed_mountpoint_is_named_unless_acknowledged() -> None:
+    assert unsafe_changes(DEPLOYED, targets(mountpoints=["/ais/sd[a-h]"])) == [
+        removed_mountpoint("/ais/sdi"),
+        removed_mountpoint("/ais/sdj"),
+    ]
+    partly = targets(mountpoints=["/ais/sd[a-h]"], removedMountpoints=["/ais/sdj"])
+    assert unsafe_changes(DEPLOYED, partly) == [removed_mountpoint("/ais/sdi")]
+    acknowledged = targets(mountpoints=["/ais/sd[a-h]"], removedMountpoints=["/ais/sdi", "/ais/sdj"])
+    assert unsafe_changes(DEPLOYED, acknowledged) == []
+
+
+@pytest.mark.parametrize(
+    ("deployed_proxies", "proxies", "expected"),
+    [
+        ((), ["gpu01"], []),
+        (CPUS, ["cpu12"], []),
+        (CPUS, ["gpu01", "cpu03"], []),
+        (("cpu01", "cpu02"), ["gpu01", "gpu02"], [no_proxy_left("cpu01, cpu02")]),
+    ],
+)
+def test_some_deployed_proxy_must_remain(
+    deployed_proxies: tuple[str, ...], proxies: list[str], expected: list[str]
+) -> None:
+    deployed = DeployedState(proxy_nodes=deployed_proxies)
+    assert unsafe_changes(deployed, load(worksheet(proxies={"nodes": proxies}))) == expected
+
+
+RELEASE_CHANGE = (
+    "'demo2' replaces the Helm release (uninstall, then install), relabels every node, recreates the monitoring "
+    "volumes and claims under new names, and leaves the host state under /etc/ais/demo behind"
+)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "before", "change", "acknowledgement"),
+    [
+        ("releaseName", "demo2", "'demo'", RELEASE_CHANGE, "demo2"),
+        (
+            "namespace",
+            "lab",
+            "'ais'",
+            "'lab' replaces the Helm release (uninstall, then install) in the new namespace",
+            "lab",
+        ),
+        (
+            "statePath",
+            "/var/ais",
+            "'/etc/ais'",
+            "'/var/ais' starts every proxy and target with empty state, orphaning the state under the old path",
+            "/var/ais",
+        ),
+        (
+            "chart",
+            {"path": "./charts"},
+            "'path ../ais-k8s/helm/ais/charts'",
+            "'path ./charts' installs a different chart over the deployed release",
+            "path ./charts",
+        ),
+    ],
+)
+def test_an_identity_change_needs_its_exact_new_value_acknowledged(
+    key: str, value: Any, before: str, change: str, acknowledgement: str
+) -> None:
+    refused = [identity_change(key, before, change, acknowledgement)]
+    assert unsafe_changes(DEPLOYED, load(worksheet(**{key: value}))) == refused
+    for wrong in (acknowledgement + "x", before.strip("'"), acknowledgement.upper()):
+        assert unsafe_changes(DEPLOYED, load(worksheet(**{key: value, "identityChange": {key: wrong}}))) == refused
+    acknowledged = load(worksheet(**{key: value, "identityChange": {key: acknowledgement}}))
+    assert unsafe_changes(DEPLOYED, acknowledged) == []
+
+
+def test_an_identity_the_deployment_did_not_export_is_not_compared() -> None:
+    changed = load(worksheet(releaseName="demo2", namespace="lab", statePath="/var/ais", chart={"path": "./charts"}))
+    deployed = DeployedState(target_nodes=CPUS, target_count=12, mountpoints=MOUNTPOINTS, proxy_nodes=CPUS)
+    assert unsafe_changes(deployed, changed) == []
+
+
+def test_every_kind_of_problem_is_reported_in_one_run_in_worksheet_order() -> None:
+    everything = load(
+        worksheet(
+            releaseName="demo2",
+            targets={**TARGETS, "nodes": ["cpu{01..11}"], "mountpoints": ["/ais/sd[a-i]"]},
+            proxies={"nodes": ["gpu01"]},
+        )
+    )
+    assert unsafe_changes(DEPLOYED, everything) == [
+        removed_target("cpu12"),
+        lowered_count(12, 11, "demo2-ais-target-11"),
+        removed_mountpoint("/ais/sdj"),
+        no_proxy_left(", ".join(CPUS)),
+        identity_change("releaseName", "'demo'", RELEASE_CHANGE, "demo2"),
+    ]
+
+
+def test_the_refusal_names_its_subject_and_counts_the_problems() -> None:
+    assert str(UnsafeChangeError(["a", "b"])) == (
+        "the worksheet would change the deployed cluster unsafely; it has 2 problems:\n  - a\n  - b"
+    )
+    assert (
+        str(UnsafeChangeError(["a"]))
+        == "the worksheet would change the deployed cluster unsafely; it has a problem:\n  - a"
+    )
