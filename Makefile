@@ -7,7 +7,7 @@ STACK ?= dev
 RENDER_DIR ?= build/render/$(STACK)
 # Tool settings (ruff, mypy, pytest) live in pyproject.toml, where editors find them too.
 
-.PHONY: render test lint typecheck unit clean
+.PHONY: render test lint typecheck unit mutate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ typecheck: $(VENV)/.dev-installed
 
 unit: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest
+
+# Mutation testing of the safety-critical modules; minutes, so not part of `make test`
+# (docs/testing.md). `make mutate MODULES="safety naming"` runs some of them.
+mutate: $(VENV)/.dev-installed
+	$(BIN)/python -m tests.mutate $(MODULES)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,170 @@
+"""Mutation testing of the safety-critical modules: ``make mutate`` (not part of ``make test``).
+
+mutmut changes one thing at a time in a module (a comparison, a constant, a boolean, a
+returned value, ...) and runs the tests that reach the changed function; a mutant that no
+test notices ("survived") is a change of behaviour the suite cannot see. Each module runs
+in a copy of the project under ``build/mutate/<module>/``, judged only by the tests named
+for it here, so that one run stays within minutes on two cores. The report (per module:
+mutants, killed, survived, score, run time; every survivor's diff) goes to stdout and to
+``build/mutate/report.md``; docs/testing.md says which survivors are equivalent and why.
+
+``python -m tests.mutate [MODULE ...]`` runs the named modules only (names as in MODULES).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+BUILD = PROJECT_ROOT / "build" / "mutate"
+# What a test run needs beside the package and the tests: the program and its stack files.
+PROJECT_FILES = ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml", "pyproject.toml")
+# The launcher tests run the post-renderer as a subprocess, outside mutmut's reach: a
+# mutant there would be judged by the unmutated module.
+PYTEST_ARGS = ("-p", "no:cacheprovider", "-k", "not launcher")
+
+
+@dataclass(frozen=True)
+class Module:
+    path: str
+    tests: tuple[str, ...]
+
+
+MODULES = {
+    "naming": Module("aisinfra/chart/naming.py", ("tests/test_naming.py", "tests/test_program.py")),
+    "model": Module("aisinfra/worksheet/model.py", ("tests/test_worksheet.py", "tests/test_safety_rules.py")),
+    "rules": Module("aisinfra/chart/rules.py", ("tests/test_worksheet.py", "tests/test_naming.py")),
+    # The pure refusals: the whole program under mocks (tests/test_safety.py) takes seconds
+    # per run, too long to repeat for every mutant.
+    "safety": Module("aisinfra/program/safety.py", ("tests/test_safety_rules.py",)),
+    "postrender": Module("aisinfra/chart/postrender.py", ("tests/test_postrender.py",)),
+}
+
+_RESULT = re.compile(r"^\s*(\S+): (\S.*)$")
+
+
+@dataclass
+class Outcome:
+    name: str
+    module: Module
+    seconds: float
+    statuses: dict[str, str]
+    survivors: dict[str, str]  # mutant name -> diff
+
+    def count(self, status: str) -> int:
+        return sum(1 for value in self.statuses.values() if value == status)
+
+    @property
+    def score(self) -> float:
+        judged = len(self.statuses) - self.count("skipped")
+        return 100.0 * self.count("killed") / judged if judged else 0.0
+
+
+def _workspace(name: str, module: Module) -> Path:
+    """A copy of the project whose setup.cfg points mutmut at one module and its tests."""
+    workspace = BUILD / name
+    shutil.rmtree(workspace, ignore_errors=True)
+    workspace.mkdir(parents=True)
+    shutil.copytree(PROJECT_ROOT / "aisinfra", workspace / "aisinfra", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(PROJECT_ROOT / "tests", workspace / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    for file in PROJECT_FILES:
+        if (PROJECT_ROOT / file).exists():
+            shutil.copy2(PROJECT_ROOT / file, workspace / file)
+    # The tests read the reference at <project root>/../shared, and mutmut's project root
+    # is <workspace>/mutants.
+    shared = PROJECT_ROOT.parent / "shared"
+    if shared.exists():
+        (workspace / "shared").symlink_to(shared.resolve())
+    lines = [
+        "[mutmut]",
+        "source_paths = aisinfra",
+        f"only_mutate = {module.path}",
+        "also_copy =",
+        *(f"    {file}" for file in PROJECT_FILES if (workspace / file).exists()),
+        "pytest_add_cli_args =",
+        *(f"    {arg}" for arg in PYTEST_ARGS),
+        "pytest_add_cli_args_test_selection =",
+        *(f"    {test}" for test in module.tests),
+        "use_git_change_detection = false",
+    ]
+    (workspace / "setup.cfg").write_text("\n".join(lines) + "\n")
+    return workspace
+
+
+def _mutmut(workspace: Path, *args: str) -> str:
+    environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "mutmut", *args],
+        cwd=workspace,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"mutmut {' '.join(args)} failed in {workspace}:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def run_module(name: str, children: int) -> Outcome:
+    module = MODULES[name]
+    workspace = _workspace(name, module)
+    started = time.monotonic()
+    _mutmut(workspace, "run", "--max-children", str(children))
+    seconds = time.monotonic() - started
+    statuses = {}
+    for line in _mutmut(workspace, "results", "--all", "true").splitlines():
+        match = _RESULT.match(line)
+        if match:
+            statuses[match.group(1)] = match.group(2)
+    survivors = {
+        mutant: _mutmut(workspace, "show", mutant) for mutant, status in statuses.items() if status != "killed"
+    }
+    return Outcome(name, module, seconds, statuses, survivors)
+
+
+def report(outcomes: list[Outcome], children: int) -> str:
+    lines = [
+        f"# Mutation testing ({sys.executable} -m mutmut, {children} workers, {os.cpu_count()} CPUs)",
+        "",
+        "| module | mutants | killed | survived | other | score | run time |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for outcome in outcomes:
+        other = len(outcome.statuses) - outcome.count("killed") - outcome.count("survived")
+        lines.append(
+            f"| {outcome.module.path} | {len(outcome.statuses)} | {outcome.count('killed')} | "
+            f"{outcome.count('survived')} | {other} | {outcome.score:.1f}% | {outcome.seconds:.0f} s |"
+        )
+    for outcome in outcomes:
+        for mutant, diff in outcome.survivors.items():
+            lines += ["", f"## {mutant} ({outcome.statuses[mutant]})", "", "```diff", diff.strip(), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.mutate", description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"one of {', '.join(MODULES)} (default: all)")
+    parser.add_argument("--children", type=int, default=os.cpu_count() or 1, help="parallel mutant runs")
+    arguments = parser.parse_args(argv)
+    unknown = [name for name in arguments.modules if name not in MODULES]
+    if unknown:
+        parser.error(f"unknown module(s) {', '.join(unknown)}; choose from {', '.join(MODULES)}")
+    outcomes = [run_module(name, arguments.children) for name in arguments.modules or MODULES]
+    text = report(outcomes, arguments.children)
+    BUILD.mkdir(parents=True, exist_ok=True)
+    (BUILD / "report.md").write_text(text)
+    print(text)
+    return 1 if any(outcome.survivors for outcome in outcomes) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
