@@ -14,6 +14,7 @@ mutants, killed, survived, score, run time; every survivor's diff) goes to stdou
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import os
 import re
 import shutil
@@ -36,16 +37,60 @@ PYTEST_ARGS = ("-p", "no:cacheprovider", "-k", "not launcher")
 class Module:
     path: str
     tests: tuple[str, ...]
+    # Only these functions are mutated (all of the module's when empty).
+    functions: tuple[str, ...] = ()
 
+    def mutant_patterns(self) -> list[str]:
+        dotted = self.path.removesuffix(".py").replace("/", ".")
+        return [f"{dotted}.x_{function}__mutmut_*" for function in self.functions]
+
+    def selects(self, mutant: str) -> bool:
+        patterns = self.mutant_patterns()
+        return not patterns or any(fnmatch.fnmatchcase(mutant, pattern) for pattern in patterns)
+
+
+# The worksheet's rules, each value rule and each rule across keys; not the machinery that
+# words pydantic's errors and finds every mistake in one run, which refuses a worksheet
+# whatever it says (parse_worksheet raises for any mistake before it is used).
+WORKSHEET_RULES = (
+    "_dns_label",
+    "_dns_subdomain",
+    "_release_name",
+    "_absolute_path",
+    "_expanded",
+    "_node_pattern",
+    "_mountpoint_pattern",
+    "_quantity",
+    "_image",
+    "_host_port",
+    "_namespace",
+    "_pinned_version",
+    "_acknowledgement_rules",
+    "_state_path_rules",
+    "_count_rules",
+    "_primary_rules",
+    "_secret_rules",
+    "_duplicates",
+    "_inside",
+    "_nested",
+    "_nested_mountpoints",
+    "_monitoring_rules",
+)
 
 MODULES = {
     "naming": Module("aisinfra/chart/naming.py", ("tests/test_naming.py", "tests/test_program.py")),
-    "model": Module("aisinfra/worksheet/model.py", ("tests/test_worksheet.py", "tests/test_safety_rules.py")),
-    "rules": Module("aisinfra/chart/rules.py", ("tests/test_worksheet.py", "tests/test_naming.py")),
+    "model": Module(
+        "aisinfra/worksheet/model.py",
+        ("tests/test_worksheet_rules.py", "tests/test_safety_rules.py"),
+        WORKSHEET_RULES,
+    ),
+    "rules": Module("aisinfra/chart/rules.py", ("tests/test_worksheet_rules.py", "tests/test_naming.py")),
     # The pure refusals: the whole program under mocks (tests/test_safety.py) takes seconds
     # per run, too long to repeat for every mutant.
     "safety": Module("aisinfra/program/safety.py", ("tests/test_safety_rules.py",)),
-    "postrender": Module("aisinfra/chart/postrender.py", ("tests/test_postrender.py",)),
+    "postrender": Module(
+        "aisinfra/chart/postrender.py", ("tests/test_postrender.py", "tests/test_postrender_cases.py")
+    ),
 }
 
 _RESULT = re.compile(r"^\s*(\S+): (\S.*)$")
@@ -94,6 +139,9 @@ def _workspace(name: str, module: Module) -> Path:
         "pytest_add_cli_args_test_selection =",
         *(f"    {test}" for test in module.tests),
         "use_git_change_detection = false",
+        # Forked straight from a process that ran the Pulumi SDK, a test whose program raises
+        # hangs until mutmut's timeout; a fork server that never ran a test does not.
+        "process_isolation = forkserver",
     ]
     (workspace / "setup.cfg").write_text("\n".join(lines) + "\n")
     return workspace
@@ -118,12 +166,12 @@ def run_module(name: str, children: int) -> Outcome:
     module = MODULES[name]
     workspace = _workspace(name, module)
     started = time.monotonic()
-    _mutmut(workspace, "run", "--max-children", str(children))
+    _mutmut(workspace, "run", "--max-children", str(children), *module.mutant_patterns())
     seconds = time.monotonic() - started
     statuses = {}
     for line in _mutmut(workspace, "results", "--all", "true").splitlines():
         match = _RESULT.match(line)
-        if match:
+        if match and module.selects(match.group(1)):
             statuses[match.group(1)] = match.group(2)
     survivors = {
         mutant: _mutmut(workspace, "show", mutant) for mutant, status in statuses.items() if status != "killed"

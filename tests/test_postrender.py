@@ -10,6 +10,7 @@ prometheus-like objects), ``release-demo-in-lab.yaml`` the same release name in 
 from __future__ import annotations
 
 import copy
+import io
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ from aisinfra.chart.postrender import (
     ReleaseIdentity,
     _dump,
     cluster_scoped_name,
+    main,
     postrender,
 )
 
@@ -622,6 +624,47 @@ def test_a_mapping_that_is_no_kubernetes_object_is_refused() -> None:
     assert problems_of("---\nmetadata: {name: a}\n") == [
         "document 1 (line 1): not a Kubernetes object: apiVersion and kind must be non-empty strings"
     ]
+
+
+# -- main: what Helm sees --------------------------------------------------------------------
+
+
+class StandardStreams:
+    """Byte streams in place of the process's, as Helm connects them."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, stdin: bytes) -> None:
+        self.stdout, self.stderr = io.BytesIO(), io.StringIO()
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+        monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(self.stdout))
+        monkeypatch.setattr(sys, "stderr", self.stderr)
+
+    def written(self) -> bytes:
+        sys.stdout.flush()
+        return self.stdout.getvalue()
+
+
+def test_main_writes_the_fixed_manifests_and_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
+    streams = StandardStreams(monkeypatch, DEMO.encode())
+    assert main() == 0
+    assert streams.written() == postrender(DEMO).encode()
+    assert streams.stderr.getvalue() == ""
+
+
+def test_main_reports_each_problem_on_stderr_and_writes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    streams = StandardStreams(monkeypatch, UNPARSEABLE.encode())
+    assert main() == 1
+    assert streams.written() == b""
+    assert streams.stderr.getvalue() == "".join(f"aisinfra postrender: {problem}\n" for problem in UNPARSEABLE_PROBLEMS)
+
+
+def test_main_refuses_input_that_is_not_utf8(monkeypatch: pytest.MonkeyPatch) -> None:
+    streams = StandardStreams(monkeypatch, b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \xff}\n")
+    assert main() == 1
+    assert streams.written() == b""
+    assert streams.stderr.getvalue() == (
+        "aisinfra postrender: the input is not UTF-8: 'utf-8' codec can't decode byte 0xff in position 48: "
+        "invalid start byte\n"
+    )
 
 
 # -- The launcher Helm runs ---------------------------------------------------------------------

@@ -1,0 +1,389 @@
+"""The post-renderer on inputs the chart fixtures do not hold: every kind of pod template,
+malformed objects it must leave to the API server, the exact bytes of a changed document,
+and every line of what it reports. Written from the post-renderer's rules (its module
+docstring), each case holding the defect or oddity it names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from aisinfra.chart.postrender import PostrenderError, postrender
+
+Manifest = dict[str, Any]
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(PostrenderError) as raised:
+        postrender(text)
+    return raised.value.problems
+
+
+def as_yaml(*objects: Manifest) -> str:
+    return "".join("---\n" + yaml.safe_dump(manifest, sort_keys=False) for manifest in objects)
+
+
+def fixed_objects(*objects: Manifest) -> list[Manifest]:
+    return [document for document in yaml.safe_load_all(postrender(as_yaml(*objects))) if document is not None]
+
+
+# -- Fix 1 in every kind of pod template ---------------------------------------------------
+
+BROKEN_POD_SPEC: Manifest = {
+    "initContainers": [
+        {"name": "init", "image": "busybox", "volumeMounts": [{"name": "env.mount", "mountPath": "/e"}]}
+    ],
+    "containers": [
+        {"name": "main", "image": "busybox", "volumeMounts": [{"name": "fspath.ais.sda", "mountPath": "/d"}]}
+    ],
+    "volumes": [{"name": "env-mount", "emptyDir": {}}, {"name": "fspath-ais-sda", "emptyDir": {}}],
+}
+FIXED_MOUNTS = (["env-mount"], ["fspath-ais-sda"])
+
+
+def holding(kind: str, pod_spec: Manifest) -> Manifest:
+    """An object of ``kind`` with ``pod_spec`` where that kind keeps its pod template."""
+    template = {"metadata": {"labels": {"app": "x"}}, "spec": pod_spec}
+    body: dict[str, Manifest] = {
+        "Pod": {"spec": pod_spec},
+        "PodTemplate": {"template": template},
+        "CronJob": {"spec": {"schedule": "@daily", "jobTemplate": {"spec": {"template": template}}}},
+    }
+    api = {"Pod": "v1", "PodTemplate": "v1", "ReplicationController": "v1", "CronJob": "batch/v1", "Job": "batch/v1"}
+    fields = body.get(kind, {"spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template}})
+    return {"apiVersion": api.get(kind, "apps/v1"), "kind": kind, "metadata": {"name": "w"}, **fields}
+
+
+def pod_spec_in(manifest: Manifest) -> Manifest:
+    kind = manifest["kind"]
+    if kind == "Pod":
+        return manifest["spec"]
+    if kind == "PodTemplate":
+        return manifest["template"]["spec"]
+    if kind == "CronJob":
+        return manifest["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return manifest["spec"]["template"]["spec"]
+
+
+def mount_names(pod_spec: Manifest) -> tuple[list[str], list[str]]:
+    return tuple(  # type: ignore[return-value]
+        [mount["name"] for container in pod_spec[group] for mount in container["volumeMounts"]]
+        for group in ("initContainers", "containers")
+    )
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "Pod",
+        "PodTemplate",
+        "CronJob",
+        "Job",
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "ReplicationController",
+    ],
+)
+def test_mounts_of_init_and_main_containers_are_fixed_in_every_pod_template(kind: str) -> None:
+    raw = holding(kind, BROKEN_POD_SPEC)
+    assert mount_names(pod_spec_in(raw)) == (["env.mount"], ["fspath.ais.sda"])
+    (fixed,) = fixed_objects(raw)
+    assert mount_names(pod_spec_in(fixed)) == FIXED_MOUNTS
+
+
+def test_a_kind_without_a_pod_template_is_left_alone() -> None:
+    lookalike = holding("Deployment", BROKEN_POD_SPEC) | {"apiVersion": "example.com/v1", "kind": "Workload"}
+    text = as_yaml(lookalike)
+    assert postrender(text) == text
+
+
+def test_a_mount_may_mean_a_dotted_volume() -> None:
+    """Both sides are compared with '.' read as '-': a dashed mount means a dotted volume too."""
+    pod_spec = {
+        "containers": [
+            {"name": "main", "image": "busybox", "volumeMounts": [{"name": "cache-dir", "mountPath": "/c"}]}
+        ],
+        "volumes": [{"name": "cache.dir", "emptyDir": {}}],
+    }
+    (fixed,) = fixed_objects(holding("Pod", pod_spec))
+    assert fixed["spec"]["containers"][0]["volumeMounts"] == [{"name": "cache.dir", "mountPath": "/c"}]
+
+
+def test_a_mount_with_no_name_or_a_name_that_is_no_text_is_left_to_the_api_server() -> None:
+    pod_spec = {
+        "containers": [
+            {"name": "main", "image": "busybox", "volumeMounts": [{"name": 7, "mountPath": "/a"}, {"mountPath": "/b"}]}
+        ],
+        "volumes": [{"name": "7", "emptyDir": {}}],
+    }
+    text = as_yaml(holding("Pod", pod_spec))
+    assert postrender(text) == text
+
+
+# -- Fix 3: removed APIs, edge cases --------------------------------------------------------
+
+
+def test_an_empty_document_does_not_stop_the_upgrades_after_it() -> None:
+    legacy = {
+        "apiVersion": "batch/v1beta1",
+        "kind": "CronJob",
+        "metadata": {"name": "c"},
+        "spec": {"schedule": "@daily"},
+    }
+    fixed = yaml.safe_load_all(postrender("---\n# nothing here\n" + as_yaml(legacy)))
+    assert [document["apiVersion"] for document in fixed if document] == ["batch/v1"]
+
+
+def test_a_selector_the_old_api_was_given_is_kept() -> None:
+    deployment = holding("Deployment", {"containers": []})
+    deployment["apiVersion"] = "extensions/v1beta1"
+    deployment["spec"]["selector"] = {"matchLabels": {"tier": "web"}}
+    deployment["spec"]["template"]["metadata"]["labels"] = {"tier": "web", "version": "1"}
+    (fixed,) = fixed_objects(deployment)
+    assert (fixed["apiVersion"], fixed["spec"]["selector"]) == ("apps/v1", {"matchLabels": {"tier": "web"}})
+
+
+def test_an_empty_selector_stops_only_a_pod_disruption_budget() -> None:
+    deployment = holding("Deployment", {"containers": []})
+    deployment["apiVersion"] = "apps/v1beta2"
+    deployment["spec"]["selector"] = {"matchLabels": {}}
+    (fixed,) = fixed_objects(deployment)
+    assert (fixed["apiVersion"], fixed["spec"]["selector"]) == ("apps/v1", {"matchLabels": {}})
+
+
+def role(kind: str, name: str, **fields: Any) -> Manifest:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": {"name": name}, **fields}
+
+
+def binding(name: str, role_name: str) -> Manifest:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": name, "namespace": "ais"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role_name},
+        "subjects": [{"kind": "ServiceAccount", "name": "sa", "namespace": "ais"}],
+    }
+
+
+def test_only_rules_that_do_nothing_but_use_pod_security_policies_go() -> None:
+    use_only = {"apiGroups": ["policy"], "resources": ["podsecuritypolicies"], "verbs": ["use"]}
+    read = {"apiGroups": ["policy"], "resources": ["podsecuritypolicies"], "verbs": ["get", "use"]}
+    use_pods = {"apiGroups": [""], "resources": ["pods", "podsecuritypolicies"], "verbs": ["use"]}
+    no_verbs = {"apiGroups": ["policy"], "resources": ["podsecuritypolicies"], "verbs": []}
+    (fixed,) = fixed_objects(
+        role("Role", "r", metadata={"name": "r", "namespace": "ais"}, rules=[use_only, read, use_pods, no_verbs])
+    )
+    assert fixed["rules"] == [read, use_pods, no_verbs]
+
+
+def test_roles_without_a_rules_list_stay_with_their_bindings() -> None:
+    """An aggregated role has no rules of its own; nothing was removed from it."""
+    aggregated = role("Role", "aggregated", aggregationRule={"clusterRoleSelectors": []})
+    odd = role("Role", "odd", rules="none")
+    objects = [aggregated, binding("aggregated", "aggregated"), odd, binding("odd", "odd")]
+    assert fixed_objects(*objects) == objects
+
+
+# -- Fix 4: renames, edge cases ----------------------------------------------------------------
+
+STORAGE_CLASS = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "local-storage"}}
+IDENTITY = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "c", "namespace": "ais", "labels": {"release": "demo"}},
+}
+
+
+def test_a_cluster_scoped_object_without_a_name_is_refused() -> None:
+    unnamed = [
+        {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": ""}},
+    ]
+    assert problems_of(as_yaml(IDENTITY, *unnamed, STORAGE_CLASS)) == [
+        "a StorageClass has no metadata.name",
+        "a ClusterRole has no metadata.name",
+    ]
+
+
+def test_the_release_is_needed_and_every_object_needing_it_is_named() -> None:
+    no_release = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "ais"}}
+    role_object = role("ClusterRole", "ais-cr", rules=[])
+    assert problems_of(as_yaml(no_release, STORAGE_CLASS, role_object)) == [
+        "cannot tell the release the manifests belong to: none has a 'release' or 'app.kubernetes.io/instance' "
+        "label -- needed to give StorageClass/local-storage, ClusterRole/ais-cr names unique to the release"
+    ]
+
+
+def test_every_source_of_a_disputed_namespace_is_named() -> None:
+    subjects = [{"kind": "ServiceAccount", "name": "ais-sa", "namespace": "lab"}, {"kind": "User", "name": "me"}]
+    crb = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "ais-crb", "namespace": "ais", "labels": {"release": "demo"}},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "ais-cr"},
+        "subjects": subjects,
+    }
+    assert problems_of(as_yaml(IDENTITY, crb)) == [
+        "the manifests disagree on their namespace: 'ais' (ConfigMap/c metadata.namespace, ClusterRoleBinding/ais-crb "
+        "metadata.namespace); 'lab' (ClusterRoleBinding/ais-crb subject ais-sa) -- needed to give "
+        "ClusterRoleBinding/ais-crb names unique to the release"
+    ]
+
+
+def test_a_namespace_that_is_no_dns_label_is_refused() -> None:
+    odd = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "namespace": "Lab_1", "labels": {"release": "demo"}},
+    }
+    assert problems_of(as_yaml(odd, STORAGE_CLASS)) == [
+        "namespace 'Lab_1' is not a DNS label -- needed to give StorageClass/local-storage names unique to the release"
+    ]
+
+
+@pytest.mark.parametrize(("length", "accepted"), [(53, True), (54, False)])
+def test_a_release_name_may_have_helms_53_characters(length: int, accepted: bool) -> None:
+    release = "r" * length
+    labelled = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "namespace": "ais", "labels": {"release": release}},
+    }
+    if accepted:
+        assert fixed_objects(labelled, STORAGE_CLASS)[1]["metadata"]["name"] == f"ais.{release}.local-storage"
+    else:
+        assert problems_of(as_yaml(labelled, STORAGE_CLASS)) == [
+            f"release '{release}' is not a DNS label of at most 53 characters, so it cannot mark cluster-scoped "
+            "names unambiguously -- needed to give StorageClass/local-storage names unique to the release"
+        ]
+
+
+def test_objects_whose_metadata_is_no_mapping_give_no_evidence() -> None:
+    odd = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": ["c"]}
+    fixed = fixed_objects(IDENTITY, odd, STORAGE_CLASS)
+    assert [manifest["metadata"] for manifest in fixed[1:]] == [["c"], {"name": "ais.demo.local-storage"}]
+
+
+def test_only_known_references_follow_a_rename() -> None:
+    """A ClusterRole reference outside a binding, and references that are not names, stay."""
+    custom = {
+        "apiVersion": "example.com/v1",
+        "kind": "AccessGrant",
+        "metadata": {"name": "g", "namespace": "ais"},
+        "roleRef": {"kind": "ClusterRole", "name": "ais-cr"},
+    }
+    volume = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": "pv"},
+        "spec": {"storageClassName": {"name": "local-storage"}},
+    }
+    fixed = fixed_objects(IDENTITY, role("ClusterRole", "ais-cr", rules=[]), custom, volume)
+    assert fixed[2]["roleRef"] == {"kind": "ClusterRole", "name": "ais-cr"}
+    assert fixed[3]["spec"] == {"storageClassName": {"name": "local-storage"}}
+
+
+# -- Reading and writing the stream -----------------------------------------------------------
+
+
+def test_a_document_start_needs_a_blank_or_a_comment_after_the_dashes() -> None:
+    assert problems_of("apiVersion: v1\nkind: ConfigMap\n---X\n") == [
+        "document 1 (line 3): while scanning a simple key, could not find expected ':'"
+    ]
+    assert problems_of("apiVersion: v1\nkind: ConfigMap\n---\x0c\nmetadata: {name: a}\n") == [
+        'document 1 (line 1): unacceptable character #x000c: special characters are not allowed in "<unicode '
+        'string>", position 34'
+    ]
+
+
+def test_a_syntax_error_is_reported_where_the_problem_is_not_where_its_context_began() -> None:
+    assert problems_of("apiVersion: v1\nkind: ConfigMap\ndata: [a,\n  b\n") == [
+        "document 1 (line 4): while parsing a flow sequence, expected ',' or ']', but got '<stream end>'"
+    ]
+
+
+def test_unreadable_characters_are_reported_and_later_documents_still_checked() -> None:
+    assert problems_of("apiVersion: v1\nkind: Config\x07Map\n---\n- a\n") == [
+        'document 1 (line 1): unacceptable character #x0007: special characters are not allowed in "<unicode '
+        'string>", position 27',
+        "document 2 (line 3): expected a Kubernetes object (a mapping), found a list",
+    ]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"apiVersion": "v1"},
+        {"kind": "ConfigMap"},
+        {"apiVersion": "", "kind": "ConfigMap"},
+        {"apiVersion": "v1", "kind": 7},
+    ],
+)
+def test_an_object_needs_a_text_api_version_and_kind(fields: Manifest) -> None:
+    assert problems_of(as_yaml({**fields, "metadata": {"name": "a"}})) == [
+        "document 1 (line 1): not a Kubernetes object: apiVersion and kind must be non-empty strings"
+    ]
+
+
+def test_a_changed_document_is_written_in_block_style_in_its_own_key_order() -> None:
+    """Keys as the chart wrote them, scripts as block scalars, no line folding, no aliases,
+    text that is not ASCII as it is; the comments before the object stay, those inside go."""
+    stream = """\
+---
+# Source: ais/templates/target-ss.yaml
+# second comment
+kind: Pod
+apiVersion: v1
+metadata:
+  name: p
+  annotations: &notes
+    note: "Grüße — a note that is longer than eighty characters and must stay on one single line"
+spec:
+  containers:
+  - name: main   # a comment inside
+    image: busybox
+    command: ["sh", "-c", "echo one\\necho two\\n"]
+    volumeMounts: [{name: a.b, mountPath: /a}]
+    env: [{name: K, value: ""}]
+  volumes: [{name: a-b, emptyDir: {}}]
+  extra: *notes
+"""
+    assert (
+        postrender(stream)
+        == """\
+---
+# Source: ais/templates/target-ss.yaml
+# second comment
+kind: Pod
+apiVersion: v1
+metadata:
+  name: p
+  annotations:
+    note: Grüße — a note that is longer than eighty characters and must stay on one single line
+spec:
+  containers:
+  - name: main
+    image: busybox
+    command:
+    - sh
+    - -c
+    - |
+      echo one
+      echo two
+    volumeMounts:
+    - name: a-b
+      mountPath: /a
+    env:
+    - name: K
+      value: ''
+  volumes:
+  - name: a-b
+    emptyDir: {}
+  extra:
+    note: Grüße — a note that is longer than eighty characters and must stay on one single line
+"""
+    )

@@ -1,0 +1,388 @@
+"""The worksheet's rules, value by value: what each accepts, and for what it refuses the
+whole message (key, value, what is wrong, what to do), written out from the rule as the
+README's worksheet table states it. test_worksheet.py covers how mistakes are reported
+together and before anything is registered."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from aisinfra.chart.rules import load_worksheet
+from aisinfra.worksheet.model import Problem, Worksheet, WorksheetError
+from tests.conftest import WORKSHEET_EXAMPLE
+
+BASE: dict[str, Any] = {key.removeprefix("aisinfra:"): value for key, value in WORKSHEET_EXAMPLE.items()}
+TARGETS, PROXIES, MONITORING = BASE["targets"], BASE["proxies"], BASE["monitoring"]
+GRAPHITE, GRAFANA = MONITORING["graphite"], MONITORING["grafana"]
+NO_MONITORING = {"enabled": False, "externalGraphite": "graphite.example.com:2003"}
+
+
+def config(**changes: Any) -> dict[str, Any]:
+    edited = copy.deepcopy(BASE)
+    edited.update(changes)
+    return {key: value for key, value in edited.items() if value is not None}
+
+
+def loaded(**changes: Any) -> Worksheet:
+    return load_worksheet(config(**changes))
+
+
+def problems(**changes: Any) -> list[str]:
+    with pytest.raises(WorksheetError) as raised:
+        load_worksheet(config(**changes))
+    return [str(problem) for problem in raised.value.problems]
+
+
+# -- Values --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "aistore/aisnode:3.4",
+        "registry.example.com/ais/aisnode:3.4",
+        "Registry.Example.com/ais/aisnode:3.4",  # the registry host is not case-sensitive
+        "Registry:5000/ais/aisnode:3.4",
+        "localhost/ais/aisnode:v3.4_rc-1",
+    ],
+)
+def test_images_that_the_chart_can_render(image: str) -> None:
+    assert loaded(images={"aisnode": image, "initContainer": image}).images.aisnode == image
+
+
+NO_TAG = "has no tag; write it as repository:tag, e.g. aistore/aisnode:3.4"
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        ("aistore/aisnode", f"'aistore/aisnode' {NO_TAG}"),
+        (":3.4", f"':3.4' {NO_TAG}"),
+        ("registry:5000/aisnode", f"'registry:5000/aisnode' {NO_TAG}"),
+        ("aistore/aisnode:3.4+x", f"'aistore/aisnode:3.4+x' {NO_TAG}"),
+        (
+            "aistore/aisnode@sha256:0123",
+            "'aistore/aisnode@sha256:0123': the chart renders images as repository:tag, so digests cannot be used",
+        ),
+        ("AIStore/aisnode:3.4", "'AIStore/aisnode:3.4': image repository paths are lowercase"),
+        ("LOCALHOST/ais:1", "'LOCALHOST/ais:1': image repository paths are lowercase"),
+        ("registry.example.com/AIS:1", "'registry.example.com/AIS:1': image repository paths are lowercase"),
+    ],
+)
+def test_images_the_chart_cannot_render(image: str, message: str) -> None:
+    assert problems(images={"aisnode": image}) == [f"images.aisnode: {message}"]
+
+
+@pytest.mark.parametrize("address", ["graphite.example.com:2003", "10.0.0.7:1", "g:65535", "Graphite-1:2003"])
+def test_external_graphite_addresses(address: str) -> None:
+    monitoring = {"enabled": False, "externalGraphite": address}
+    assert loaded(monitoring=monitoring).monitoring.external_graphite == address
+
+
+@pytest.mark.parametrize("address", ["graphite", "graphite:0", "graphite:65536", ":2003", "-g:2003", "g:port"])
+def test_external_graphite_must_be_host_and_port(address: str) -> None:
+    assert problems(monitoring={"enabled": False, "externalGraphite": address}) == [
+        f"monitoring.externalGraphite: '{address}' is not host:port, e.g. graphite.example.com:2003"
+    ]
+
+
+# -- How a problem is written ------------------------------------------------------------------
+
+
+def test_a_problem_is_split_at_its_first_separator() -> None:
+    assert Problem.from_text("targets.nodes[0]: bad pattern 'a{': expected '}'") == Problem(
+        "targets.nodes[0]", "bad pattern 'a{': expected '}'"
+    )
+    assert Problem.from_text("no key here") == Problem("", "no key here")
+    assert str(Problem("", "no key here")) == "no key here"
+    assert str(Problem("releaseName", "too long")) == "releaseName: too long"
+
+
+# -- Each rule's refusals, whole -------------------------------------------------------------
+
+DNS_LABEL = "use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit"
+NODE_NAME = "Kubernetes names are lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+SECRET_ELSEWHERE = (
+    "is stored as a secret, but only grafanaAdminPassword is handled as one; a secret anywhere else would reach "
+    "the release values in plain text, so set it without --secret"
+)
+OWN_FILESYSTEM = "each mountpoint must be a filesystem of its own, not a directory of another"
+STATE_OFF_DATA = "lie one inside the other; keep AIStore's state off its data disks"
+CLAIM_NEEDS_NAMESPACE = (
+    "a claim lives in the cluster's namespace, so that namespace must exist before the release installs; create "
+    "both, then set existingNamespace: true"
+)
+LONG_AIS = "ais" + "x" * 51  # 54 characters, its own fullname
+LONG_NODE = "n" * 254
+
+REFUSALS: list[tuple[str, dict[str, Any], frozenset[str], list[str]]] = [
+    (
+        "release name and namespace",
+        {"releaseName": "Demo", "namespace": "kube-ais"},
+        frozenset(),
+        [
+            f"releaseName: 'Demo' is not a DNS label: {DNS_LABEL}",
+            "namespace: 'kube-ais' is a namespace Kubernetes uses itself; give the AIStore cluster its own",
+        ],
+    ),
+    (
+        "the default namespace",
+        {"namespace": "default"},
+        frozenset(),
+        ["namespace: 'default' is a namespace Kubernetes uses itself; give the AIStore cluster its own"],
+    ),
+    (
+        "a release name over Helm's limit",
+        {"releaseName": LONG_AIS},
+        frozenset(),
+        [
+            f"releaseName: '{LONG_AIS}' is longer than Helm's 53-character limit",
+            f"releaseName: '{LONG_AIS}' makes the proxy node label '{LONG_AIS}-electable' longer than 63 "
+            "characters; choose a shorter release name",
+        ],
+    ),
+    (
+        "a relative state path",
+        {"statePath": "etc/ais"},
+        frozenset(),
+        ["statePath: 'etc/ais' is not an absolute path; write it from '/'"],
+    ),
+    (
+        "a state path with a trailing slash",
+        {"statePath": "/etc/ais/"},
+        frozenset(),
+        ["statePath: '/etc/ais/' is not a normalized path below '/'; write '/etc/ais'"],
+    ),
+    ("the root as state path", {"statePath": "/"}, frozenset(), ["statePath: '/' is not a normalized path below '/'"]),
+    (
+        "mountpoint patterns",
+        {"targets": {**TARGETS, "mountpoints": ["/ais/sd[a-b]/", "/ais/sd[a-"]}},
+        frozenset(),
+        [
+            "targets.mountpoints[0]: the mountpoint '/ais/sda/' from pattern '/ais/sd[a-b]/': '/ais/sda/' is not a "
+            "normalized path below '/'; write '/ais/sda'",
+            "targets.mountpoints[1]: bad pattern '/ais/sd[a-': '[' at position 8 is never closed by ']'",
+        ],
+    ),
+    (
+        "node names",
+        {"targets": {**TARGETS, "nodes": ["CPU{1..2}", LONG_NODE]}},
+        frozenset(),
+        [
+            "targets.nodes[0]: the node name 'CPU1' from pattern 'CPU{1..2}': "
+            f"'CPU1' is not a valid node name: {NODE_NAME}",
+            f"targets.nodes[1]: '{LONG_NODE}' is not a valid node name: {NODE_NAME}",
+        ],
+    ),
+    (
+        "sizes in bytes",
+        {"monitoring": {"graphite": {**GRAPHITE, "size": "250GB"}, "grafana": {**GRAFANA, "size": "50gb"}}},
+        frozenset(),
+        [
+            "monitoring.graphite.size: '250GB' is not a Kubernetes quantity such as 250Gi; did you mean '250Gi'?",
+            "monitoring.grafana.size: '50gb' is not a Kubernetes quantity such as 250Gi; did you mean '50Gi'?",
+        ],
+    ),
+    (
+        "sizes that are no size",
+        {"monitoring": {"graphite": {**GRAPHITE, "size": "lots"}, "grafana": {**GRAFANA, "size": "0Gi"}}},
+        frozenset(),
+        [
+            "monitoring.graphite.size: 'lots' is not a Kubernetes quantity such as 250Gi",
+            "monitoring.grafana.size: '0Gi' must be larger than zero",
+        ],
+    ),
+    (
+        "a chart version range",
+        {"chart": {"repo": "https://charts.example.com", "name": "ais", "version": "0.1"}},
+        frozenset(),
+        ["chart.version: '0.1' is not a pinned chart version; give one exact version such as 0.1.0"],
+    ),
+    (
+        "acknowledgements of what is still there",
+        {"targets": {**TARGETS, "decommissioned": ["gpu01", "cpu03"], "removedMountpoints": ["/x", "/ais/sdb"]}},
+        frozenset(),
+        [
+            "targets.decommissioned[1]: 'cpu03' is still listed in targets.nodes; a decommissioned node cannot "
+            "also be a target",
+            "targets.removedMountpoints[1]: '/ais/sdb' is still listed in targets.mountpoints",
+        ],
+    ),
+    (
+        "a scaleInTo that is not the count",
+        {"targets": {**TARGETS, "scaleInTo": 11}},
+        frozenset(),
+        [
+            "targets.scaleInTo: acknowledges a target count of 11, but the worksheet's count is 12; remove it once "
+            "its scale-in is done, so that it cannot let a later one through"
+        ],
+    ),
+    (
+        "the state path inside a mountpoint",
+        {"statePath": "/ais/sda/state"},
+        frozenset(),
+        [f"targets.mountpoints: '/ais/sda' and statePath '/ais/sda/state' {STATE_OFF_DATA}"],
+    ),
+    (
+        "the state path on a mountpoint",
+        {"statePath": "/ais/sdc"},
+        frozenset(),
+        [f"targets.mountpoints: '/ais/sdc' and statePath '/ais/sdc' {STATE_OFF_DATA}"],
+    ),
+    (
+        "a count over the nodes",
+        {"targets": {**TARGETS, "initialCount": 13}},
+        frozenset(),
+        [
+            "targets.initialCount: 13 is more than the 12 target nodes listed in targets.nodes; lower it or add "
+            "nodes (0 means all)"
+        ],
+    ),
+    (
+        "a node listed twice",
+        {
+            "targets": {**TARGETS, "nodes": ["cpu03", "cpu{01..04}"], "initialCount": 4},
+            "proxies": {"nodes": ["a", "a"]},
+        },
+        frozenset(),
+        [
+            "targets.nodes[1]: 'cpu03' (from 'cpu{01..04}') is already listed at targets.nodes[0]; "
+            "list each entry once",
+            "proxies.nodes[1]: 'a' is already listed at proxies.nodes[0]; list each entry once",
+        ],
+    ),
+    (
+        "mountpoints repeated and nested",
+        {"targets": {**TARGETS, "mountpoints": ["/ais/sda", "/ais/sda", "/ais/sda/x", "/ais"]}},
+        frozenset(),
+        [
+            "targets.mountpoints[1]: '/ais/sda' is already listed at targets.mountpoints[0]; list each entry once",
+            f"targets.mountpoints[2]: '/ais/sda/x' is inside '/ais/sda' (targets.mountpoints[0]); {OWN_FILESYSTEM}",
+            f"targets.mountpoints[3]: '/ais' contains '/ais/sda' (targets.mountpoints[0]); {OWN_FILESYSTEM}",
+            f"targets.mountpoints[3]: '/ais' contains '/ais/sda/x' (targets.mountpoints[2]); {OWN_FILESYSTEM}",
+        ],
+    ),
+    (
+        "an initial primary that is no proxy",
+        {"proxies": {**PROXIES, "initialPrimary": "gpu01"}},
+        frozenset(),
+        ["proxies.initialPrimary: 'gpu01' is not one of proxies.nodes; the initial primary must be a proxy node"],
+    ),
+    (
+        "secrets where none belong",
+        {},
+        frozenset({"targets", "chart", "grafanaAdminPassword"}),
+        [f"chart: {SECRET_ELSEWHERE}", f"targets: {SECRET_ELSEWHERE}"],
+    ),
+    (
+        "a password in plain text",
+        {"grafanaAdminPassword": "x"},
+        frozenset(),
+        [
+            "grafanaAdminPassword: is stored in plain text; remove it and set it with `pulumi config set --secret "
+            "grafanaAdminPassword`"
+        ],
+    ),
+    (
+        "monitoring without its storage",
+        {"monitoring": {"grafana": GRAFANA}},
+        frozenset(),
+        [
+            "monitoring.graphite: required while monitoring.enabled is true; give {node, path, size} for a volume "
+            "on a node, or {existingClaim: NAME}"
+        ],
+    ),
+    (
+        "monitoring without Prometheus, and an external Graphite beside it",
+        {"monitoring": {**MONITORING, "prometheus": False, "externalGraphite": "g:1"}},
+        frozenset(),
+        [
+            "monitoring.prometheus: the chart installs Prometheus whenever monitoring.enabled is true (Helm enables "
+            "a subchart when any of its tags is true); remove this key or set monitoring.enabled to false",
+            "monitoring.externalGraphite: only used when monitoring.enabled is false; remove it or disable the "
+            "built-in monitoring",
+        ],
+    ),
+    (
+        "existing claims in a namespace the program creates",
+        {"monitoring": {"graphite": {"existingClaim": "a"}, "grafana": {"existingClaim": "b"}}},
+        frozenset(),
+        [
+            f"monitoring.graphite.existingClaim: {CLAIM_NEEDS_NAMESPACE}",
+            f"monitoring.grafana.existingClaim: {CLAIM_NEEDS_NAMESPACE}",
+        ],
+    ),
+    (
+        "built-in monitoring's keys while it is off",
+        {"monitoring": {"enabled": False, "graphite": GRAPHITE, "grafana": GRAFANA}, "grafanaAdminPassword": "x"},
+        frozenset({"grafanaAdminPassword"}),
+        [
+            "monitoring.graphite: storage for the built-in monitoring, which is disabled; remove it or set "
+            "monitoring.enabled to true",
+            "monitoring.grafana: storage for the built-in monitoring, which is disabled; remove it or set "
+            "monitoring.enabled to true",
+            "monitoring.externalGraphite: required while monitoring.enabled is false: the host:port of the Graphite "
+            "that receives AIStore's stats",
+            "grafanaAdminPassword: Grafana is only installed while monitoring.enabled is true; remove the key or "
+            "enable monitoring",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "secret_keys", "expected"), [case[1:] for case in REFUSALS], ids=[case[0] for case in REFUSALS]
+)
+def test_each_rule_refuses_with_its_whole_message(
+    changes: dict[str, Any], secret_keys: frozenset[str], expected: list[str]
+) -> None:
+    with pytest.raises(WorksheetError) as raised:
+        load_worksheet(config(**changes), secret_keys)
+    assert [str(problem) for problem in raised.value.problems] == expected
+
+
+ACCEPTED: list[tuple[str, dict[str, Any], frozenset[str]]] = [
+    ("a release name of 53 characters", {"releaseName": "ais" + "x" * 50}, frozenset()),
+    ("a state path beside the mountpoints", {"statePath": "/ais/sd"}, frozenset()),
+    ("a state path sharing a mountpoint's prefix", {"statePath": "/ais/sdab"}, frozenset()),
+    ("mountpoints sharing a prefix", {"targets": {**TARGETS, "mountpoints": ["/ais/sd", "/ais/sda"]}}, frozenset()),
+    ("a count of every node", {"targets": {**TARGETS, "initialCount": 12}}, frozenset()),
+    ("a scaleInTo that is the count", {"targets": {**TARGETS, "initialCount": 10, "scaleInTo": 10}}, frozenset()),
+    ("an initial primary among the proxies", {"proxies": {**PROXIES, "initialPrimary": "cpu12"}}, frozenset()),
+    ("a password set as a secret", {"grafanaAdminPassword": "x"}, frozenset({"grafanaAdminPassword"})),
+    ("Prometheus named as on", {"monitoring": {**MONITORING, "prometheus": True}}, frozenset()),
+    (
+        "existing claims in an existing namespace",
+        {
+            "monitoring": {"graphite": {"existingClaim": "a"}, "grafana": {"existingClaim": "b"}},
+            "existingNamespace": True,
+        },
+        frozenset(),
+    ),
+    ("external monitoring", {"monitoring": NO_MONITORING}, frozenset()),
+    (
+        "sizes below one unit and without a unit",
+        {"monitoring": {"graphite": {**GRAPHITE, "size": "0.5Gi"}, "grafana": {**GRAFANA, "size": "1"}}},
+        frozenset(),
+    ),
+    (
+        "pinned chart versions",
+        {"chart": {"repo": "https://charts.example.com", "name": "ais", "version": "v0.1.0-rc.1"}},
+        frozenset(),
+    ),
+    (
+        "node names of 253 characters",
+        {"targets": {**TARGETS, "nodes": ["n" * 253]}, "proxies": {"nodes": ["n" * 253]}},
+        frozenset(),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "secret_keys"), [case[1:] for case in ACCEPTED], ids=[case[0] for case in ACCEPTED]
+)
+def test_what_each_rule_accepts(changes: dict[str, Any], secret_keys: frozenset[str]) -> None:
+    assert isinstance(load_worksheet(config(**changes), secret_keys), Worksheet)
