@@ -14,6 +14,7 @@ mutants, killed, survived, score, run time; every survivor's diff) goes to stdou
 from __future__ import annotations
 
 import argparse
+import ast
 import fnmatch
 import os
 import re
@@ -37,44 +38,41 @@ PYTEST_ARGS = ("-p", "no:cacheprovider", "-k", "not launcher")
 class Module:
     path: str
     tests: tuple[str, ...]
-    # Only these functions are mutated (all of the module's when empty).
-    functions: tuple[str, ...] = ()
+    # When set, only the module's top-level functions are mutated, less these.
+    excluded: tuple[str, ...] | None = None
+
+    def functions(self) -> list[str]:
+        tree = ast.parse((PROJECT_ROOT / self.path).read_text())
+        defined = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)]
+        return [name for name in defined if name not in (self.excluded or ())]
 
     def mutant_patterns(self) -> list[str]:
+        if self.excluded is None:
+            return []
         dotted = self.path.removesuffix(".py").replace("/", ".")
-        return [f"{dotted}.x_{function}__mutmut_*" for function in self.functions]
+        return [f"{dotted}.x_{function}__mutmut_*" for function in self.functions()]
 
     def selects(self, mutant: str) -> bool:
         patterns = self.mutant_patterns()
         return not patterns or any(fnmatch.fnmatchcase(mutant, pattern) for pattern in patterns)
 
 
-# The worksheet's rules, each value rule and each rule across keys; not the machinery that
-# words pydantic's errors and finds every mistake in one run, which refuses a worksheet
-# whatever it says (parse_worksheet raises for any mistake before it is used).
-WORKSHEET_RULES = (
-    "_dns_label",
-    "_dns_subdomain",
-    "_release_name",
-    "_absolute_path",
-    "_expanded",
-    "_node_pattern",
-    "_mountpoint_pattern",
-    "_quantity",
-    "_image",
-    "_host_port",
-    "_namespace",
-    "_pinned_version",
-    "_acknowledgement_rules",
-    "_state_path_rules",
-    "_count_rules",
-    "_primary_rules",
-    "_secret_rules",
-    "_duplicates",
-    "_inside",
-    "_nested",
-    "_nested_mountpoints",
-    "_monitoring_rules",
+# model.py: the worksheet's rules (every value rule, every rule across keys and the list
+# that runs them), not the machinery that words pydantic's errors and finds every mistake in
+# one run: that machinery only ever runs for a worksheet that is refused anyway
+# (parse_worksheet raises whenever pydantic found a mistake).
+WORKSHEET_REPORTING = (
+    "decoded",
+    "parse_worksheet",
+    "_checked_whole",
+    "_partial",
+    "_decode",
+    "_key",
+    "_describe",
+    "error_message",
+    "_shown",
+    "section_type",
+    "_suggestion",
 )
 
 MODULES = {
@@ -82,7 +80,7 @@ MODULES = {
     "model": Module(
         "aisinfra/worksheet/model.py",
         ("tests/test_worksheet_rules.py", "tests/test_safety_rules.py"),
-        WORKSHEET_RULES,
+        WORKSHEET_REPORTING,
     ),
     "rules": Module("aisinfra/chart/rules.py", ("tests/test_worksheet_rules.py", "tests/test_naming.py")),
     # The pure refusals: the whole program under mocks (tests/test_safety.py) takes seconds

@@ -117,6 +117,15 @@ CLAIM_NEEDS_NAMESPACE = (
 )
 LONG_AIS = "ais" + "x" * 51  # 54 characters, its own fullname
 LONG_NODE = "n" * 254
+INVISIBLE = "has whitespace or invisible characters around or inside it (a trailing newline?); remove them"
+NOT_MINOR = 'is not a Kubernetes minor version such as "1.30": 1. and the minor number, as `kubectl version` shows it'
+DIRECTORY_EACH = "give Graphite and Grafana a directory each"
+OFF_DATA_DISKS = "keep monitoring data off AIStore's data disks"
+LONGEST_DEMO = "demo" + "x" * 37  # its target StatefulSet, <release>-ais-target, has 52 characters
+STATEFULSET_LIMIT = (
+    "past 52 characters Kubernetes cannot create its pods: their controller-revision-hash label would exceed 63 "
+    "characters (kubernetes#64023)"
+)
 
 REFUSALS: list[tuple[str, dict[str, Any], frozenset[str], list[str]]] = [
     (
@@ -140,9 +149,160 @@ REFUSALS: list[tuple[str, dict[str, Any], frozenset[str], list[str]]] = [
         frozenset(),
         [
             f"releaseName: '{LONG_AIS}' is longer than Helm's 53-character limit",
-            f"releaseName: '{LONG_AIS}' makes the proxy node label '{LONG_AIS}-electable' longer than 63 "
-            "characters; choose a shorter release name",
+            f"releaseName: '{LONG_AIS}' makes the target StatefulSet '{LONG_AIS}-target' (61 characters); "
+            f"{STATEFULSET_LIMIT}: shorten the release name by 9 characters",
         ],
+    ),
+    (
+        "a release name one character too long for the target StatefulSet",
+        {"releaseName": LONGEST_DEMO + "x"},
+        frozenset(),
+        [
+            f"releaseName: '{LONGEST_DEMO}x' makes the target StatefulSet '{LONGEST_DEMO}x-ais-target' (53 "
+            f"characters); {STATEFULSET_LIMIT}: shorten the release name by 1 characters",
+        ],
+    ),
+    (
+        "text with invisible characters",
+        {"releaseName": "demo\n", "kubernetesVersion": " 1.29"},
+        frozenset(),
+        [
+            f"releaseName: 'demo\\n' {INVISIBLE}",
+            f"kubernetesVersion: ' 1.29' {INVISIBLE}",
+        ],
+    ),
+    (
+        "Kubernetes versions",
+        {"kubernetesVersion": "1.9"},
+        frozenset(),
+        [f"kubernetesVersion: '1.9' {NOT_MINOR}"],
+    ),
+    (
+        "a Kubernetes version with a v",
+        {"kubernetesVersion": "v1.29"},
+        frozenset(),
+        [f"kubernetesVersion: 'v1.29' {NOT_MINOR}"],
+    ),
+    (
+        "booleans",
+        {"protect": "yes", "existingNamespace": 1},
+        frozenset(),
+        [
+            "existingNamespace: must be true or false, not the number 1",
+            "protect: must be true or false, not the text 'yes' (YAML's yes/no/on/off are text to the Pulumi CLI)",
+        ],
+    ),
+    (
+        "a chart repository and name",
+        {"chart": {"repo": "charts.example.com", "name": "ais/x", "version": "0.1.0"}},
+        frozenset(),
+        [
+            "chart.repo: 'charts.example.com' is not a chart repository URL such as https://charts.example.com",
+            "chart.name: 'ais/x' is not a chart name: letters, digits, '.', '_' and '-'",
+        ],
+    ),
+    (
+        "a pattern for too many nodes",
+        {"targets": {**TARGETS, "nodes": ["n{1..20001}"]}},
+        frozenset(),
+        [
+            "targets.nodes[0]: bad pattern 'n{1..20001}': range {1..20001} stands for 20001 names; at most 20000 are "
+            "supported"
+        ],
+    ),
+    (
+        "lists for too many nodes and mountpoints",
+        {"targets": {**TARGETS, "nodes": ["n{1..9999", "m{1..20000}"], "mountpoints": ["/m{1..1001}"]}},
+        frozenset(),
+        [
+            "targets.nodes: the list stands for 20001 entries; at most 20000 are supported",
+            "targets.mountpoints: the list stands for 1001 entries; at most 1000 are supported",
+        ],
+    ),
+    (
+        "one claim for Graphite and Grafana",
+        {
+            "monitoring": {"graphite": {"existingClaim": "a"}, "grafana": {"existingClaim": "a"}},
+            "existingNamespace": True,
+        },
+        frozenset(),
+        [
+            "monitoring.grafana.existingClaim: 'a' is also monitoring.graphite.existingClaim; Graphite and Grafana "
+            "would write into one volume: give each a claim of its own"
+        ],
+    ),
+    (
+        "one directory for Graphite and Grafana",
+        {"monitoring": {"graphite": GRAPHITE, "grafana": {**GRAFANA, "path": "/data/graphite"}}},
+        frozenset(),
+        [
+            "monitoring.grafana.path: '/data/graphite' on node 'cpu01' is the same directory as monitoring.graphite"
+            f".path '/data/graphite'; {DIRECTORY_EACH}"
+        ],
+    ),
+    (
+        "Grafana inside Graphite's directory",
+        {"monitoring": {"graphite": GRAPHITE, "grafana": {**GRAFANA, "path": "/data/graphite/g"}}},
+        frozenset(),
+        [
+            "monitoring.grafana.path: '/data/graphite/g' on node 'cpu01' lies inside monitoring.graphite.path "
+            f"'/data/graphite'; {DIRECTORY_EACH}"
+        ],
+    ),
+    (
+        "monitoring on the data disks",
+        {"monitoring": {"graphite": {**GRAPHITE, "path": "/ais/sda"}, "grafana": {**GRAFANA, "path": "/ais/sdb/g"}}},
+        frozenset(),
+        [
+            f"monitoring.graphite.path: '/ais/sda' on node 'cpu01' is the same directory as the target mountpoint "
+            f"'/ais/sda' of that node (a target node); {OFF_DATA_DISKS}",
+            f"monitoring.grafana.path: '/ais/sdb/g' on node 'cpu01' lies inside the target mountpoint '/ais/sdb' of "
+            f"that node (a target node); {OFF_DATA_DISKS}",
+        ],
+    ),
+    (
+        "monitoring around the data disks",
+        {"monitoring": {"graphite": {**GRAPHITE, "path": "/ais"}, "grafana": GRAFANA}},
+        frozenset(),
+        [
+            "monitoring.graphite.path: '/ais' on node 'cpu01' contains the target mountpoint '/ais/sda' of that "
+            f"node (a target node); {OFF_DATA_DISKS}"
+        ],
+    ),
+    (
+        "monitoring in and around the state path",
+        {"monitoring": {"graphite": {**GRAPHITE, "path": "/etc/ais/g"}, "grafana": {**GRAFANA, "path": "/etc"}}},
+        frozenset(),
+        [
+            "monitoring.grafana.path: '/etc' on node 'cpu01' contains monitoring.graphite.path '/etc/ais/g'; "
+            f"{DIRECTORY_EACH}",
+            "monitoring.graphite.path: '/etc/ais/g' on node 'cpu01' lies inside statePath '/etc/ais', where AIStore "
+            "keeps its state on that node; choose a directory outside it",
+            "monitoring.grafana.path: '/etc' on node 'cpu01' contains statePath '/etc/ais', where AIStore keeps its "
+            "state on that node; choose a directory outside it",
+        ],
+    ),
+    (
+        "a mountpoint inside another listed after an unrelated one",
+        {"targets": {**TARGETS, "mountpoints": ["/b", "/a", "/a/x"]}},
+        frozenset(),
+        [f"targets.mountpoints[2]: '/a/x' is inside '/a' (targets.mountpoints[1]); {OWN_FILESYSTEM}"],
+    ),
+    (
+        "a repeat and a nested mountpoint from one pattern",
+        {"targets": {**TARGETS, "mountpoints": ["/ais/sda", "/ais/{sda,sda/x}"]}},
+        frozenset(),
+        [
+            "targets.mountpoints[1]: '/ais/sda' (from '/ais/{sda,sda/x}') is already listed at "
+            "targets.mountpoints[0]; list each entry once",
+            f"targets.mountpoints[1]: '/ais/sda/x' is inside '/ais/sda' (targets.mountpoints[0]); {OWN_FILESYSTEM}",
+        ],
+    ),
+    (
+        "an image path in capitals behind a registry",
+        {"images": {"aisnode": "registry.example.com/AIS/aisnode:1"}},
+        frozenset(),
+        ["images.aisnode: 'registry.example.com/AIS/aisnode:1': image repository paths are lowercase"],
     ),
     (
         "a relative state path",
@@ -260,8 +420,8 @@ REFUSALS: list[tuple[str, dict[str, Any], frozenset[str], list[str]]] = [
         frozenset(),
         [
             "targets.mountpoints[1]: '/ais/sda' is already listed at targets.mountpoints[0]; list each entry once",
-            f"targets.mountpoints[2]: '/ais/sda/x' is inside '/ais/sda' (targets.mountpoints[0]); {OWN_FILESYSTEM}",
             f"targets.mountpoints[3]: '/ais' contains '/ais/sda' (targets.mountpoints[0]); {OWN_FILESYSTEM}",
+            f"targets.mountpoints[2]: '/ais/sda/x' is inside '/ais/sda' (targets.mountpoints[0]); {OWN_FILESYSTEM}",
             f"targets.mountpoints[3]: '/ais' contains '/ais/sda/x' (targets.mountpoints[2]); {OWN_FILESYSTEM}",
         ],
     ),
@@ -345,10 +505,32 @@ def test_each_rule_refuses_with_its_whole_message(
 
 
 ACCEPTED: list[tuple[str, dict[str, Any], frozenset[str]]] = [
-    ("a release name of 53 characters", {"releaseName": "ais" + "x" * 50}, frozenset()),
+    ("a release name whose StatefulSets fit", {"releaseName": LONGEST_DEMO}, frozenset()),
     ("a state path beside the mountpoints", {"statePath": "/ais/sd"}, frozenset()),
     ("a state path sharing a mountpoint's prefix", {"statePath": "/ais/sdab"}, frozenset()),
     ("mountpoints sharing a prefix", {"targets": {**TARGETS, "mountpoints": ["/ais/sd", "/ais/sda"]}}, frozenset()),
+    ("Kubernetes 1.29", {"kubernetesVersion": "1.29"}, frozenset()),
+    ("booleans as the CLI writes them", {"protect": "True", "existingNamespace": "false"}, frozenset()),
+    (
+        "an OCI chart repository and a name with every allowed character",
+        {"chart": {"repo": "oci://registry.example.com/charts", "name": "a_i.s-1", "version": "0.1.0"}},
+        frozenset(),
+    ),
+    (
+        "lists of exactly as many nodes as supported",
+        {"targets": {**TARGETS, "nodes": ["n{1..10000}", "m{1..10000}"]}, "proxies": {"nodes": ["n1"]}},
+        frozenset(),
+    ),
+    (
+        "monitoring apart on one node",
+        {"monitoring": {"graphite": GRAPHITE, "grafana": {**GRAFANA, "path": "/data/graphite-old"}}},
+        frozenset(),
+    ),
+    (
+        "monitoring on another node in a path a target node uses",
+        {"monitoring": {"graphite": {**GRAPHITE, "node": "gpu01", "path": "/ais/sda"}, "grafana": GRAFANA}},
+        frozenset(),
+    ),
     ("a count of every node", {"targets": {**TARGETS, "initialCount": 12}}, frozenset()),
     ("a scaleInTo that is the count", {"targets": {**TARGETS, "initialCount": 10, "scaleInTo": 10}}, frozenset()),
     ("an initial primary among the proxies", {"proxies": {**PROXIES, "initialPrimary": "cpu12"}}, frozenset()),

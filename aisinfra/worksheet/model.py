@@ -979,7 +979,7 @@ def _monitoring_storage_collisions(worksheet: Worksheet) -> list[str]:
                 None,
             )
             disk = disk or next(
-                (mountpoint for mountpoint in mountpoints if _inside(mountpoint, path)),
+                (mountpoint for mountpoint in worksheet.mountpoints if _inside(mountpoint, path)),
                 None,
             )
             if disk is not None:
