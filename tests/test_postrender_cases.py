@@ -329,9 +329,10 @@ def test_an_object_needs_a_text_api_version_and_kind(fields: Manifest) -> None:
     ]
 
 
-def test_a_changed_document_is_written_in_block_style_in_its_own_key_order() -> None:
-    """Keys as the chart wrote them, scripts as block scalars, no line folding, no aliases,
-    text that is not ASCII as it is; the comments before the object stay, those inside go."""
+def test_a_changed_document_keeps_its_key_order_and_how_each_scalar_was_written() -> None:
+    """Keys as the chart wrote them, block style for collections, every scalar as it was
+    written, no line folding, aliases written out, text that is not ASCII as it is; the
+    comments before the object stay, those inside go."""
     stream = """\
 ---
 # Source: ais/templates/target-ss.yaml
@@ -352,9 +353,7 @@ spec:
   volumes: [{name: a-b, emptyDir: {}}]
   extra: *notes
 """
-    assert (
-        postrender(stream)
-        == """\
+    fixed = """\
 ---
 # Source: ais/templates/target-ss.yaml
 # second comment
@@ -363,27 +362,25 @@ apiVersion: v1
 metadata:
   name: p
   annotations:
-    note: Grüße — a note that is longer than eighty characters and must stay on one single line
+    note: "Grüße — a note that is longer than eighty characters and must stay on one single line"
 spec:
   containers:
   - name: main
     image: busybox
     command:
-    - sh
-    - -c
-    - |
-      echo one
-      echo two
+    - "sh"
+    - "-c"
+    - "echo one\\necho two\\n"
     volumeMounts:
     - name: a-b
       mountPath: /a
     env:
     - name: K
-      value: ''
+      value: ""
   volumes:
   - name: a-b
     emptyDir: {}
   extra:
-    note: Grüße — a note that is longer than eighty characters and must stay on one single line
+    note: "Grüße — a note that is longer than eighty characters and must stay on one single line"
 """
-    )
+    assert postrender(stream) == fixed
