@@ -26,7 +26,7 @@ from aisinfra.chart.values import monitoring_volumes
 from aisinfra.review import object_checks
 from aisinfra.review.chart_render import ChartRenderError, ChartUnavailableError
 from aisinfra.review.render import ProgramError
-from aisinfra.worksheet.model import Worksheet, WorksheetError
+from aisinfra.worksheet.model import Worksheet, WorksheetError, path_relation
 from aisinfra.worksheet.patterns import compress
 from aisinfra.worksheet.stackfile import PROJECT_DIR, StackConfig
 
@@ -151,7 +151,7 @@ def _host_path_collisions(first: CheckedStack, second: CheckedStack, where: str)
                 continue
             if one_release and mine.key == theirs.key == "statePath":
                 continue  # one release name: reported as such, since the state tree is named after it
-            relation = _relation(mine.path, theirs.path)
+            relation = path_relation(mine.path, theirs.path)
             nodes = sorted(mine.nodes & theirs.nodes) if relation else []
             if nodes:
                 on = f"node '{nodes[0]}'" if len(nodes) == 1 else f"nodes {', '.join(compress(nodes))}"
@@ -160,16 +160,6 @@ def _host_path_collisions(first: CheckedStack, second: CheckedStack, where: str)
                     f"{theirs.key} '{theirs.path}' on {on}, {where}; give each stack directories of its own"
                 )
     return problems
-
-
-def _relation(path: str, other: str) -> str:
-    if path == other:
-        return "is the same directory as"
-    if path.startswith(other + "/"):
-        return "lies inside"
-    if other.startswith(path + "/"):
-        return "contains"
-    return ""
 
 
 def check_rendered_stacks(stacks: list[StackConfig], chart_dir: Path | None = None) -> CheckReport:

@@ -960,7 +960,7 @@ def _monitoring_storage_collisions(worksheet: Worksheet) -> list[str]:
                 "Graphite and Grafana would write into one volume: give each a claim of its own"
             )
         if graphite.node is not None and graphite.node == grafana.node and graphite.path and grafana.path:
-            relation = _path_relation(grafana.path, graphite.path)
+            relation = path_relation(grafana.path, graphite.path)
             if relation:
                 problems.append(
                     f"monitoring.grafana.path: '{grafana.path}' on node '{grafana.node}' {relation} "
@@ -984,11 +984,11 @@ def _monitoring_storage_collisions(worksheet: Worksheet) -> list[str]:
             )
             if disk is not None:
                 problems.append(
-                    f"{key}: '{path}' on node '{node}' {_path_relation(path, disk)} the target mountpoint "
+                    f"{key}: '{path}' on node '{node}' {path_relation(path, disk)} the target mountpoint "
                     f"'{disk}' of that node (a target node); keep monitoring data off AIStore's data disks"
                 )
         if node in aistore_nodes:
-            relation = _path_relation(path, worksheet.state_path)
+            relation = path_relation(path, worksheet.state_path)
             if relation:
                 problems.append(
                     f"{key}: '{path}' on node '{node}' {relation} statePath '{worksheet.state_path}', where AIStore "
@@ -997,7 +997,7 @@ def _monitoring_storage_collisions(worksheet: Worksheet) -> list[str]:
     return problems
 
 
-def _path_relation(path: str, other: str) -> str:
+def path_relation(path: str, other: str) -> str:
     """How ``path`` relates to ``other`` in words; empty when they are apart."""
     if path == other:
         return "is the same directory as"
