@@ -57,6 +57,16 @@ BAD_WORKSHEETS: list[tuple[str, dict[str, Any], list[str]]] = [
         ["targets.mountpoints[1]: '/ais-sd/a' and '/ais/sd-a' (targets.mountpoints[0]) both make the chart's volume"],
     ),
     (
+        "a preflight image by digest",
+        worksheet(preflight={"image": "busybox@sha256:" + "0" * 64}),
+        ["preflight.image: 'busybox@sha256:" + "0" * 64 + "': the chart renders images as repository:tag"],
+    ),
+    (
+        "a misspelled preflight switch",
+        worksheet(preflight={"enable": False}),
+        ["preflight.enable: unknown key (did you mean 'enabled'?)"],
+    ),
+    (
         "a mountpoint holding the state path",
         worksheet(statePath="/ais/sda/state"),
         ["targets.mountpoints: '/ais/sda' and statePath '/ais/sda/state' lie one inside the other"],

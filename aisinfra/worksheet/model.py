@@ -51,6 +51,9 @@ DEFAULT_KUBERNETES_VERSION = "1.30"
 DEFAULT_RELEASE_TIMEOUT_SECONDS = 1800
 # Storage.identity of a monitoring service that has no storage (monitoring disabled).
 NO_STORAGE = "none"
+# A small shell image with stat, ls and grep, pinned so that a re-pushed tag never changes
+# what the check runs (and, since the image is part of every check Job, never re-runs them).
+DEFAULT_PREFLIGHT_IMAGE = "busybox:1.36.1"
 
 # Every pattern here is used with fullmatch and spells digits [0-9]: a '$'-anchored match lets a
 # trailing newline through, and \d also accepts other scripts' digits, which int() reads.
@@ -429,6 +432,13 @@ class Monitoring(_Section):
     external_graphite: HostPort | None = None
 
 
+class Preflight(_Section):
+    """The disk checks on every target node before AIStore installs (aisinfra.program.preflight)."""
+
+    enabled: Boolean = True
+    image: Image = DEFAULT_PREFLIGHT_IMAGE
+
+
 class IdentityChange(_Section):
     """Deliberate changes of a deployed cluster's identity, each naming the new value."""
 
@@ -453,6 +463,7 @@ class Worksheet(_Section):
     targets: Targets
     proxies: Proxies
     monitoring: Monitoring = Monitoring()
+    preflight: Preflight = Preflight()
     # SecretStr: the password never shows in a repr, a log line or an error message.
     grafana_admin_password: SecretStr | None = None
     protect: Boolean = True
