@@ -6,6 +6,7 @@ from aisinfra.chart import naming
 from aisinfra.chart.values import chart_source, monitoring_claims
 from aisinfra.program.cluster import AisCluster, AisClusterArgs
 from aisinfra.program.config import read_deployed_state, read_worksheet, refuse_unsafe_changes
+from aisinfra.program.preflight import preflight_status
 from aisinfra.program.safety import leaving_nodes, monitoring_storage
 
 deployed = read_deployed_state()
@@ -28,4 +29,5 @@ pulumi.export("chartSource", chart_source(worksheet).identity)
 pulumi.export("labelSelectors", naming.label_selectors(worksheet.release_name))
 pulumi.export("monitoringClaims", monitoring_claims(worksheet))
 pulumi.export("monitoringStorage", monitoring_storage(worksheet))
+pulumi.export("preflight", preflight_status(worksheet))
 pulumi.export("releaseStatus", cluster.release.status.status)

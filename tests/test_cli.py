@@ -197,6 +197,7 @@ def test_adding_one_node_changes_only_that_nodes_resources(make_stack: Any) -> N
     after = worksheet(targets={**fixed_count, "nodes": ["cpu{01..13}"]})
     assert changed_resources(make_stack, before, after) == [
         "> kubernetes:core/v1:Node  aistore-node-cpu13  (read: must exist, nothing is created)",
+        "+ kubernetes:batch/v1:Job  aistore-preflight-cpu13",
         "+ kubernetes:core/v1:NodePatch  aistore-targets-cpu13",
     ]
 
@@ -207,6 +208,7 @@ def test_the_release_changes_only_when_a_chart_value_does(make_stack: Any) -> No
     after = worksheet(targets={**TARGETS, "nodes": ["cpu{01..12}", "gpu01"]})
     assert changed_resources(make_stack, before, after) == [
         "> kubernetes:core/v1:Node  aistore-node-gpu01  (read: must exist, nothing is created)",
+        "+ kubernetes:batch/v1:Job  aistore-preflight-gpu01",
         "~ kubernetes:helm.sh/v3:Release  aistore-release",
         "    inputs.values.aiscluster.expected_target_nodes: 12 -> 13",
         "+ kubernetes:core/v1:NodePatch  aistore-targets-gpu01",

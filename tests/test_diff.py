@@ -33,6 +33,7 @@ def test_a_removed_node_is_a_read_no_longer_made_not_a_deletion(make_stack: Any)
     after = worksheet(targets={**fixed_count, "nodes": ["cpu{01..11}"]}, proxies={"nodes": ["cpu01"]})
     assert changes(make_stack, before, after) == [
         "< kubernetes:core/v1:Node  aistore-node-cpu12  (no longer read)",
+        "- kubernetes:batch/v1:Job  aistore-preflight-cpu12",
         "- kubernetes:core/v1:NodePatch  aistore-targets-cpu12",
     ]
 

@@ -84,6 +84,7 @@ def test_components_own_their_layers(dev: Rendering) -> None:
     assert cluster.parent == STACK_URN
     assert children(dev, "aistore") == [
         "aistore-monitoring",
+        "aistore-preflight",
         "aistore-proxies",
         "aistore-targets",
         *[f"aistore-node-{node}" for node in CPUS],
@@ -100,7 +101,9 @@ def test_components_own_their_layers(dev: Rendering) -> None:
         "aistore-monitoring-graphite-pv",
         "aistore-monitoring-graphite-pvc",
     ]
+    assert children(dev, "aistore-preflight") == [f"aistore-preflight-{node}" for node in CPUS]
     for layer, kind in [
+        ("aistore-preflight", "PreflightLayer"),
         ("aistore-proxies", "ProxyLayer"),
         ("aistore-targets", "TargetLayer"),
         ("aistore-monitoring", "MonitoringLayer"),
@@ -195,9 +198,10 @@ def test_release_inputs_and_values(dev: Rendering) -> None:
     }
 
 
-def test_release_waits_for_labels_volumes_and_namespace(dev: Rendering) -> None:
+def test_release_waits_for_labels_volumes_preflight_checks_and_namespace(dev: Rendering) -> None:
     expected = [dev.by_name("aistore-namespace").urn]
     expected += [resource.urn for resource in dev.of_type(NODE_PATCH)]
+    expected += [dev.by_name(f"aistore-preflight-{node}").urn for node in CPUS]
     expected += [
         dev.by_name(f"aistore-monitoring-{name}").urn
         for name in ("graphite-pv", "graphite-pvc", "grafana-pv", "grafana-pvc")
@@ -231,6 +235,7 @@ def test_stack_outputs(dev: Rendering) -> None:
         },
         "monitoringClaims": {"graphite": "demo-ais-graphite", "grafana": "demo-ais-grafana"},
         "monitoringStorage": {"graphite": "cpu01:/data/graphite:250Gi", "grafana": "cpu01:/data/grafana:50Gi"},
+        "preflight": {"image": "busybox:1.36.1", "jobs": 12, "selector": "app.kubernetes.io/name=aisinfra-preflight"},
         "releaseStatus": "(known after pulumi up)",
     }
 
@@ -380,7 +385,9 @@ def test_manifests_hold_what_the_program_applies(dev: Rendering, tmp_path: Path)
     write_outputs(dev, tmp_path)
     documents = list(yaml.safe_load_all((tmp_path / "manifests.yaml").read_text()))
     kinds = [document["kind"] for document in documents]
-    assert kinds == ["Namespace"] + ["Node"] * 12 + ["PersistentVolume"] * 2 + ["PersistentVolumeClaim"] * 2
+    assert (
+        kinds == ["Namespace"] + ["Node"] * 12 + ["PersistentVolume"] * 2 + ["PersistentVolumeClaim"] * 2 + ["Job"] * 12
+    )
     assert documents[1] == {
         "apiVersion": "v1",
         "kind": "Node",

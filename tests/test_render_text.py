@@ -32,6 +32,7 @@ def test_a_2000_node_tree_is_under_100_lines_and_the_out_files_list_every_node(
     assert "            create kubernetes:core/v1:NodePatch  aistore-proxies-cpu{0001..2000}  (2000)" in tree
     assert "            create kubernetes:core/v1:NodePatch  aistore-targets-cpu{0001..2000}  (2000)" in tree
     assert "        read   kubernetes:core/v1:Node  aistore-node-cpu{0001..2000}  (2000)" in tree
+    assert "            create kubernetes:batch/v1:Job  aistore-preflight-cpu{0001..2000}  (2000)" in tree
     assert labels_table(rendering).splitlines()[1:] == [
         "cpu0001          demo-ais               demo-ais-electable    demo-ais",
         "cpu{0002..2000}  demo-ais               demo-ais-electable    -",
@@ -57,6 +58,10 @@ def test_only_runs_of_like_resources_collapse(render_stack: Any) -> None:
         "            create kubernetes:core/v1:PersistentVolumeClaim  aistore-monitoring-grafana-pvc  [protected]",
         "            create kubernetes:core/v1:PersistentVolume  aistore-monitoring-graphite-pv  [protected]",
         "            create kubernetes:core/v1:PersistentVolumeClaim  aistore-monitoring-graphite-pvc  [protected]",
+        "        create aisinfra:index:PreflightLayer  aistore-preflight",
+        "            create kubernetes:batch/v1:Job  aistore-preflight-cpu{01..03}  (3)",
+        "            create kubernetes:batch/v1:Job  aistore-preflight-gpu1",
+        "            create kubernetes:batch/v1:Job  aistore-preflight-gpu2",
         "        create aisinfra:index:ProxyLayer  aistore-proxies",
         "            create kubernetes:core/v1:NodePatch  aistore-proxies-cpu{01..03}  (3)",
         "            create kubernetes:core/v1:NodePatch  aistore-proxies-initial-primary",

@@ -13,6 +13,7 @@ from aisinfra.chart.fingerprint import POSTRENDER_LAUNCHER, release_description
 from aisinfra.chart.values import chart_source, monitoring_volumes, release_values
 from aisinfra.program.monitoring import GrafanaAdmin, MonitoringLayer, MonitoringLayerArgs
 from aisinfra.program.nodes import read_node
+from aisinfra.program.preflight import PreflightLayer, PreflightLayerArgs, node_checks
 from aisinfra.program.proxy import ProxyLayer, ProxyLayerArgs
 from aisinfra.program.target import TargetLayer, TargetLayerArgs
 from aisinfra.worksheet.model import Worksheet
@@ -53,6 +54,7 @@ class AisCluster(pulumi.ComponentResource):
     proxies: ProxyLayer
     targets: TargetLayer
     monitoring: MonitoringLayer
+    preflight: PreflightLayer | None
     release: k8s.helm.v3.Release
 
     def __init__(self, name: str, args: AisClusterArgs, opts: pulumi.ResourceOptions | None = None):
@@ -100,6 +102,21 @@ class AisCluster(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.preflight = None
+        if worksheet.preflight.enabled:
+            self.preflight = PreflightLayer(
+                f"{name}-preflight",
+                PreflightLayerArgs(
+                    namespace=self.namespace.metadata.name,
+                    release_name=worksheet.release_name,
+                    checks=node_checks(worksheet),
+                    node_reads=node_reads,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        layers: list[pulumi.Resource] = [self.proxies, self.targets, self.monitoring]
+        # AIStore installs or upgrades only once every target node's disks passed.
+        layers += [self.preflight] if self.preflight is not None else []
         source = chart_source(worksheet)
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
@@ -120,9 +137,7 @@ class AisCluster(pulumi.ComponentResource):
                 # timed-out release stays as it is and the next `pulumi up` upgrades it.
                 atomic=False,
             ),
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.proxies, self.targets, self.monitoring], protect=keep
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=layers, protect=keep),
         )
         self.register_outputs({"releaseStatus": self.release.status.status})
 

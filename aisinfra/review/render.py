@@ -39,6 +39,13 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 COMPONENT_PREFIX = "aisinfra:"
 RESOURCES_FILE = "resources.yaml"
 LABEL_COLUMNS = (TARGET_LABEL_KEY, PROXY_LABEL_KEY, INITIAL_PRIMARY_LABEL_KEY)
+PREFLIGHT_JOB = "kubernetes:batch/v1:Job"
+# Objects the program applies whole, in manifests.yaml order: (type, apiVersion, kind).
+APPLIED_AS_IS = (
+    ("kubernetes:core/v1:PersistentVolume", "v1", "PersistentVolume"),
+    ("kubernetes:core/v1:PersistentVolumeClaim", "v1", "PersistentVolumeClaim"),
+    (PREFLIGHT_JOB, "batch/v1", "Job"),
+)
 
 
 @dataclass
@@ -311,13 +318,23 @@ def _shown(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
+def preflight_line(rendering: Rendering) -> str:
+    status = rendering.outputs.get("preflight")
+    if not isinstance(status, dict):
+        return f"Preflight: {status}"
+    return (
+        f"Preflight: {status['jobs']} Jobs, one per target node, image {status['image']} "
+        f"(kubectl -n {rendering.outputs['namespace']} get jobs -l {status['selector']})"
+    )
+
+
 def summary_text(rendering: Rendering) -> str:
     outputs = {
         name: compress(value) if isinstance(value, list) and all(isinstance(item, str) for item in value) else value
         for name, value in rendering.outputs.items()
     }
     return (
-        f"{tree_text(rendering)}\n\nNode labels:\n{labels_table(rendering)}\n\n"
+        f"{tree_text(rendering)}\n\nNode labels:\n{labels_table(rendering)}\n\n{preflight_line(rendering)}\n\n"
         f"Release values (set by this program; the chart's defaults do the rest):\n{values_text(rendering)}\n\n"
         "Stack outputs (lists of names as patterns; outputs.yaml with --out lists each):\n"
         f"{yaml.safe_dump(outputs, sort_keys=True, default_flow_style=False)}"
@@ -356,10 +373,10 @@ def manifest_documents(rendering: Rendering) -> list[dict[str, Any]]:
         documents.append({"apiVersion": "v1", "kind": "Namespace", **resource.inputs})
     for node, labels in rendering.node_labels().items():
         documents.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node, "labels": labels}})
-    for kind in ("PersistentVolume", "PersistentVolumeClaim"):
-        for resource in rendering.of_type(f"kubernetes:core/v1:{kind}"):
+    for type_, api_version, kind in APPLIED_AS_IS:
+        for resource in rendering.of_type(type_):
             inputs = {key: value for key, value in resource.inputs.items() if key not in ("apiVersion", "kind")}
-            documents.append({"apiVersion": "v1", "kind": kind, **inputs})
+            documents.append({"apiVersion": api_version, "kind": kind, **inputs})
     return documents
 
 
