@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -274,3 +275,11 @@ def test_the_job_name_follows_the_check_and_only_the_check() -> None:
     assert preflight.job_name(check(node="cpu01")).removeprefix("preflight-cpu01-") != (
         preflight.job_name(check(node="cpu02")).removeprefix("preflight-cpu02-")
     )
+
+
+def test_the_jobs_are_valid_kubernetes_objects(dev: Rendering) -> None:
+    """Strictly valid batch/v1 Jobs for the oldest and the default Kubernetes version the
+    worksheet names: no unknown or misspelt field reaches the API server."""
+    for job in dev.of_type(PREFLIGHT_JOB):
+        for version in ("1.25", "1.30"):
+            kubernetes_validate.validate(job.inputs, version, strict=True)
