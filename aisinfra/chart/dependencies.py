@@ -50,19 +50,23 @@ def present_subcharts(chart_dir: Path) -> set[str]:
     return names
 
 
+def missing_subcharts(chart_dir: Path) -> dict[str, str]:
+    """Each declared subchart that ``charts/`` lacks, with the file that declares it."""
+    present = present_subcharts(chart_dir)
+    return {name: file for name, file in declared_dependencies(chart_dir).items() if name not in present}
+
+
 def missing_subchart_problems(chart_path: str, dependency_update: bool, project_dir: Path) -> list[str]:
     """One line per declared subchart missing from a local chart's ``charts/`` while
     dependency updates are off; nothing for a chart that is not here at all."""
     chart_dir = project_dir / chart_path
     if dependency_update or not chart_dir.is_dir():
         return []
-    present = present_subcharts(chart_dir)
     return [
         f"chart.path: '{chart_path}' declares the subchart '{name}' ({file}) but has no '{name}' in "
         f"{DEPENDENCY_DIRECTORY}/, and chart.dependencyUpdate is false, so `pulumi up` would fail; run "
         f"`helm dependency build {chart_path}` once (it needs the network), then deploy"
-        for name, file in declared_dependencies(chart_dir).items()
-        if name not in present
+        for name, file in missing_subcharts(chart_dir).items()
     ]
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import helm_python
 import yaml
 
+from aisinfra.chart.dependencies import missing_subcharts
 from aisinfra.review.render import Rendering
 from aisinfra.worksheet.stackfile import PROJECT_DIR
 
@@ -221,27 +222,22 @@ def in_namespace(manifest: Manifest, namespace: str) -> Manifest:
 
 def helm_manifests(chart_dir: Path, release: ReleaseInputs) -> tuple[str, list[Hook]]:
     """The manifest stream Helm hands the post-renderer, and the hooks it keeps apart."""
+    _require_dependencies(chart_dir, release.dependency_update)
     try:
         with helm_python.Chart.load(chart_dir) as chart:
             if release.version is not None and chart.version != release.version:
                 raise ChartUnavailableError(
                     f"chart.version is {release.version}, but the chart at {chart_dir} is version {chart.version}"
                 )
-            _require_dependencies(chart_dir, chart, release.dependency_update)
             files = chart.render(release.values, name=release.name, namespace=release.namespace, is_install=True)
     except helm_python.HelmError as error:
         raise ChartRenderError(f"Helm cannot render the chart at {chart_dir}: {error}") from None
     return sort_manifests(files)
 
 
-def _require_dependencies(chart_dir: Path, chart: helm_python.Chart, dependency_update: bool) -> None:
+def _require_dependencies(chart_dir: Path, dependency_update: bool) -> None:
     """Helm refuses to install a chart whose declared subcharts are not all in ``charts/``."""
-    loaded = {dependency["name"] for dependency in chart.dependencies}
-    missing = [
-        dependency["name"]
-        for dependency in helm_python.dependency_list(chart_dir)
-        if dependency["name"] not in loaded or dependency.get("status") not in ("ok", "unpacked")
-    ]
+    missing = missing_subcharts(chart_dir)
     if missing:
         fetched = (
             "Helm would fetch them during `pulumi preview` (chart.dependencyUpdate), but render works offline"
