@@ -426,3 +426,30 @@ def test_a_release_timeout_out_of_range_is_refused(make_stack: Any, timeout: Any
     with pytest.raises(ProgramError) as failure:
         run_program(make_stack(worksheet(chart=chart)))
     assert str(failure.value).splitlines()[1].startswith("  - chart.timeoutSeconds: ")
+
+
+GRAFANA_WARNING = (
+    "monitoring is on without grafanaAdminPassword: the grafana chart makes up a new admin password at every "
+    "install and upgrade of the release, and each upgrade restarts Grafana with it; set one with "
+    "`pulumi config set --secret grafanaAdminPassword`"
+)
+
+
+def test_monitoring_without_a_grafana_password_warns_and_render_shows_it(render_stack: Any) -> None:
+    rendering = render_stack(worksheet())
+    assert rendering.warnings == [GRAFANA_WARNING]
+    assert f"Warnings, as `pulumi preview` shows them:\nwarning: {GRAFANA_WARNING}\n" in summary_text(rendering)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"grafanaAdminPassword": {"secure": "v1:abc:def"}},
+        {"monitoring": {"enabled": False, "externalGraphite": "graphite.example.com:2003"}},
+    ],
+    ids=["password set", "monitoring off"],
+)
+def test_no_grafana_warning_where_grafana_keeps_its_password(render_stack: Any, changes: dict[str, Any]) -> None:
+    rendering = render_stack(worksheet(**changes))
+    assert rendering.warnings == []
+    assert "Warnings" not in summary_text(rendering)

@@ -33,8 +33,20 @@ class AisClusterArgs:
     leaving_nodes: list[str] = field(default_factory=list)
 
 
+# The grafana subchart writes `randAlphaNum 40` as the admin password whenever none is
+# given, so each render -- every `helm upgrade` -- makes a new one and restarts Grafana.
+UNSET_GRAFANA_PASSWORD_WARNING = (
+    "monitoring is on without grafanaAdminPassword: the grafana chart makes up a new admin password at every "
+    "install and upgrade of the release, and each upgrade restarts Grafana with it; set one with "
+    "`pulumi config set --secret grafanaAdminPassword`"
+)
+
+
 def grafana_admin(worksheet: Worksheet) -> GrafanaAdmin | None:
-    if worksheet.grafana_admin_password is None or not worksheet.monitoring.enabled:
+    if not worksheet.monitoring.enabled:
+        return None
+    if worksheet.grafana_admin_password is None:
+        pulumi.log.warn(UNSET_GRAFANA_PASSWORD_WARNING)
         return None
     return GrafanaAdmin(
         secret_name=naming.grafana_admin_secret_name(worksheet.release_name),

@@ -333,8 +333,12 @@ def summary_text(rendering: Rendering) -> str:
         name: compress(value) if isinstance(value, list) and all(isinstance(item, str) for item in value) else value
         for name, value in rendering.outputs.items()
     }
+    warnings = "".join(f"warning: {message}\n" for message in rendering.warnings)
+    if warnings:
+        warnings = f"Warnings, as `pulumi preview` shows them:\n{warnings}\n"
     return (
-        f"{tree_text(rendering)}\n\nNode labels:\n{labels_table(rendering)}\n\n{preflight_line(rendering)}\n\n"
+        f"{tree_text(rendering)}\n\n{warnings}"
+        f"Node labels:\n{labels_table(rendering)}\n\n{preflight_line(rendering)}\n\n"
         f"Release values (set by this program; the chart's defaults do the rest):\n{values_text(rendering)}\n\n"
         "Stack outputs (lists of names as patterns; outputs.yaml with --out lists each):\n"
         f"{yaml.safe_dump(outputs, sort_keys=True, default_flow_style=False)}"
