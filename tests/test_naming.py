@@ -66,3 +66,32 @@ def test_volume_names_are_unique_to_namespace_and_release() -> None:
 
 def test_mountpoint_volume_names_follow_the_chart() -> None:
     assert naming.mountpoint_volume_name("/ais/sda") == "fspath-ais-sda"
+
+
+@pytest.mark.parametrize(
+    ("release", "graphite", "prometheus_server"),
+    [
+        ("demo", "demo-graphite", "demo-prometheus-server"),
+        ("graphite-a", "graphite-a", "graphite-a-prometheus-server"),
+        ("prometheus", "prometheus-graphite", "prometheus-server"),
+        # Cut to 63 characters, then one trailing '-' trimmed.
+        ("x" * 62, "x" * 62, "x" * 62),
+        ("x" * 60, "x" * 60 + "-gr", "x" * 60 + "-pr"),
+    ],
+)
+def test_subchart_names_follow_their_templates(release: str, graphite: str, prometheus_server: str) -> None:
+    assert naming.graphite_fullname(release) == graphite
+    assert naming.prometheus_server_fullname(release) == prometheus_server
+
+
+def test_the_chart_names_its_statefulsets_and_services_after_the_release() -> None:
+    assert naming.statefulset_names("demo", monitoring=True) == {
+        "target": "demo-ais-target",
+        "proxy": "demo-ais-proxy",
+        "Graphite": "demo-graphite",
+    }
+    assert naming.statefulset_names("prod-aistore", monitoring=False) == {
+        "target": "prod-aistore-target",
+        "proxy": "prod-aistore-proxy",
+    }
+    assert naming.service_names("demo") == ["demo-ais-proxy", "demo-ais-proxy-external", "demo-ais-target"]

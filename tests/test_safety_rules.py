@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from aisinfra.chart.rules import load_worksheet
-from aisinfra.program.safety import DeployedState, UnsafeChangeError, unsafe_changes
+from aisinfra.program.safety import (
+    DeployedState,
+    UnsafeChangeError,
+    forced_patch_problems,
+    leaving_nodes,
+    monitoring_storage,
+    unsafe_changes,
+)
 from aisinfra.worksheet.model import IdentityChange, Worksheet
 from aisinfra.worksheet.stackfile import stack_from_document
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
@@ -270,3 +277,57 @@ def test_the_refusal_names_its_subject_and_counts_the_problems() -> None:
         str(UnsafeChangeError(["a"]))
         == "the worksheet would change the deployed cluster unsafely; it has a problem:\n  - a"
     )
+
+
+STORAGE = {"graphite": "cpu01:/data/graphite:250Gi", "grafana": "cpu01:/data/grafana:50Gi"}
+MOVES_DATA = (
+    "moves its data: the protected volume and claim would be replaced or deleted (`pulumi up` stops at them) and "
+    "the history on the old volume is left behind; a volume's size cannot change in place"
+)
+
+
+def test_a_monitoring_volume_moved_is_refused_until_acknowledged() -> None:
+    deployed = replace(DEPLOYED, monitoring_storage=STORAGE)
+    moved = {"enabled": True, "graphite": {"node": "cpu02", "path": "/data/graphite", "size": "250Gi"}}
+    monitoring = {**moved, "grafana": {"node": "cpu01", "path": "/data/grafana", "size": "50Gi"}}
+    assert unsafe_changes(deployed, load(worksheet(monitoring=monitoring))) == [
+        "monitoring.graphite: the deployed cluster has 'cpu01:/data/graphite:250Gi'; changing it to "
+        f"'cpu02:/data/graphite:250Gi' {MOVES_DATA}. If that is really wanted, back up first, and with protect on run "
+        "`pulumi state unprotect` for what gets replaced; then set identityChange.graphite: "
+        "'cpu02:/data/graphite:250Gi'"
+    ]
+    acknowledged = worksheet(monitoring=monitoring, identityChange={"graphite": "cpu02:/data/graphite:250Gi"})
+    assert unsafe_changes(deployed, load(acknowledged)) == []
+    # Deployed by a version that did not export the storage: nothing to compare.
+    assert unsafe_changes(DEPLOYED, load(worksheet(monitoring=monitoring))) == []
+
+
+def test_the_monitoring_storage_exported_for_the_next_run() -> None:
+    assert monitoring_storage(load(WORKSHEET_EXAMPLE)) == STORAGE
+    external = {"enabled": False, "externalGraphite": "graphite.example.com:2003"}
+    assert monitoring_storage(load(worksheet(monitoring=external))) == {}
+
+
+def test_settings_that_force_patches_are_refused() -> None:
+    assert forced_patch_problems({"kubernetes:enablePatchForce": "true"}, {"PULUMI_K8S_ENABLE_PATCH_FORCE": "1"}) == [
+        "kubernetes:enablePatchForce: is 'true'; forced patches would take node labels over from whoever owns them. "
+        "Remove it (`pulumi config rm kubernetes:enablePatchForce`) and resolve a label conflict as the README's "
+        "'Label ownership is explicit' says",
+        "PULUMI_K8S_ENABLE_PATCH_FORCE: the environment variable is set ('1'); the Kubernetes provider would force "
+        "every patch and take node labels over from whoever owns them. Unset it (`unset "
+        "PULUMI_K8S_ENABLE_PATCH_FORCE`) and run again",
+    ]
+    assert (
+        forced_patch_problems({"kubernetes:enablePatchForce": "False"}, {"PULUMI_K8S_ENABLE_PATCH_FORCE": "false"})
+        == []
+    )
+    assert forced_patch_problems({}, {"PULUMI_K8S_ENABLE_PATCH_FORCE": ""}) == []
+
+
+def test_nodes_in_no_role_any_more_are_leaving() -> None:
+    shrunk = worksheet(
+        targets={**TARGETS, "nodes": ["cpu{01..10}"], "decommissioned": ["cpu11", "cpu12"], "scaleInTo": 10},
+        proxies={"nodes": ["cpu{02..11}"]},
+    )
+    assert leaving_nodes(DEPLOYED, load(shrunk)) == ["cpu12"]
+    assert leaving_nodes(DEPLOYED, load(WORKSHEET_EXAMPLE)) == []

@@ -305,6 +305,28 @@ REFUSALS: list[tuple[str, dict[str, Any], frozenset[str], list[str]]] = [
         ["images.aisnode: 'registry.example.com/AIS/aisnode:1': image repository paths are lowercase"],
     ),
     (
+        "a monitoring volume acknowledgement that is not the worksheet's",
+        {"identityChange": {"graphite": "cpu02:/data/graphite:250Gi", "grafana": "cpu01:/data/grafana:50Gi"}},
+        frozenset(),
+        [
+            "identityChange.graphite: acknowledges 'cpu02:/data/graphite:250Gi', but the worksheet's value is "
+            "'cpu01:/data/graphite:250Gi'; remove it once its change is deployed, so that it cannot let a later one "
+            "through"
+        ],
+    ),
+    (
+        "YAML 1.1 booleans",
+        {"protect": "no"},
+        frozenset(),
+        ["protect: must be true or false, not the text 'no' (YAML's yes/no/on/off are text to the Pulumi CLI)"],
+    ),
+    (
+        "a mountpoint inside another from the same pattern",
+        {"targets": {**TARGETS, "mountpoints": ["/ais/{sda,sda/x}"]}},
+        frozenset(),
+        [f"targets.mountpoints[0]: '/ais/sda/x' is inside '/ais/sda' (targets.mountpoints[0]); {OWN_FILESYSTEM}"],
+    ),
+    (
         "a relative state path",
         {"statePath": "etc/ais"},
         frozenset(),
@@ -568,3 +590,13 @@ ACCEPTED: list[tuple[str, dict[str, Any], frozenset[str]]] = [
 )
 def test_what_each_rule_accepts(changes: dict[str, Any], secret_keys: frozenset[str]) -> None:
     assert isinstance(load_worksheet(config(**changes), secret_keys), Worksheet)
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [("true", True), ("True", True), ("false", False), ("False", False), (True, True), (False, False)],
+)
+def test_booleans_mean_what_they_say(written: Any, value: bool) -> None:
+    """`protect` and `existingNamespace` decide what is kept and what is deleted."""
+    worksheet = loaded(protect=written, existingNamespace=written)
+    assert (worksheet.protect, worksheet.existing_namespace) == (value, value)
