@@ -331,3 +331,9 @@ def test_nodes_in_no_role_any_more_are_leaving() -> None:
     )
     assert leaving_nodes(DEPLOYED, load(shrunk)) == ["cpu12"]
     assert leaving_nodes(DEPLOYED, load(WORKSHEET_EXAMPLE)) == []
+
+
+def test_a_new_release_name_names_the_host_state_it_leaves_under_the_deployed_state_path() -> None:
+    changed = load(worksheet(releaseName="demo2", statePath="/var/ais"))
+    release_problem = next(problem for problem in unsafe_changes(DEPLOYED, changed) if problem.startswith("release"))
+    assert "leaves the host state under /etc/ais/demo behind" in release_problem

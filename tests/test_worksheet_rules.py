@@ -159,7 +159,7 @@ REFUSALS: list[tuple[str, dict[str, Any], frozenset[str], list[str]]] = [
         frozenset(),
         [
             f"releaseName: '{LONGEST_DEMO}x' makes the target StatefulSet '{LONGEST_DEMO}x-ais-target' (53 "
-            f"characters); {STATEFULSET_LIMIT}: shorten the release name by 1 characters",
+            f"characters); {STATEFULSET_LIMIT}: shorten the release name by 1 character",
         ],
     ),
     (

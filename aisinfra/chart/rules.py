@@ -116,7 +116,7 @@ def _length_problems(release_name: str, objects: list[tuple[str, str, int, str]]
     excess, what, name, why = max(too_long, key=lambda item: item[0])
     return [
         f"releaseName: '{release_name}' makes {what} '{name}' ({len(name)} characters); {why}: shorten the "
-        f"release name by {excess} characters"
+        f"release name by {excess} character{'s' if excess > 1 else ''}"
     ]
 
 

@@ -176,7 +176,7 @@ def _identity_changes(deployed: DeployedState, worksheet: Worksheet) -> list[str
     consequence = {
         "releaseName": "replaces the Helm release (uninstall, then install), relabels every node, recreates "
         "the monitoring volumes and claims under new names, and leaves the host state under "
-        f"{worksheet.state_path}/{deployed.release_name} behind",
+        f"{deployed.state_path or worksheet.state_path}/{deployed.release_name} behind",
         "namespace": "replaces the Helm release (uninstall, then install) in the new namespace",
         "statePath": "starts every proxy and target with empty state, orphaning the state under the old path",
         "chart": "installs a different chart over the deployed release",
