@@ -192,9 +192,25 @@ def test_monitoring_mounts_the_programs_claims_or_the_worksheets(deployments: di
     }
     assert claims(deployments["monitoring-off"]) == {}
     # An existing namespace is only read and the claims are the user's: the program creates
-    # only the Secret that hands Grafana its admin password.
+    # only the Secret that hands Grafana its admin password, and the preflight Jobs.
     created = [(rendered.kind, rendered.name) for rendered in deployments["existing-claims"].program_objects()]
-    assert created == [("Secret", "edge-ais-grafana-admin")]
+    assert created[0] == ("Secret", "edge-ais-grafana-admin")
+    assert [(kind, name.rsplit("-", 1)[0]) for kind, name in created[1:]] == [
+        ("Job", "preflight-edge1"),
+        ("Job", "preflight-edge2"),
+        ("Job", "preflight-edge3"),
+    ]
+
+
+def test_the_preflight_jobs_are_checked_like_every_other_object(deployments: dict[str, Deployment]) -> None:
+    example = copy.deepcopy(deployments["example"])
+    jobs = [rendered for rendered in example.program_objects() if rendered.kind == "Job"]
+    assert len(jobs) == 12
+    assert {rendered.manifest["apiVersion"] for rendered in jobs} == {"batch/v1"}
+    assert schema_problems(example) == []
+    first = next(resource for resource in example.rendering.resources if resource.type == "kubernetes:batch/v1:Job")
+    first.inputs["spec"]["backoffLimit"] = "none"
+    assert [problem.object for problem in schema_problems(example)] == [f"Job ais/{jobs[0].name}"]
 
 
 def test_the_charts_objects_before_post_rendering_are_the_reference_inventory(

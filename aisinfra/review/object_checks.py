@@ -62,9 +62,13 @@ NODE_LABEL_KEYS = frozenset(
 )
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 ROLE_KEYS = {"target": "targets.nodes", "proxy": "proxies.nodes"}
-# Objects the program creates itself, by Pulumi type.
+# Objects the program creates itself, by Pulumi type: (apiVersion, kind).
 PROGRAM_KINDS = {
-    f"kubernetes:core/v1:{kind}": kind for kind in ("Namespace", "PersistentVolume", "PersistentVolumeClaim", "Secret")
+    **{
+        f"kubernetes:core/v1:{kind}": ("v1", kind)
+        for kind in ("Namespace", "PersistentVolume", "PersistentVolumeClaim", "Secret")
+    },
+    "kubernetes:batch/v1:Job": ("batch/v1", "Job"),  # the preflight
 }
 # Roles every cluster has (the API server creates them), which bindings may refer to.
 BUILT_IN_CLUSTER_ROLES = frozenset({"cluster-admin", "admin", "edit", "view"})
@@ -99,10 +103,10 @@ class Deployment:
         """The objects the program creates (a namespace it only reads is not one)."""
         objects = []
         for resource in self.rendering.resources:
-            kind = PROGRAM_KINDS.get(resource.type)
-            if kind is not None and resource.read_id is None:
+            api = PROGRAM_KINDS.get(resource.type)
+            if api is not None and resource.read_id is None:
                 inputs = {key: value for key, value in resource.inputs.items() if key not in ("apiVersion", "kind")}
-                manifest = {"apiVersion": "v1", "kind": kind, **_secrets_shaped(inputs)}
+                manifest = {"apiVersion": api[0], "kind": api[1], **_secrets_shaped(inputs)}
                 objects.append(RenderedObject(manifest, f"program: {resource.name}"))
         return objects
 
