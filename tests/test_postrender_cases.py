@@ -10,19 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from aisinfra.chart.postrender import PostrenderError, postrender
-
-Manifest = dict[str, Any]
-
-
-def problems_of(text: str) -> list[str]:
-    with pytest.raises(PostrenderError) as raised:
-        postrender(text)
-    return raised.value.problems
-
-
-def as_yaml(*objects: Manifest) -> str:
-    return "".join("---\n" + yaml.safe_dump(manifest, sort_keys=False) for manifest in objects)
+from aisinfra.chart.postrender import postrender
+from tests.test_postrender import Manifest, as_yaml, problems_of
 
 
 def fixed_objects(*objects: Manifest) -> list[Manifest]:
