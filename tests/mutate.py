@@ -82,7 +82,10 @@ MODULES = {
         ("tests/test_worksheet_rules.py", "tests/test_safety_rules.py"),
         WORKSHEET_REPORTING,
     ),
-    "rules": Module("aisinfra/chart/rules.py", ("tests/test_worksheet_rules.py", "tests/test_naming.py")),
+    "rules": Module(
+        "aisinfra/chart/rules.py",
+        ("tests/test_chart_rules.py", "tests/test_worksheet_rules.py", "tests/test_naming.py"),
+    ),
     # The pure refusals: the whole program under mocks (tests/test_safety.py) takes seconds
     # per run, too long to repeat for every mutant.
     "safety": Module("aisinfra/program/safety.py", ("tests/test_safety_rules.py",)),
