@@ -70,7 +70,11 @@ def test_the_longest_release_name_whose_target_statefulset_fits() -> None:
 
 @pytest.mark.parametrize(
     ("release_name", "length", "excess"),
-    [("ais" + "x" * 43, 53, "1 character"), ("ais" + "x" * 57, 67, "15 characters")],
+    [
+        ("ais" + "x" * 43, 53, "1 character"),
+        ("ais" + "x" * 44, 54, "2 characters"),
+        ("ais" + "x" * 57, 67, "15 characters"),
+    ],
 )
 def test_a_release_name_too_long_names_what_needs_it_shortest(release_name: str, length: int, excess: str) -> None:
     # At 60 characters the proxy StatefulSet (66) and the proxy label (70 > 63) are too long as
@@ -309,6 +313,11 @@ ADMIN = (
             ],
         ),
         ({"a": {"b": {"c": {"token": "t"}}}}, [f"chart.values.a.b.c.token: {OWN_SECRET}"]),
+        # A problem found before a nested section is kept.
+        (
+            {"password": "p", "s3": {"token": "t"}},
+            [f"chart.values.password: {OWN_SECRET}", f"chart.values.s3.token: {OWN_SECRET}"],
+        ),
         ({"monitor": "passwordless"}, []),
         ({5: "x"}, []),
     ],
@@ -383,6 +392,14 @@ NOT_A_VOLUME_NAME = (
                 "volume name 'fspath-x-a-b'; rename one mount point",
                 "targets.mountpoints[2]: '/x-a/c' and '/x/a-c' (targets.mountpoints[1]) both make the chart's "
                 "volume name 'fspath-x-a-c'; rename one mount point",
+            ],
+        ),
+        # A path of a pattern the model refuses is left to it; the pattern's next path is still checked.
+        (
+            {"mountpoints": ["/ais/{x/../y,Q}"]},
+            [
+                "targets.mountpoints[0]: the mountpoint '/ais/Q' from pattern '/ais/{x/../y,Q}': '/ais/Q' would make "
+                f"the chart's volume name 'fspath-ais-Q', {NOT_A_VOLUME_NAME}"
             ],
         ),
         # A repeated mountpoint is the model's rule, not a volume-name collision.
@@ -461,3 +478,31 @@ def test_a_credential_in_a_chart_stored_as_a_secret_is_reported_once_as_a_mispla
         "chart: is stored as a secret, but only grafanaAdminPassword is handled as one; a secret anywhere else "
         "would reach the release values in plain text, so set it without --secret"
     ]
+
+
+def test_every_chart_rule_is_run_and_every_problem_kept() -> None:
+    changes = {
+        "releaseName": "my-graphite",
+        "existingNamespace": True,
+        "targets": {**config()["targets"], "mountpoints": ["/ais/sd-a", "/ais-sd/a"]},
+        "monitoring": {**config()["monitoring"], "grafana": {"existingClaim": "my-graphite-ais-graphite"}},
+        "chart": {"path": "../chart", "values": {"nodeSelector": {}}},
+    }
+    with pytest.raises(WorksheetError) as raised:
+        load_worksheet(config(**changes), other_keys=["aisinfr:releaseName", "kubernetes:context"])
+    assert [str(problem) for problem in raised.value.problems] == [
+        "aisinfr:releaseName: the namespace 'aisinfr' is not 'aisinfra', so nothing reads this key; did you mean "
+        "'aisinfra:releaseName'?",
+        "targets.mountpoints[1]: '/ais-sd/a' and '/ais/sd-a' (targets.mountpoints[0]) both make the chart's "
+        "volume name 'fspath-ais-sd-a'; rename one mount point",
+        GRAPHITE_NO_DATA,
+        "monitoring.grafana.existingClaim: 'my-graphite-ais-graphite' is the claim this program creates for "
+        "monitoring.graphite; both would write into one volume: give grafana a claim of its own",
+        f"chart.values.nodeSelector: {NEVER_SCHEDULED}",
+    ]
+
+
+@pytest.mark.parametrize("chart", [{"path": "../chart"}, {"path": "../chart", "values": {}}])
+def test_a_broken_worksheet_without_overrides_has_nothing_waiting_for_it(chart: dict[str, Any]) -> None:
+    error = refused({"releaseName": "Demo_1", "chart": chart})
+    assert error.waiting == ()
