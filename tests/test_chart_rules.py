@@ -506,3 +506,9 @@ def test_every_chart_rule_is_run_and_every_problem_kept() -> None:
 def test_a_broken_worksheet_without_overrides_has_nothing_waiting_for_it(chart: dict[str, Any]) -> None:
     error = refused({"releaseName": "Demo_1", "chart": chart})
     assert error.waiting == ()
+
+
+def test_monitoring_names_are_judged_on_the_worksheet_monitoring_section() -> None:
+    # Monitoring off: 'my-graphite' sends Graphite nothing, since there is no Graphite.
+    off = {"enabled": False, "externalGraphite": "graphite.example.com:2003"}
+    assert load_worksheet(config(releaseName="my-graphite", monitoring=off)).release_name == "my-graphite"
