@@ -600,3 +600,19 @@ def test_booleans_mean_what_they_say(written: Any, value: bool) -> None:
     """`protect` and `existingNamespace` decide what is kept and what is deleted."""
     worksheet = loaded(protect=written, existingNamespace=written)
     assert (worksheet.protect, worksheet.existing_namespace) == (value, value)
+
+
+@pytest.mark.parametrize("written", ["yes", "No", "on", "OFF", "y", "N"])
+def test_yaml_11_booleans_are_refused_with_a_hint(written: str) -> None:
+    assert problems(protect=written) == [
+        f"protect: must be true or false, not the text '{written}' (YAML's yes/no/on/off are text to the Pulumi CLI)"
+    ]
+
+
+def test_a_release_name_at_helms_limit_is_judged_by_the_chart_only() -> None:
+    at_limit = "ais" + "x" * 50  # 53 characters: Helm's limit; its target StatefulSet is 60
+    assert problems(releaseName=at_limit) == [
+        f"releaseName: '{at_limit}' makes the target StatefulSet '{at_limit}-target' (60 characters); past 52 "
+        "characters Kubernetes cannot create its pods: their controller-revision-hash label would exceed 63 "
+        "characters (kubernetes#64023): shorten the release name by 8 characters"
+    ]
