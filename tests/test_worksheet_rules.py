@@ -211,6 +211,18 @@ REFUSALS: list[tuple[str, dict[str, Any], frozenset[str], list[str]]] = [
         ],
     ),
     (
+        "a list too long with a bad pattern after the range",
+        {"targets": {**TARGETS, "nodes": ["m{1..20000}", "n{1..9999"]}},
+        frozenset(),
+        ["targets.nodes: the list stands for 20001 entries; at most 20000 are supported"],
+    ),
+    (
+        "an entry that is no text in a list at the limit, counted once",
+        {"targets": {**TARGETS, "nodes": ["n{1..19999}", 5]}},
+        frozenset(),
+        ["targets.nodes[1]: must be text, not the number 5; quote the value"],
+    ),
+    (
         "lists for too many nodes and mountpoints",
         {"targets": {**TARGETS, "nodes": ["n{1..9999", "m{1..20000}"], "mountpoints": ["/m{1..1001}"]}},
         frozenset(),
@@ -267,6 +279,30 @@ REFUSALS: list[tuple[str, dict[str, Any], frozenset[str], list[str]]] = [
         [
             "monitoring.graphite.path: '/ais' on node 'cpu01' contains the target mountpoint '/ais/sda' of that "
             f"node (a target node); {OFF_DATA_DISKS}"
+        ],
+    ),
+    (
+        "monitoring on a proxy-only node inside the state path",
+        {
+            "proxies": {"nodes": ["cpu{01..12}", "px01"], "initialPrimary": "cpu01"},
+            "monitoring": {"graphite": {**GRAPHITE, "node": "px01", "path": "/etc/ais/g"}, "grafana": GRAFANA},
+        },
+        frozenset(),
+        [
+            "monitoring.graphite.path: '/etc/ais/g' on node 'px01' lies inside statePath '/etc/ais', where AIStore "
+            "keeps its state on that node; choose a directory outside it"
+        ],
+    ),
+    (
+        "Grafana on a data disk beside a Graphite claim",
+        {
+            "monitoring": {"graphite": {"existingClaim": "g"}, "grafana": {**GRAFANA, "path": "/ais/sdb"}},
+            "existingNamespace": True,
+        },
+        frozenset(),
+        [
+            "monitoring.grafana.path: '/ais/sdb' on node 'cpu01' is the same directory as the target mountpoint "
+            f"'/ais/sdb' of that node (a target node); {OFF_DATA_DISKS}"
         ],
     ),
     (
@@ -339,6 +375,41 @@ REFUSALS: list[tuple[str, dict[str, Any], frozenset[str], list[str]]] = [
         ["statePath: '/etc/ais/' is not a normalized path below '/'; write '/etc/ais'"],
     ),
     ("the root as state path", {"statePath": "/"}, frozenset(), ["statePath: '/' is not a normalized path below '/'"]),
+    (
+        "a state path written from '//'",
+        # POSIX keeps a leading '//' through normalization: it would be a second spelling of a path.
+        {"statePath": "///X11/ais"},
+        frozenset(),
+        ["statePath: '///X11/ais' starts with '//'; write '/X11/ais'"],
+    ),
+    (
+        "a host path with a character outside the safe set",
+        {"statePath": "/etc/ais$x"},
+        frozenset(),
+        ["statePath: '/etc/ais$x': use only letters, digits, '.', '_', '-' and '/' in host paths"],
+    ),
+    (
+        "a printable value is shown as written",
+        {"statePath": "/etc/a\\b "},
+        frozenset(),
+        [f"statePath: '/etc/a\\b ' {INVISIBLE}"],
+    ),
+    (
+        "image references that are no image reference",
+        {"images": {"aisnode": "aistore//aisnode:3.4", "initContainer": "registry..example.com/ais:1"}},
+        frozenset(),
+        [
+            f"images.{key}: '{image}' is not an image reference: write [registry/]path:tag with lowercase letters, "
+            "digits and single '.', '_' or '-' between them, e.g. aistore/aisnode:3.4"
+            for key, image in (("initContainer", "registry..example.com/ais:1"), ("aisnode", "aistore//aisnode:3.4"))
+        ],
+    ),
+    (
+        "a mountpoint two levels inside another",
+        {"targets": {**TARGETS, "mountpoints": ["/a", "/a/b/c"]}},
+        frozenset(),
+        [f"targets.mountpoints[1]: '/a/b/c' is inside '/a' (targets.mountpoints[0]); {OWN_FILESYSTEM}"],
+    ),
     (
         "mountpoint patterns",
         {"targets": {**TARGETS, "mountpoints": ["/ais/sd[a-b]/", "/ais/sd[a-"]}},
@@ -546,6 +617,11 @@ ACCEPTED: list[tuple[str, dict[str, Any], frozenset[str]]] = [
     (
         "monitoring apart on one node",
         {"monitoring": {"graphite": GRAPHITE, "grafana": {**GRAFANA, "path": "/data/graphite-old"}}},
+        frozenset(),
+    ),
+    (
+        "Graphite and Grafana in one path on two nodes",
+        {"monitoring": {"graphite": GRAPHITE, "grafana": {**GRAFANA, "node": "cpu02", "path": "/data/graphite"}}},
         frozenset(),
     ),
     (

@@ -162,7 +162,7 @@ def _dns_label(value: str) -> str:
     return value
 
 
-def _dns_subdomain(value: str, what: str = "name") -> str:
+def _dns_subdomain(value: str, what: str) -> str:
     _visible(value)
     if len(value) > 253 or not _DNS_SUBDOMAIN.fullmatch(value):
         raise ValueError(
@@ -239,7 +239,7 @@ def _image(value: str) -> str:
     if "@" in value:
         raise ValueError(f"'{value}': the chart renders images as repository:tag, so digests cannot be used")
     repository, _, tag = value.rpartition(":")
-    if not repository or "/" in tag or not _IMAGE_TAG.fullmatch(tag):
+    if not repository or not _IMAGE_TAG.fullmatch(tag):
         raise ValueError(f"'{value}' has no tag; write it as repository:tag, e.g. {DEFAULT_AISNODE_IMAGE}")
     first, _, rest = repository.partition("/")
     # As Docker reads a reference: a first component with '.' or ':' (or localhost) is a registry host.
