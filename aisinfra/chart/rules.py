@@ -148,8 +148,8 @@ def monitoring_name_problems(release_name: Any, monitoring: Any) -> list[str]:
 
 
 def _flag(section: Any, key: str, default: bool) -> bool:
-    """A boolean of a section as the model will read it; a value it refuses counts as the default."""
-    value = section.get(key, default) if isinstance(section, dict) else default
+    """A boolean of a section as the model will read it; a value it refuses, or none, counts as the default."""
+    value = section.get(key) if isinstance(section, dict) else None
     if isinstance(value, str) and value in ("true", "True", "false", "False"):
         return value.lower() == "true"
     return value if isinstance(value, bool) else default
