@@ -527,6 +527,12 @@ def test_new_text_that_go_would_read_as_another_type_is_quoted() -> None:
     assert _dump({"a": "y", "b": "1e3", "c": "0o17", "d": "x"}, None, "\n") == "a: 'y'\nb: '1e3'\nc: '0o17'\nd: x\n"
 
 
+def test_new_text_of_several_lines_is_written_as_a_block() -> None:
+    assert _dump({"script": "echo one\necho two\n", "name": "x"}, None, "\n") == (
+        "script: |\n  echo one\n  echo two\nname: x\n"
+    )
+
+
 # Every kind of scalar a rewritten document may hold, written as a chart might write it.
 AS_WRITTEN = """\
 metadata:

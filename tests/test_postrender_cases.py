@@ -169,6 +169,31 @@ def test_only_rules_that_do_nothing_but_use_pod_security_policies_go() -> None:
     assert fixed["rules"] == [read, use_pods, no_verbs]
 
 
+def test_the_rules_after_a_dropped_one_keep_their_values() -> None:
+    """Elements of a shortened list meet the original elements by position: a rule with a field
+    (resourceNames) that the dropped rule before it lacked is written anew, value for value."""
+    use_only = {"apiGroups": ["policy"], "resources": ["podsecuritypolicies"], "verbs": ["use"]}
+    config_map = {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["ais"], "verbs": ["get"]}
+    shortened = role("Role", "r", metadata={"name": "r", "namespace": "ais"}, rules=[use_only, config_map])
+    (fixed,) = fixed_objects(shortened)
+    assert fixed["rules"] == [config_map]
+
+
+def test_a_cluster_role_emptied_takes_every_binding_of_it_along() -> None:
+    """A ClusterRole has no namespace, even when the chart writes one (the API server ignores
+    it), and a RoleBinding may grant a ClusterRole within its namespace: both bindings name the
+    ClusterRole that went, so both go."""
+    use_only = {"apiGroups": ["policy"], "resources": ["podsecuritypolicies"], "verbs": ["use"]}
+    cluster_role_ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "psp"}
+    objects = [
+        role("ClusterRole", "psp", metadata={"name": "psp", "namespace": "ais"}, rules=[use_only]),
+        role("ClusterRoleBinding", "psp", roleRef=cluster_role_ref, subjects=[]),
+        {**binding("psp", "psp"), "roleRef": cluster_role_ref},
+        IDENTITY,
+    ]
+    assert fixed_objects(*objects) == [IDENTITY]
+
+
 def test_roles_without_a_rules_list_stay_with_their_bindings() -> None:
     """An aggregated role has no rules of its own; nothing was removed from it."""
     aggregated = role("Role", "aggregated", aggregationRule={"clusterRoleSelectors": []})
@@ -258,7 +283,8 @@ def test_objects_whose_metadata_is_no_mapping_give_no_evidence() -> None:
 
 
 def test_only_known_references_follow_a_rename() -> None:
-    """A ClusterRole reference outside a binding, and references that are not names, stay."""
+    """A ClusterRole reference outside a binding, references that are not names, and claim
+    templates where a kind has none, stay."""
     custom = {
         "apiVersion": "example.com/v1",
         "kind": "AccessGrant",
@@ -271,9 +297,15 @@ def test_only_known_references_follow_a_rename() -> None:
         "metadata": {"name": "pv"},
         "spec": {"storageClassName": {"name": "local-storage"}},
     }
-    fixed = fixed_objects(IDENTITY, role("ClusterRole", "ais-cr", rules=[]), custom, volume)
+    # Only a StatefulSet stamps out claims from volumeClaimTemplates; a Deployment has no such field.
+    deployment = holding("Deployment", {"containers": []})
+    claim_template = {"metadata": {"name": "data"}, "spec": {"storageClassName": "local-storage"}}
+    deployment["spec"]["volumeClaimTemplates"] = [claim_template]
+    fixed = fixed_objects(IDENTITY, role("ClusterRole", "ais-cr", rules=[]), custom, volume, STORAGE_CLASS, deployment)
     assert fixed[2]["roleRef"] == {"kind": "ClusterRole", "name": "ais-cr"}
     assert fixed[3]["spec"] == {"storageClassName": {"name": "local-storage"}}
+    assert fixed[4]["metadata"]["name"] == "ais.demo.local-storage"
+    assert fixed[5]["spec"]["volumeClaimTemplates"] == [claim_template]
 
 
 # -- Reading and writing the stream -----------------------------------------------------------
@@ -371,5 +403,58 @@ spec:
     emptyDir: {}
   extra:
     note: "Grüße — a note that is longer than eighty characters and must stay on one single line"
+"""
+    assert postrender(stream) == fixed
+
+
+def test_a_changed_document_writes_no_aliases_and_keeps_quoted_keys() -> None:
+    """Two terms fixed to the same hostname key are written out twice, not as an anchor and an
+    alias; a key the chart quoted stays quoted."""
+    stream = """\
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  labels: {"app": x}
+spec:
+  affinity:
+    podAntiAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+      - topologyKey: topology.kubernetes.io/node
+        labelSelector: {matchLabels: {app: x}}
+      preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 1
+        podAffinityTerm:
+          topologyKey: topology.kubernetes.io/node
+          labelSelector: {matchLabels: {app: x}}
+  containers: [{name: c, image: i}]
+"""
+    fixed = """\
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  labels:
+    "app": x
+spec:
+  affinity:
+    podAntiAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+      - topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            app: x
+      preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 1
+        podAffinityTerm:
+          topologyKey: kubernetes.io/hostname
+          labelSelector:
+            matchLabels:
+              app: x
+  containers:
+  - name: c
+    image: i
 """
     assert postrender(stream) == fixed

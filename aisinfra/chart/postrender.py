@@ -30,9 +30,10 @@ already starts with ``<namespace>.<release>.`` is kept, which makes renaming ide
 Output. Documents no fix touches are copied byte for byte, in their order, empty documents
 included; dropped documents vanish; a changed document is re-serialized under the comments
 that led it (Helm's ``# Source:`` line), in its own line breaks, every scalar no fix changed
-written as it was (an unquoted timestamp, ``yes``, ``0777`` stay as written); it loses comments
-inside it. Objects are told apart by kind, namespace and name. A document that cannot be read
-is reported with its ``# Source:``.
+written as it was (an unquoted timestamp, ``yes``, ``0777`` stay as written) -- except in a list
+a fix shortened (the RBAC rules after a dropped one), whose elements are matched by position and
+so written anew, with the same values; it loses comments inside it. Objects are told apart by
+kind, namespace and name. A document that cannot be read is reported with its ``# Source:``.
 """
 
 from __future__ import annotations
@@ -323,12 +324,12 @@ def _dump(manifest: Manifest, original: yaml.Node | None, line_break: str) -> st
     """The manifest as YAML, every scalar no fix changed written as it was (an unquoted timestamp
     stays as written, ``yes`` stays ``yes``), in the document's own line breaks."""
     stream = io.StringIO()
+    # No default_flow_style or sort_keys: _written_as builds every mapping and sequence node
+    # itself (in block style, keys in the manifest's order), so the representer never does.
     dumper = _ManifestDumper(
         stream,
-        default_flow_style=False,
         allow_unicode=True,
         width=sys.maxsize,  # never fold long values across lines
-        sort_keys=False,
         line_break=line_break,
     )
     try:
@@ -346,22 +347,23 @@ _CONSTRUCTOR = yaml.SafeLoader("")
 def _written_as(value: Any, original: yaml.Node | None, dumper: _ManifestDumper) -> yaml.Node:
     """The node that writes ``value``: where the original document held this very value at this
     place, its own scalar as written; otherwise a new one."""
+    # A collection node without a flow style is written in block style.
     if isinstance(value, dict):
-        pairs: dict[Any, tuple[yaml.Node, yaml.Node]] = {}
-        if isinstance(original, yaml.MappingNode):
-            for key_node, value_node in original.value:
-                key = _constructed(key_node)
-                if isinstance(key, (str, int, float, bool)) or key is None:
-                    pairs.setdefault(key, (key_node, value_node))
+        # As the loader builds a mapping: a key written twice holds its last value.
+        pairs = (
+            {_constructed(key_node): (key_node, value_node) for key_node, value_node in original.value}
+            if isinstance(original, yaml.MappingNode)
+            else {}
+        )
         items = []
         for key, item in value.items():
-            key_node, value_node = pairs.get(key, (None, None)) if _hashable(key) else (None, None)
+            key_node, value_node = pairs.get(key, (None, None))
             items.append((_written_as(key, key_node, dumper), _written_as(item, value_node, dumper)))
-        return yaml.MappingNode("tag:yaml.org,2002:map", items, flow_style=False)
+        return yaml.MappingNode("tag:yaml.org,2002:map", items)
     if isinstance(value, list):
         before = original.value if isinstance(original, yaml.SequenceNode) else []
         elements = [_written_as(item, before[i] if i < len(before) else None, dumper) for i, item in enumerate(value)]
-        return yaml.SequenceNode("tag:yaml.org,2002:seq", elements, flow_style=False)
+        return yaml.SequenceNode("tag:yaml.org,2002:seq", elements)
     if isinstance(original, yaml.ScalarNode):
         was = _constructed(original)
         if type(was) is type(value) and was == value:
@@ -369,15 +371,11 @@ def _written_as(value: Any, original: yaml.Node | None, dumper: _ManifestDumper)
     return dumper.represent_data(value)
 
 
-def _hashable(key: Any) -> bool:
-    return isinstance(key, (str, int, float, bool)) or key is None
-
-
 def _constructed(node: yaml.Node) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         return None
     try:
-        return _CONSTRUCTOR.construct_object(node, deep=True)
+        return _CONSTRUCTOR.construct_object(node)
     except yaml.YAMLError:
         return None
     finally:
@@ -445,9 +443,7 @@ def _claim_templates(manifest: Manifest) -> list[dict[str, Any]]:
     """Every PersistentVolumeClaim the object is or stamps out."""
     if manifest["kind"] == "PersistentVolumeClaim":
         return [manifest]
-    claims = []
-    if manifest["kind"] == "StatefulSet":
-        claims += _mappings_at(manifest, "spec", "volumeClaimTemplates")
+    claims = _mappings_at(manifest, "spec", "volumeClaimTemplates") if manifest["kind"] == "StatefulSet" else []
     for volume in _mappings_at(_pod_spec(manifest), "volumes"):
         ephemeral_claim = _mapping_at(volume, "ephemeral", "volumeClaimTemplate")
         if ephemeral_claim is not None:
