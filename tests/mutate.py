@@ -6,7 +6,9 @@ test notices ("survived") is a change of behaviour the suite cannot see. Each mo
 in a copy of the project under ``build/mutate/<module>/``, judged only by the tests named
 for it here, so that one run stays within minutes on two cores. The report (per module:
 mutants, killed, survived, score, run time; every survivor's diff) goes to stdout and to
-``build/mutate/report.md``; docs/testing.md says which survivors are equivalent and why.
+``build/mutate/report.md``. docs/testing.md names every mutant that is not killed, with why it
+is equivalent; the run fails on a survivor it does not name, and on a name it lists that no
+longer survives (the code changed: read the survivors again).
 
 ``python -m tests.mutate [MODULE ...]`` runs the named modules only (names as in MODULES).
 """
@@ -27,6 +29,9 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BUILD = PROJECT_ROOT / "build" / "mutate"
+EXPLAINED_IN = PROJECT_ROOT / "docs" / "testing.md"
+# A mutant as mutmut names it, written in backticks: `aisinfra.chart.postrender.x_main__mutmut_5`.
+_EXPLAINED_MUTANT = re.compile(r"`(aisinfra\.[^`\s]+__mutmut_[0-9]+)`")
 # What a test run needs beside the package and the tests: the program and its stack files.
 PROJECT_FILES = ("__main__.py", "Pulumi.yaml", "Pulumi.dev.yaml", "pyproject.toml")
 # The launcher tests run the post-renderer as a subprocess, outside mutmut's reach: a
@@ -49,8 +54,11 @@ class Module:
     def mutant_patterns(self) -> list[str]:
         if self.excluded is None:
             return []
-        dotted = self.path.removesuffix(".py").replace("/", ".")
-        return [f"{dotted}.x_{function}__mutmut_*" for function in self.functions()]
+        return [f"{self.dotted}.x_{function}__mutmut_*" for function in self.functions()]
+
+    @property
+    def dotted(self) -> str:
+        return self.path.removesuffix(".py").replace("/", ".")
 
     def selects(self, mutant: str) -> bool:
         patterns = self.mutant_patterns()
@@ -180,7 +188,20 @@ def run_module(name: str, children: int) -> Outcome:
     return Outcome(name, module, seconds, statuses, survivors)
 
 
-def report(outcomes: list[Outcome], children: int) -> str:
+def explained_mutants(text: str) -> set[str]:
+    return set(_EXPLAINED_MUTANT.findall(text))
+
+
+def unexplained(outcomes: list[Outcome], explained: set[str]) -> tuple[list[str], list[str]]:
+    """Survivors the documentation does not name, and names it lists for the modules run that
+    did not survive."""
+    survivors = {mutant for outcome in outcomes for mutant in outcome.survivors}
+    modules_run = tuple(f"{outcome.module.dotted}." for outcome in outcomes)
+    listed = {mutant for mutant in explained if mutant.startswith(modules_run)}
+    return sorted(survivors - listed), sorted(listed - survivors)
+
+
+def report(outcomes: list[Outcome], children: int, explained: set[str]) -> str:
     lines = [
         f"# Mutation testing ({sys.executable} -m mutmut, {children} workers, {os.cpu_count()} CPUs)",
         "",
@@ -193,6 +214,14 @@ def report(outcomes: list[Outcome], children: int) -> str:
             f"| {outcome.module.path} | {len(outcome.statuses)} | {outcome.count('killed')} | "
             f"{outcome.count('survived')} | {other} | {outcome.score:.1f}% | {outcome.seconds:.0f} s |"
         )
+    not_named, stale = unexplained(outcomes, explained)
+    where = EXPLAINED_IN.relative_to(PROJECT_ROOT)
+    if not_named:
+        lines += ["", f"Not killed and not named in {where} (kill it with a test, or name it there with why):"]
+        lines += [f"- `{mutant}`" for mutant in not_named]
+    if stale:
+        lines += ["", f"Named in {where} but killed or gone (the code changed: take it out):"]
+        lines += [f"- `{mutant}`" for mutant in stale]
     for outcome in outcomes:
         for mutant, diff in outcome.survivors.items():
             lines += ["", f"## {mutant} ({outcome.statuses[mutant]})", "", "```diff", diff.strip(), "```"]
@@ -208,11 +237,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown module(s) {', '.join(unknown)}; choose from {', '.join(MODULES)}")
     outcomes = [run_module(name, arguments.children) for name in arguments.modules or MODULES]
-    text = report(outcomes, arguments.children)
+    explained = explained_mutants(EXPLAINED_IN.read_text())
+    text = report(outcomes, arguments.children, explained)
     BUILD.mkdir(parents=True, exist_ok=True)
     (BUILD / "report.md").write_text(text)
     print(text)
-    return 1 if any(outcome.survivors for outcome in outcomes) else 0
+    return 1 if any(unexplained(outcomes, explained)) else 0
 
 
 if __name__ == "__main__":

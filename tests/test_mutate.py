@@ -1,0 +1,37 @@
+"""``make mutate`` passes only when docs/testing.md names exactly the mutants that are not killed."""
+
+from __future__ import annotations
+
+from tests.mutate import EXPLAINED_IN, MODULES, Outcome, explained_mutants, unexplained
+
+MODEL_NAMED = "aisinfra.worksheet.model.x__image__mutmut_24"
+MODEL_NEW = "aisinfra.worksheet.model.x__quoted__mutmut_1"
+POSTRENDER_NAMED = "aisinfra.chart.postrender.xǁ_Documentǁrendered__mutmut_12"
+DOCUMENTATION = f"""
+- `{MODEL_NAMED}`: equivalent, because ...
+- `{POSTRENDER_NAMED}`, and `model.x_elsewhere` without the package is no name.
+"""
+
+
+def outcome(module: str, survivors: list[str]) -> Outcome:
+    return Outcome(module, MODULES[module], 1.0, dict.fromkeys(survivors, "survived"), dict.fromkeys(survivors, "diff"))
+
+
+def test_the_names_in_backticks_are_the_explained_mutants() -> None:
+    assert explained_mutants(DOCUMENTATION) == {MODEL_NAMED, POSTRENDER_NAMED}
+
+
+def test_a_survivor_not_named_fails_and_a_module_not_run_has_no_stale_names() -> None:
+    model = outcome("model", [MODEL_NAMED, MODEL_NEW])
+    assert unexplained([model], explained_mutants(DOCUMENTATION)) == ([MODEL_NEW], [])
+
+
+def test_a_name_that_no_longer_survives_fails() -> None:
+    outcomes = [outcome("model", [MODEL_NAMED]), outcome("postrender", [])]
+    assert unexplained(outcomes, explained_mutants(DOCUMENTATION)) == ([], [POSTRENDER_NAMED])
+
+
+def test_every_mutant_the_documentation_names_is_of_a_module_make_mutate_runs() -> None:
+    named = explained_mutants(EXPLAINED_IN.read_text())
+    modules = tuple(f"{module.dotted}." for module in MODULES.values())
+    assert named and all(mutant.startswith(modules) for mutant in named)
