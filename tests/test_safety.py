@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from aisinfra.chart import rules
 from aisinfra.review.render import (
     NODE_PATCH,
     STACK_REFERENCE,
@@ -18,6 +19,7 @@ from aisinfra.review.render import (
     resource_documents,
     run_program,
 )
+from aisinfra.worksheet import model
 from aisinfra.worksheet.stackfile import PROJECT_DIR, StackConfig, project_defaults, stack_from_document
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 from tests.refusals import (
@@ -277,6 +279,18 @@ def test_an_identity_acknowledgement_must_name_the_new_value(
     current = {"namespace": "ais", "releaseName": "demo"}[other_key]
     error = refusal(preview, worksheet(**{key: value, "identityChange": {other_key: acknowledgement}}))
     assert problems(error) == [stale_acknowledgement(other_key, acknowledgement, current)]
+
+
+@pytest.mark.parametrize(("key", "value", "before", "change", "acknowledgement"), IDENTITY_CHANGES)
+def test_the_deployed_state_guard_holds_without_the_worksheets_own_rule(
+    preview: Any, monkeypatch: pytest.MonkeyPatch, key: str, value: Any, before: str, change: str, acknowledgement: str
+) -> None:
+    """Defence in depth: the worksheet refuses an acknowledgement that is not its value before the
+    guard runs; with that rule taken out, the guard alone still lets no wrong one through."""
+    monkeypatch.setattr(model, "stale_identity_acknowledgements", lambda acknowledged, values: [])
+    monkeypatch.setattr(rules, "stale_identity_acknowledgements", lambda acknowledged, values: [])
+    error = refusal(preview, worksheet(**{key: value, "identityChange": {key: acknowledgement + "x"}}))
+    assert problems(error) == [identity_change(key, before, change, acknowledgement)]
 
 
 def test_a_stale_identity_acknowledgement_cannot_wave_a_later_change_through(make_stack: Any) -> None:
