@@ -7,7 +7,7 @@ STACK ?= dev
 RENDER_DIR ?= build/render/$(STACK)
 # Tool settings (ruff, mypy, pytest) live in pyproject.toml, where editors find them too.
 
-.PHONY: render test lint typecheck unit mutate clean
+.PHONY: render test lint typecheck unit mutate bugs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ unit: $(VENV)/.dev-installed
 # (docs/testing.md). `make mutate MODULES="safety naming"` runs some of them.
 mutate: $(VENV)/.dev-installed
 	$(BIN)/python -m tests.mutate $(MODULES)
+
+# The deliberate bugs of docs/testing.md, each applied alone to a fresh clone of HEAD: each must
+# fail a test outside its module's unit tests. Minutes, so not part of `make test`.
+bugs: $(VENV)/.dev-installed
+	$(BIN)/python -m tests.deliberate_bugs $(BUGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
