@@ -331,7 +331,7 @@ def _render(arguments: argparse.Namespace) -> int:
         return EXIT_OK
     print(render.summary_text(rendering))
     written = render.write_outputs(rendering, arguments.out) if arguments.out is not None else []
-    problems = []
+    problems, clean = [], ""
     try:
         deployment = object_checks.deployment_of(stack, arguments.chart, rendering)
     except chart_render.ChartUnavailableError as error:
@@ -343,6 +343,7 @@ def _render(arguments: argparse.Namespace) -> int:
         if arguments.out is not None:
             written += manifests.write_release_objects(deployment.chart, arguments.out)
         problems = object_checks.deployment_problems(deployment)
+        clean = "" if problems else object_checks.clean_text(deployment)
     for path in written:
         print(f"wrote {path}")
     chart_problems = render.chart_problems(rendering)
@@ -351,6 +352,8 @@ def _render(arguments: argparse.Namespace) -> int:
     if problems:
         print(f"\n{len(problems)} problem(s) in the objects the cluster would get (worksheet key in brackets):")
         print("\n".join(str(problem) for problem in problems))
+    elif clean:
+        print(f"\n{clean}")
     return EXIT_PROBLEMS if problems or chart_problems else EXIT_OK
 
 

@@ -177,6 +177,13 @@ def test_render_writes_every_object_with_secrets_redacted(tmp_path: Path, chart_
     printed = capsys.readouterr().out
     assert "Release demo in namespace ais: 53 objects from the chart at" in printed
     assert "StatefulSet         1      1       1           -      3" in printed
+    # 53 from the chart; from the program the Namespace, Graphite's and Grafana's PV and claim,
+    # and a preflight Job for each of the 12 target nodes.
+    assert printed.endswith(
+        "\nNo problems in the 70 objects the cluster would get (the chart's and the program's), checked against "
+        "Kubernetes 1.30's schemas, the nodes the program labels, and each other: volume mounts, claims, host "
+        "paths, topology keys and references\n"
+    )
     objects = list(yaml.safe_load_all((out / RELEASE_OBJECTS_FILE).read_text()))
     assert len(objects) == 53
     secret = next(manifest for manifest in objects if manifest["kind"] == "Secret")

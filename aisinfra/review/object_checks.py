@@ -129,6 +129,17 @@ def deployment_problems(deployment: Deployment) -> list[Problem]:
     )
 
 
+def clean_text(deployment: Deployment) -> str:
+    """What ``deployment_problems`` checked, said when it found nothing: silence would not tell
+    a clean review from one that did not run."""
+    count = len(deployment.chart_objects()) + len(deployment.program_objects())
+    return (
+        f"No problems in the {count} objects the cluster would get (the chart's and the program's), checked "
+        f"against Kubernetes {deployment.worksheet.kubernetes_version}'s schemas, the nodes the program labels, "
+        "and each other: volume mounts, claims, host paths, topology keys and references"
+    )
+
+
 # -- valid for the cluster's Kubernetes version ------------------------------------------------
 
 
