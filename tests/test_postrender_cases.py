@@ -327,6 +327,32 @@ def test_a_syntax_error_is_reported_where_the_problem_is_not_where_its_context_b
     ]
 
 
+TAG_MISFIT = "a value does not fit its explicit YAML tag, as !!int on text that is no number"
+CONTAINS_ITSELF = "an alias makes the document contain itself, which no Kubernetes object can"
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ("{x: !!int foo}", f"{TAG_MISFIT} (ValueError: invalid literal for int() with base 10: 'foo')"),
+        ("{x: !!bool foo}", f"{TAG_MISFIT} (KeyError: 'foo')"),
+        ("{x: !!timestamp 2024}", f"{TAG_MISFIT} (AttributeError: 'NoneType' object has no attribute 'groupdict')"),
+        ("&r {x: *r}", CONTAINS_ITSELF),
+        ("&r [a, [b, *r]]", CONTAINS_ITSELF),
+    ],
+)
+def test_a_document_the_loader_builds_wrongly_or_endlessly_is_reported(data: str, problem: str) -> None:
+    """Reported with its # Source: like any other document that cannot be read, not as a traceback."""
+    header = "---\n# Source: ais/templates/c.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+    stream = f"{header}data: {data}\n"
+    assert problems_of(stream) == [f"document 1 (line 1, # Source: ais/templates/c.yaml): {problem}"]
+
+
+def test_aliases_to_one_node_twice_are_no_loop() -> None:
+    stream = "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\na: &a [x, y]\nb: [*a, *a]\n"
+    assert postrender(stream) == stream
+
+
 def test_unreadable_characters_are_reported_and_later_documents_still_checked() -> None:
     assert problems_of("apiVersion: v1\nkind: Config\x07Map\n---\n- a\n") == [
         'document 1 (line 1): unacceptable character #x0007: special characters are not allowed in "<unicode '
@@ -456,5 +482,42 @@ spec:
   containers:
   - name: c
     image: i
+"""
+    assert postrender(stream) == fixed
+
+
+def test_a_set_in_a_changed_document_is_written_sorted_and_twice_when_aliased() -> None:
+    """The representer writes what the loader made from a !!set: in one order on every run
+    (a set's own order changes with Python's string hashing), and an alias to it written out
+    in full, as every other alias."""
+    stream = """\
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+first: &s !!set {zeta, alpha, mid}
+second: *s
+spec:
+  volumes: [{name: a-b, emptyDir: {}}]
+  containers: [{name: c, image: i, volumeMounts: [{name: a.b, mountPath: /a}]}]
+"""
+    written_set = "!!set\n  alpha: null\n  mid: null\n  zeta: null\n"
+    fixed = f"""\
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+first: {written_set}second: {written_set}spec:
+  volumes:
+  - name: a-b
+    emptyDir: {{}}
+  containers:
+  - name: c
+    image: i
+    volumeMounts:
+    - name: a-b
+      mountPath: /a
 """
     assert postrender(stream) == fixed

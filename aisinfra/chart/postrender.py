@@ -250,6 +250,16 @@ def _parse(text: str) -> list[_Document]:
         except yaml.YAMLError as error:
             problems.append(f"{where}: {' '.join(str(error).split())}")
             continue
+        except (ValueError, KeyError, AttributeError) as error:
+            # What PyYAML's constructors raise for an explicit tag the text does not fit (!!int foo).
+            problems.append(
+                f"{where}: a value does not fit its explicit YAML tag, as !!int on text that is no number "
+                f"({type(error).__name__}: {error})"
+            )
+            continue
+        if node is not None and _contains_itself(node):
+            problems.append(f"{where}: an alias makes the document contain itself, which no Kubernetes object can")
+            continue
         shape_problem = _shape_problem(parsed)
         if shape_problem is not None:
             problems.append(f"{where}: {shape_problem}")
@@ -266,6 +276,29 @@ def _load(chunk: str) -> tuple[yaml.Node | None, Any]:
         return node, (loader.construct_document(node) if node is not None else None)
     finally:
         loader.dispose()
+
+
+def _contains_itself(root: yaml.Node) -> bool:
+    """Whether an alias refers to a node it is inside of; each node is walked once."""
+    inside: set[int] = set()
+    walked: set[int] = set()
+
+    def walk(node: yaml.Node) -> bool:
+        if id(node) in inside:
+            return True
+        if id(node) in walked:
+            return False
+        inside.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        else:
+            children = node.value if isinstance(node, yaml.SequenceNode) else []
+        found = any(walk(child) for child in children)
+        inside.discard(id(node))
+        walked.add(id(node))
+        return found
+
+    return walk(root)
 
 
 def _source(chunk: str) -> str:
@@ -324,8 +357,10 @@ def _dump(manifest: Manifest, original: yaml.Node | None, line_break: str) -> st
     """The manifest as YAML, every scalar no fix changed written as it was (an unquoted timestamp
     stays as written, ``yes`` stays ``yes``), in the document's own line breaks."""
     stream = io.StringIO()
-    # No default_flow_style or sort_keys: _written_as builds every mapping and sequence node
-    # itself (in block style, keys in the manifest's order), so the representer never does.
+    # _written_as builds the manifest's mapping and sequence nodes itself (block style, keys in the
+    # manifest's order). The representer builds only those of a value the loader made from !!set,
+    # !!omap or !!pairs, with its defaults: block style, keys sorted -- one order on every run,
+    # where a set's own order changes with Python's string hashing.
     dumper = _ManifestDumper(
         stream,
         allow_unicode=True,
