@@ -6,6 +6,8 @@ another layer's rules). For each bug this clones the committed HEAD into a tempo
 directory (next to a link to ``../shared``, as the checkout has it), applies the bug, runs the
 test files that can see it and lists what failed; it exits 1 when a bug fails nothing outside
 its module's own unit tests. A failure in these files fails ``make test``, which runs them all.
+The same files run first on the clean clone: a test failing there would pass for a bug seen, so
+the run stops.
 
 ``python -m tests.deliberate_bugs [NAME ...]`` applies the named bugs only.
 """
@@ -93,14 +95,16 @@ def broken_text(bug: Bug, text: str) -> str:
     return text.replace(bug.correct, bug.broken)
 
 
-def failures(bug: Bug, workspace: Path) -> list[str]:
+def failures(bug: Bug | None, workspace: Path) -> list[str]:
+    """The tests that fail in a clone of HEAD with ``bug`` applied (none: the clean clone)."""
     clone = workspace / "project"
     subprocess.run(["git", "clone", "--quiet", str(PROJECT_ROOT), str(clone)], check=True)
     shared = PROJECT_ROOT.parent / "shared"
     if shared.exists():
         (workspace / "shared").symlink_to(shared.resolve())
-    source = clone / bug.path
-    source.write_text(broken_text(bug, source.read_text()))
+    if bug is not None:
+        source = clone / bug.path
+        source.write_text(broken_text(bug, source.read_text()))
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", *TEST_FILES],
         cwd=clone,
@@ -118,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in arguments.names if name not in BUGS]
     if unknown:
         parser.error(f"unknown bug(s) {', '.join(unknown)}; choose from {', '.join(BUGS)}")
+    with tempfile.TemporaryDirectory() as workspace:
+        failing = failures(None, Path(workspace))
+    if failing:
+        print("these tests fail without any bug applied; fix them first:")
+        print("\n".join(f"    {test}" for test in failing))
+        return 1
     unseen = []
     for name in arguments.names or BUGS:
         bug = BUGS[name]

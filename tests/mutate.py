@@ -5,10 +5,13 @@ returned value, ...) and runs the tests that reach the changed function; a mutan
 test notices ("survived") is a change of behaviour the suite cannot see. Each module runs
 in a copy of the project under ``build/mutate/<module>/``, judged only by the tests named
 for it here, so that one run stays within minutes on two cores. The report (per module:
-mutants, killed, survived, score, run time; every survivor's diff) goes to stdout and to
-``build/mutate/report.md``. docs/testing.md names every mutant that is not killed, with why it
-is equivalent; the run fails on a survivor it does not name, and on a name it lists that no
-longer survives (the code changed: read the survivors again).
+mutants, killed, timed out, survived, score, run time; every survivor's diff) goes to stdout and
+to ``build/mutate/report.md``. A mutant that makes the tests hang past mutmut's timeout is
+detected, like a killed one: whether such a mutant first meets a test that fails or one that
+hangs depends on the order the tests run in, which varies. docs/testing.md names every other
+mutant that is not killed, with why it is equivalent; the run fails on a survivor it does not
+name, and on a name it lists that no longer survives (the code changed: read the survivors
+again).
 
 ``python -m tests.mutate [MODULE ...]`` runs the named modules only (names as in MODULES).
 """
@@ -103,6 +106,7 @@ MODULES = {
 }
 
 _RESULT = re.compile(r"^\s*(\S+): (\S.*)$")
+DETECTED = ("killed", "timeout")
 
 
 @dataclass
@@ -119,7 +123,8 @@ class Outcome:
     @property
     def score(self) -> float:
         judged = len(self.statuses) - self.count("skipped")
-        return 100.0 * self.count("killed") / judged if judged else 0.0
+        detected = sum(self.count(status) for status in DETECTED)
+        return 100.0 * detected / judged if judged else 0.0
 
 
 def _workspace(name: str, module: Module) -> Path:
@@ -182,10 +187,13 @@ def run_module(name: str, children: int) -> Outcome:
         match = _RESULT.match(line)
         if match and module.selects(match.group(1)):
             statuses[match.group(1)] = match.group(2)
-    survivors = {
-        mutant: _mutmut(workspace, "show", mutant) for mutant, status in statuses.items() if status != "killed"
-    }
+    survivors = {mutant: _mutmut(workspace, "show", mutant) for mutant in undetected(statuses)}
     return Outcome(name, module, seconds, statuses, survivors)
+
+
+def undetected(statuses: dict[str, str]) -> list[str]:
+    """The mutants no test noticed: survived, or not judged at all (no test reaches it, ...)."""
+    return [mutant for mutant, status in statuses.items() if status not in DETECTED]
 
 
 def explained_mutants(text: str) -> set[str]:
@@ -205,22 +213,23 @@ def report(outcomes: list[Outcome], children: int, explained: set[str]) -> str:
     lines = [
         f"# Mutation testing ({sys.executable} -m mutmut, {children} workers, {os.cpu_count()} CPUs)",
         "",
-        "| module | mutants | killed | survived | other | score | run time |",
-        "|---|---|---|---|---|---|---|",
+        "| module | mutants | killed | timeout | survived | other | score | run time |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for outcome in outcomes:
-        other = len(outcome.statuses) - outcome.count("killed") - outcome.count("survived")
+        other = len(outcome.statuses) - sum(outcome.count(status) for status in (*DETECTED, "survived"))
         lines.append(
             f"| {outcome.module.path} | {len(outcome.statuses)} | {outcome.count('killed')} | "
-            f"{outcome.count('survived')} | {other} | {outcome.score:.1f}% | {outcome.seconds:.0f} s |"
+            f"{outcome.count('timeout')} | {outcome.count('survived')} | {other} | {outcome.score:.1f}% | "
+            f"{outcome.seconds:.0f} s |"
         )
     not_named, stale = unexplained(outcomes, explained)
     where = EXPLAINED_IN.relative_to(PROJECT_ROOT)
     if not_named:
-        lines += ["", f"Not killed and not named in {where} (kill it with a test, or name it there with why):"]
+        lines += ["", f"Not detected and not named in {where} (kill it with a test, or name it there with why):"]
         lines += [f"- `{mutant}`" for mutant in not_named]
     if stale:
-        lines += ["", f"Named in {where} but killed or gone (the code changed: take it out):"]
+        lines += ["", f"Named in {where} but detected or gone (the code changed: take it out):"]
         lines += [f"- `{mutant}`" for mutant in stale]
     for outcome in outcomes:
         for mutant, diff in outcome.survivors.items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.mutate import EXPLAINED_IN, MODULES, Outcome, explained_mutants, unexplained
+from tests.mutate import EXPLAINED_IN, MODULES, Outcome, explained_mutants, undetected, unexplained
 
 MODEL_NAMED = "aisinfra.worksheet.model.x__image__mutmut_24"
 MODEL_NEW = "aisinfra.worksheet.model.x__quoted__mutmut_1"
@@ -35,3 +35,11 @@ def test_every_mutant_the_documentation_names_is_of_a_module_make_mutate_runs() 
     named = explained_mutants(EXPLAINED_IN.read_text())
     modules = tuple(f"{module.dotted}." for module in MODULES.values())
     assert named and all(mutant.startswith(modules) for mutant in named)
+
+
+def test_a_hang_is_detected_and_needs_no_name_but_a_mutant_no_test_reaches_does() -> None:
+    """Whether a mutant that loops forever meets a failing test or a hanging one first varies
+    from run to run; either way the tests noticed it."""
+    statuses = {"k": "killed", "t": "timeout", "s": "survived", "n": "no tests"}
+    assert undetected(statuses) == ["s", "n"]
+    assert Outcome("model", MODULES["model"], 1.0, statuses, {}).score == 50.0
