@@ -342,10 +342,14 @@ CONTAINS_ITSELF = "an alias makes the document contain itself, which no Kubernet
     ],
 )
 def test_a_document_the_loader_builds_wrongly_or_endlessly_is_reported(data: str, problem: str) -> None:
-    """Reported with its # Source: like any other document that cannot be read, not as a traceback."""
+    """Reported with its # Source: like any other document that cannot be read, not as a
+    traceback, and the documents after it are still read."""
     header = "---\n# Source: ais/templates/c.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
-    stream = f"{header}data: {data}\n"
-    assert problems_of(stream) == [f"document 1 (line 1, # Source: ais/templates/c.yaml): {problem}"]
+    stream = f"{header}data: {data}\n" * 2
+    assert problems_of(stream) == [
+        f"document 1 (line 1, # Source: ais/templates/c.yaml): {problem}",
+        f"document 2 (line 7, # Source: ais/templates/c.yaml): {problem}",
+    ]
 
 
 def test_aliases_to_one_node_twice_are_no_loop() -> None:

@@ -279,15 +279,13 @@ def _load(chunk: str) -> tuple[yaml.Node | None, Any]:
 
 
 def _contains_itself(root: yaml.Node) -> bool:
-    """Whether an alias refers to a node it is inside of; each node is walked once."""
+    """Whether an alias refers to a node it is inside of. A node reached through several aliases
+    is walked each time, as the rest of the post-renderer compares and writes it each time."""
     inside: set[int] = set()
-    walked: set[int] = set()
 
     def walk(node: yaml.Node) -> bool:
         if id(node) in inside:
             return True
-        if id(node) in walked:
-            return False
         inside.add(id(node))
         if isinstance(node, yaml.MappingNode):
             children = [child for pair in node.value for child in pair]
@@ -295,7 +293,6 @@ def _contains_itself(root: yaml.Node) -> bool:
             children = node.value if isinstance(node, yaml.SequenceNode) else []
         found = any(walk(child) for child in children)
         inside.discard(id(node))
-        walked.add(id(node))
         return found
 
     return walk(root)
