@@ -95,8 +95,13 @@ def broken_text(bug: Bug, text: str) -> str:
     return text.replace(bug.correct, bug.broken)
 
 
-def failures(bug: Bug | None, workspace: Path) -> list[str]:
+def failures(bug: Bug | None) -> list[str]:
     """The tests that fail in a clone of HEAD with ``bug`` applied (none: the clean clone)."""
+    with tempfile.TemporaryDirectory() as directory:
+        return _failures_in(bug, Path(directory))
+
+
+def _failures_in(bug: Bug | None, workspace: Path) -> list[str]:
     clone = workspace / "project"
     subprocess.run(["git", "clone", "--quiet", str(PROJECT_ROOT), str(clone)], check=True)
     shared = PROJECT_ROOT.parent / "shared"
@@ -122,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in arguments.names if name not in BUGS]
     if unknown:
         parser.error(f"unknown bug(s) {', '.join(unknown)}; choose from {', '.join(BUGS)}")
-    with tempfile.TemporaryDirectory() as workspace:
-        failing = failures(None, Path(workspace))
+    failing = failures(None)
     if failing:
         print("these tests fail without any bug applied; fix them first:")
         print("\n".join(f"    {test}" for test in failing))
@@ -131,8 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     unseen = []
     for name in arguments.names or BUGS:
         bug = BUGS[name]
-        with tempfile.TemporaryDirectory() as workspace:
-            failed = failures(bug, Path(workspace))
+        failed = failures(bug)
         outside = [test for test in failed if not test.startswith(bug.unit_tests)]
         print(f"{name} ({bug.what}): {len(failed)} failed, {len(outside)} outside {', '.join(bug.unit_tests)}")
         for test in outside:
