@@ -13,7 +13,7 @@ import yaml
 from aisinfra.chart.dependencies import declared_dependencies, missing_subchart_problems, present_subcharts
 from aisinfra.cli import main
 from tests.conftest import worksheet
-from tests.test_fingerprint import REFERENCE_CHART, copy_chart
+from tests.test_fingerprint import copy_chart
 
 REQUIREMENTS = {
     "dependencies": [
@@ -41,14 +41,14 @@ def incomplete_chart(directory: Path) -> Path:
     return directory
 
 
-def test_the_reference_chart_built_by_helm_is_complete() -> None:
-    assert declared_dependencies(REFERENCE_CHART) == {
+def test_the_reference_chart_built_by_helm_is_complete(chart_dir: Path) -> None:
+    assert declared_dependencies(chart_dir) == {
         "graphite": "requirements.yaml",
         "grafana": "requirements.yaml",
         "prometheus": "requirements.yaml",
     }
-    assert present_subcharts(REFERENCE_CHART) == {"graphite", "grafana", "prometheus"}
-    assert missing_subchart_problems(str(REFERENCE_CHART), False, Path("/")) == []
+    assert present_subcharts(chart_dir) == {"graphite", "grafana", "prometheus"}
+    assert missing_subchart_problems(str(chart_dir), False, Path("/")) == []
 
 
 def test_a_missing_subchart_is_reported_with_the_one_time_step(tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ def test_render_and_check_report_an_incomplete_chart(tmp_path: Path, capsys: Any
     )
 
 
-def test_render_and_check_accept_a_complete_chart(tmp_path: Path, capsys: Any) -> None:
-    write_stack(tmp_path, copy_chart(tmp_path / "chart"))
+def test_render_and_check_accept_a_complete_chart(tmp_path: Path, chart_dir: Path, capsys: Any) -> None:
+    write_stack(tmp_path, copy_chart(chart_dir, tmp_path / "chart"))
     assert main(["--stacks-dir", str(tmp_path), "render", "lab"]) == 0
     assert main(["--stacks-dir", str(tmp_path), "check"]) == 0

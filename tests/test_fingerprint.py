@@ -24,7 +24,6 @@ from aisinfra.review.render import resource_documents, run_program
 from aisinfra.worksheet.stackfile import PROJECT_DIR
 from tests.conftest import worksheet
 
-REFERENCE_CHART = PROJECT_DIR.parent / "shared" / "reference" / "ais-chart" / "chart"
 TEMPLATE = "templates/target-ss.yaml"
 
 
@@ -35,8 +34,8 @@ def copy_project(files: list[str], destination: Path) -> Path:
     return destination
 
 
-def copy_chart(destination: Path) -> Path:
-    shutil.copytree(REFERENCE_CHART, destination)
+def copy_chart(chart: Path, destination: Path) -> Path:
+    shutil.copytree(chart, destination)
     for path in [destination, *destination.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)  # the reference is read-only
     return destination
@@ -77,17 +76,17 @@ def test_the_post_renderer_digest_follows_its_content_not_its_place_or_times(tmp
         assert postrender_digest(changed) != here, file
 
 
-def test_the_chart_digest_follows_its_files_not_its_place_or_times(tmp_path: Path) -> None:
-    chart = copy_chart(tmp_path / "chart")
-    assert chart_digest(chart, False) == chart_digest(REFERENCE_CHART, False)
+def test_the_chart_digest_follows_its_files_not_its_place_or_times(tmp_path: Path, chart_dir: Path) -> None:
+    chart = copy_chart(chart_dir, tmp_path / "chart")
+    assert chart_digest(chart, False) == chart_digest(chart_dir, False)
     os.utime(chart / TEMPLATE, (0, 0))
-    assert chart_digest(chart, False) == chart_digest(REFERENCE_CHART, False)
+    assert chart_digest(chart, False) == chart_digest(chart_dir, False)
     (chart / TEMPLATE).write_text((chart / TEMPLATE).read_text().replace("Parallel", "OrderedReady"))
-    assert chart_digest(chart, False) != chart_digest(REFERENCE_CHART, False)
+    assert chart_digest(chart, False) != chart_digest(chart_dir, False)
 
 
-def test_subcharts_count_unless_dependency_updates_rewrite_them(tmp_path: Path) -> None:
-    chart = copy_chart(tmp_path / "chart")
+def test_subcharts_count_unless_dependency_updates_rewrite_them(tmp_path: Path, chart_dir: Path) -> None:
+    chart = copy_chart(chart_dir, tmp_path / "chart")
     before = {update: chart_digest(chart, update) for update in (False, True)}
     (chart / "charts/grafana/values.yaml").write_text("edited: true\n")
     (chart / "requirements.lock").write_text("generated: 2026-11-27T11:00:00Z\n")
@@ -106,15 +105,15 @@ def pack(directory: Path, archive: Path, mtime: int) -> None:
                 tar.addfile(info, io.BytesIO(content))
 
 
-def test_a_subchart_archive_counts_by_the_files_inside_it(tmp_path: Path) -> None:
+def test_a_subchart_archive_counts_by_the_files_inside_it(tmp_path: Path, chart_dir: Path) -> None:
     """`helm dependency build` re-packs a subchart with new times: the same files are no change."""
-    chart = copy_chart(tmp_path / "chart")
+    chart = copy_chart(chart_dir, tmp_path / "chart")
     graphite = chart / "charts" / "graphite"
     pack(graphite, tmp_path / "graphite-0.3.4.tgz", mtime=1)
     shutil.rmtree(graphite)
     shutil.copy(tmp_path / "graphite-0.3.4.tgz", chart / "charts")
     packed_once = chart_digest(chart, False)
-    pack(REFERENCE_CHART / "charts" / "graphite", chart / "charts" / "graphite-0.3.4.tgz", mtime=2)
+    pack(chart_dir / "charts" / "graphite", chart / "charts" / "graphite-0.3.4.tgz", mtime=2)
     assert chart_digest(chart, False) == packed_once
     (graphite).mkdir()
     (graphite / "Chart.yaml").write_text("name: graphite\n")
@@ -130,12 +129,14 @@ def test_a_chart_from_a_repository_is_identified_by_its_pinned_version() -> None
     )
 
 
-def test_a_chart_edit_reaches_the_release_and_render_diff_as_an_update(make_stack: Any, tmp_path: Path) -> None:
-    chart = copy_chart(tmp_path / "chart")
+def test_a_chart_edit_reaches_the_release_and_render_diff_as_an_update(
+    make_stack: Any, tmp_path: Path, chart_dir: Path
+) -> None:
+    chart = copy_chart(chart_dir, tmp_path / "chart")
     config = worksheet(chart={"path": str(chart)})
     before = run_program(make_stack(config))
     assert before.release().inputs["description"] == (
-        f"aisinfra post-renderer {postrender_digest(PROJECT_DIR)}, chart {chart_digest(REFERENCE_CHART, False)}"
+        f"aisinfra post-renderer {postrender_digest(PROJECT_DIR)}, chart {chart_digest(chart_dir, False)}"
     )
     (chart / TEMPLATE).write_text((chart / TEMPLATE).read_text() + "\n")
     after = run_program(make_stack(config))
