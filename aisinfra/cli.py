@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from aisinfra.chart.naming import INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
+from aisinfra.chart.naming import CLUSTER_LABEL_KEY, INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
 from aisinfra.chart.rules import load_worksheet
 from aisinfra.review import chart_render, manifests, object_checks, render
 from aisinfra.review.check import check_rendered_stacks, check_stacks
@@ -359,9 +359,10 @@ def _render(arguments: argparse.Namespace) -> int:
 
 def _labels(arguments: argparse.Namespace) -> int:
     rendering = render.run_program(read_stack(_stack_file(arguments, arguments.stack)))
-    order = (TARGET_LABEL_KEY, PROXY_LABEL_KEY, INITIAL_PRIMARY_LABEL_KEY)
+    order = (TARGET_LABEL_KEY, PROXY_LABEL_KEY, CLUSTER_LABEL_KEY, INITIAL_PRIMARY_LABEL_KEY)
     for node, labels in rendering.node_labels().items():
-        keys = [key for key in order if key in labels]
+        # Every label the program applies, in one order whichever role's patch set it first.
+        keys = sorted(labels, key=lambda key: order.index(key) if key in order else len(order))
         changes = [f"{key}-" for key in keys] if arguments.remove else [f"{key}={labels[key]}" for key in keys]
         print(f"kubectl label node {node} {' '.join(changes)}")
     return EXIT_OK

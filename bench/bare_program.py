@@ -22,7 +22,7 @@ import pulumi_kubernetes as k8s
 
 from aisinfra.chart import naming
 from aisinfra.chart.fingerprint import release_description
-from aisinfra.chart.values import ChartSource
+from aisinfra.chart.values import ChartSource, required_node_labels
 from aisinfra.worksheet.patterns import expand
 from aisinfra.worksheet.stackfile import PROJECT_DIR
 
@@ -48,6 +48,7 @@ def _image(image: str) -> dict[str, str]:
 
 def bare_values(
     release_name: str,
+    namespace: str,
     state_path: str,
     target_count: int,
     proxy_count: int,
@@ -65,6 +66,8 @@ def bare_values(
             },
             "target": {"mountPaths": mountpoints},
         },
+        "target": {"affinity": required_node_labels(naming.target_node_labels(release_name, namespace))},
+        "proxy": {"affinity": required_node_labels(naming.proxy_node_labels(release_name, namespace))},
         "tags": {"builtin_monitoring": True, "prometheus": True},
     }
     for service in MONITORING_SERVICES:
@@ -89,6 +92,7 @@ def _patch(
 def main() -> None:
     config = pulumi.Config("aisinfra")
     release_name = config.require("releaseName")
+    namespace = config.require("namespace")
     targets: dict[str, Any] = config.require_object("targets")
     proxies: dict[str, Any] = config.require_object("proxies")
     chart: dict[str, Any] = config.require_object("chart")
@@ -101,8 +105,8 @@ def main() -> None:
             for node in dict.fromkeys(target_nodes + proxy_nodes)
         }
 
-    target_labels = {naming.TARGET_LABEL_KEY: naming.target_label_value(release_name)}
-    proxy_labels = {naming.PROXY_LABEL_KEY: naming.proxy_label_value(release_name)}
+    target_labels = naming.target_node_labels(release_name, namespace)
+    proxy_labels = naming.proxy_node_labels(release_name, namespace)
     for node in target_nodes:
         _patch(f"{NAME}-targets-{node}", node, target_labels, reads.get(node))
     for node in proxy_nodes:
@@ -116,6 +120,7 @@ def main() -> None:
 
     values = bare_values(
         release_name,
+        namespace,
         config.get("statePath") or DEFAULT_STATE_PATH,
         targets.get("initialCount") or len(target_nodes),
         len(proxy_nodes),
@@ -126,7 +131,7 @@ def main() -> None:
         f"{NAME}-release",
         k8s.helm.v3.ReleaseArgs(
             name=release_name,
-            namespace=config.require("namespace"),
+            namespace=namespace,
             chart=chart["path"],
             dependency_update=chart.get("dependencyUpdate", False),
             values=values,

@@ -63,7 +63,11 @@ def test_the_worksheet_writes_the_nodes_as_one_pattern() -> None:
 def test_the_program_accepts_the_worksheet_and_labels_every_node_with_both_roles(
     renderings: dict[str, Rendering],
 ) -> None:
-    both_roles = {"nvidia.com/ais-target": "bench-ais", "nvidia.com/ais-proxy": "bench-ais-electable"}
+    both_roles = {
+        "nvidia.com/ais-target": "bench-ais",
+        "nvidia.com/ais-proxy": "bench-ais-electable",
+        "aisinfra/cluster": "bench.bench",
+    }
     expected = {node: dict(both_roles) for node in NODE_NAMES}
     expected["node0001"]["nvidia.com/ais-initial-primary-proxy"] = "bench-ais"
     assert renderings["program"].node_labels() == expected

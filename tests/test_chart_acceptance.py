@@ -18,6 +18,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -341,45 +342,93 @@ def test_schema_check_refuses_an_api_the_cluster_version_removed(deployments: di
     ]
 
 
-def test_schema_check_names_kubernetes_version_when_it_has_no_schemas(deployments: dict[str, Deployment]) -> None:
+@pytest.mark.parametrize("version", ["1.12", "1.99"])
+def test_schema_check_names_kubernetes_version_when_it_has_no_schemas(
+    deployments: dict[str, Deployment], version: str
+) -> None:
     example = deployments["example"]
-    ancient = dataclasses.replace(
-        example, worksheet=example.worksheet.model_copy(update={"kubernetes_version": "1.12"})
+    unknown = dataclasses.replace(
+        example, worksheet=example.worksheet.model_copy(update={"kubernetes_version": version})
     )
-    [problem] = schema_problems(ancient)
-    assert (problem.object, problem.key) == ("(every object)", "kubernetesVersion")
-    assert problem.message.startswith("cannot validate for Kubernetes 1.12: the schemas here cover 1.")
+    # The lowest and highest minor version of the schema folders kubernetes-validate installs (v1.25.0-local, ...).
+    folders = (Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema").glob("v*")
+    minors = sorted({tuple(map(int, folder.name[1:].split("-")[0].split(".")[:2])) for folder in folders})
+    first, last = (f"{major}.{minor}" for major, minor in (minors[0], minors[-1]))
+    assert schema_problems(unknown) == [
+        Problem(
+            "(every object)",
+            "kubernetesVersion",
+            f"cannot validate for Kubernetes {version}: the schemas here cover {first} to {last}",
+        )
+    ]
 
 
 def test_node_selector_check_counts_the_nodes_the_program_labels(deployments: dict[str, Deployment]) -> None:
     example = deployments["example"]
+    # What the pods require besides their nodeSelector: the role's labels, through node affinity.
+    target_affinity = "nvidia.com/ais-target=demo-ais, aisinfra/cluster=ais.demo"
+    proxy_affinity = "nvidia.com/ais-proxy=demo-ais-electable, aisinfra/cluster=ais.demo"
 
     def select(value: str) -> Callable[[Manifest], None]:
         return lambda manifest: pod_spec(manifest)["nodeSelector"].update({"nvidia.com/ais-target": value})
 
     assert node_selector_problems(mutated(example, "StatefulSet", "demo-ais-target", select("demo"))) == [
         Problem(TARGET, "targets.nodes", "12 replicas, but only 0 of the nodes the program labels carry "
-                "nvidia.com/ais-target=demo")
+                f"nvidia.com/ais-target=demo and {target_affinity}")
     ]  # fmt: skip
     more = mutated(example, "StatefulSet", "demo-ais-target", lambda m: m["spec"].update(replicas=13))
     assert node_selector_problems(more) == [
         Problem(TARGET, "targets.nodes", "13 replicas, but only 12 of the nodes the program labels carry "
-                "nvidia.com/ais-target=demo-ais")
+                f"nvidia.com/ais-target=demo-ais and {target_affinity}")
     ]  # fmt: skip
     pinned = mutated(example, "StatefulSet", "demo-ais-proxy", lambda m: pod_spec(m)["nodeSelector"].update(
         {"kubernetes.io/hostname": "cpu03"}))  # fmt: skip
     assert node_selector_problems(pinned) == [
         Problem("StatefulSet ais/demo-ais-proxy", "proxies.nodes", "12 replicas, but only 1 of the nodes the program "
-                "labels carry kubernetes.io/hostname=cpu03, nvidia.com/ais-proxy=demo-ais-electable")
+                "labels carry kubernetes.io/hostname=cpu03, nvidia.com/ais-proxy=demo-ais-electable and "
+                f"{proxy_affinity}")
     ]  # fmt: skip
-    anywhere = mutated(example, "StatefulSet", "demo-ais-proxy", lambda m: pod_spec(m).pop("nodeSelector"))
+
+    def unconstrained(manifest: Manifest) -> None:
+        pod_spec(manifest).pop("nodeSelector")
+        pod_spec(manifest)["affinity"].pop("nodeAffinity")
+
+    anywhere = mutated(example, "StatefulSet", "demo-ais-proxy", unconstrained)
     assert node_selector_problems(anywhere) == [
         Problem(
-            "StatefulSet ais/demo-ais-proxy", "proxies.nodes", "no nodeSelector: its proxy pods may run on any node"
+            "StatefulSet ais/demo-ais-proxy",
+            "proxies.nodes",
+            "no nodeSelector or required node affinity: its proxy pods may run on any node",
         )
     ]
     gone = mutated(example, "StatefulSet", "demo-ais-target", lambda m: False)
     assert node_selector_problems(gone) == [Problem(TARGET, "chart.path", "the chart renders no target StatefulSet")]
+
+
+def test_node_selector_check_requires_the_pods_to_stay_on_this_clusters_nodes(
+    deployments: dict[str, Deployment],
+) -> None:
+    """Release demo-ais in another namespace labels its nodes nvidia.com/ais-target=demo-ais too: a
+    target that selects only that label could start there and open the other cluster's disks."""
+    example = deployments["example"]
+    assert node_selector_problems(example) == []
+    chart_only = mutated(
+        example, "StatefulSet", "demo-ais-target", lambda m: pod_spec(m)["affinity"].pop("nodeAffinity")
+    )
+    assert node_selector_problems(chart_only) == [
+        Problem(TARGET, "chart.path", "its target pods do not require aisinfra/cluster=ais.demo, so they may start "
+                "on the nodes of another AIStore cluster whose release has the same fullname 'demo-ais'")
+    ]  # fmt: skip
+
+    def any_cluster(manifest: Manifest) -> None:
+        terms = pod_spec(manifest)["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        terms["nodeSelectorTerms"][0]["matchExpressions"][1] = {"key": "aisinfra/cluster", "operator": "Exists"}
+
+    assert node_selector_problems(mutated(example, "StatefulSet", "demo-ais-proxy", any_cluster)) == [
+        Problem("StatefulSet ais/demo-ais-proxy", "chart.path", "its proxy pods do not require "
+                "aisinfra/cluster=ais.demo, so they may start on the nodes of another AIStore cluster whose release "
+                "has the same fullname 'demo-ais'")
+    ]  # fmt: skip
 
 
 def test_volume_mount_check_finds_a_mount_without_its_volume(deployments: dict[str, Deployment]) -> None:

@@ -118,6 +118,62 @@ def test_check_flags_a_shared_proxy_node(tmp_path: Path, capsys: Any) -> None:
     )
 
 
+def test_check_refuses_two_releases_that_make_one_fullname(tmp_path: Path, capsys: Any) -> None:
+    """Release demo and release demo-ais both label their nodes nvidia.com/ais-target=demo-ais."""
+    write(tmp_path, "a", {**WORKSHEET_EXAMPLE, "kubernetes:context": "lab"})
+    other = worksheet(
+        releaseName="demo-ais",
+        namespace="ais2",
+        targets={**TARGETS, "nodes": ["gpu{1..4}"]},
+        proxies={"nodes": ["gpu{1..4}"], "initialPrimary": "gpu1"},
+        monitoring={"enabled": False, "externalGraphite": "g.example.com:2003"},
+    )
+    write(tmp_path, "b", {**other, "kubernetes:context": "lab"})
+    assert cli(tmp_path, "check") == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "Pulumi.a.yaml and Pulumi.b.yaml: releaseName: 'demo' and 'demo-ais' both make the chart fullname "
+        "'demo-ais', the value of their nodes' nvidia.com/ais-target and nvidia.com/ais-proxy labels, in Kubernetes "
+        "context lab; give one of them a release name that makes another fullname",
+        "checked 2 stack(s): 1 problem(s)",
+    ]
+
+
+def test_check_refuses_a_node_in_two_clusters_in_different_roles(tmp_path: Path, capsys: Any) -> None:
+    """A target node of one cluster that is a proxy node of another would carry two values of the
+    aisinfra/cluster label; a node in the same role of both is reported as such, once."""
+    write(tmp_path, "a", WORKSHEET_EXAMPLE)
+    other = worksheet(
+        releaseName="lab",
+        namespace="lab",
+        targets={**TARGETS, "nodes": ["gpu1", "cpu03"]},
+        proxies={"nodes": ["cpu{01..02}"], "initialPrimary": "cpu01"},
+        monitoring={"enabled": False, "externalGraphite": "g.example.com:2003"},
+    )
+    write(tmp_path, "b", other)
+    assert cli(tmp_path, "check", "a", "b") == 1
+    both, context = "Pulumi.a.yaml and Pulumi.b.yaml", "if both run in the same kubectl context (neither names " \
+        "kubernetes:context)"  # fmt: skip
+    assert capsys.readouterr().out.splitlines() == [
+        f"{both}: targets.nodes: both use the target node 'cpu03' {context}",
+        f"{both}: proxies.nodes: both use 2 proxy nodes, cpu01, cpu02, {context}",
+        "checked 2 stack(s): 2 problem(s)",
+    ]
+    # gpu2 is a target of a and a proxy of b; gpu1 the other way round.
+    crossed_a = worksheet(
+        targets={**TARGETS, "nodes": ["cpu{01..12}", "gpu2"]}, proxies={**PROXIES, "nodes": ["cpu{01..12}", "gpu1"]}
+    )
+    crossed_b = {**other, "aisinfra:targets": {**TARGETS, "nodes": ["gpu1"]}}
+    crossed_b["aisinfra:proxies"] = {"nodes": ["gpu2"], "initialPrimary": "gpu2"}
+    write(tmp_path, "a", crossed_a)
+    write(tmp_path, "b", crossed_b)
+    assert cli(tmp_path, "check", "a", "b") == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{both}: targets.nodes, proxies.nodes: both use 2 nodes, gpu2, gpu1, in different roles {context}; a "
+        "node serves one AIStore cluster (it carries one aisinfra/cluster label)",
+        "checked 2 stack(s): 1 problem(s)",
+    ]
+
+
 def test_stacks_in_different_kubernetes_clusters_may_share_names(tmp_path: Path, capsys: Any) -> None:
     write(tmp_path, "east", {**WORKSHEET_EXAMPLE, "kubernetes:context": "east"})
     write(tmp_path, "west", {**WORKSHEET_EXAMPLE, "kubernetes:context": "west"})
@@ -148,16 +204,17 @@ def test_labels_prints_the_equivalent_kubectl_commands(tmp_path: Path, capsys: A
     write(tmp_path, "s", worksheet(targets={**TARGETS, "nodes": ["n{1..2}"]}, proxies={"nodes": ["n2", "n3"]}))
     assert cli(tmp_path, "labels", "s") == 0
     assert capsys.readouterr().out.splitlines() == [
-        "kubectl label node n1 nvidia.com/ais-target=demo-ais",
+        "kubectl label node n1 nvidia.com/ais-target=demo-ais aisinfra/cluster=ais.demo",
         "kubectl label node n2 nvidia.com/ais-target=demo-ais nvidia.com/ais-proxy=demo-ais-electable "
-        "nvidia.com/ais-initial-primary-proxy=demo-ais",
-        "kubectl label node n3 nvidia.com/ais-proxy=demo-ais-electable",
+        "aisinfra/cluster=ais.demo nvidia.com/ais-initial-primary-proxy=demo-ais",
+        "kubectl label node n3 nvidia.com/ais-proxy=demo-ais-electable aisinfra/cluster=ais.demo",
     ]
     assert cli(tmp_path, "labels", "s", "--remove") == 0
     assert capsys.readouterr().out.splitlines() == [
-        "kubectl label node n1 nvidia.com/ais-target-",
-        "kubectl label node n2 nvidia.com/ais-target- nvidia.com/ais-proxy- nvidia.com/ais-initial-primary-proxy-",
-        "kubectl label node n3 nvidia.com/ais-proxy-",
+        "kubectl label node n1 nvidia.com/ais-target- aisinfra/cluster-",
+        "kubectl label node n2 nvidia.com/ais-target- nvidia.com/ais-proxy- aisinfra/cluster- "
+        "nvidia.com/ais-initial-primary-proxy-",
+        "kubectl label node n3 nvidia.com/ais-proxy- aisinfra/cluster-",
     ]
 
 

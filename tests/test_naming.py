@@ -48,11 +48,38 @@ def test_label_values_match_the_chart_selectors(fixture: str, release: str) -> N
 
 def test_endpoint_and_selectors() -> None:
     assert naming.proxy_endpoint("demo", "ais") == "http://demo-ais-proxy.ais:51080"
-    assert naming.label_selectors("prod-aistore") == {
-        "target": "nvidia.com/ais-target=prod-aistore",
-        "proxy": "nvidia.com/ais-proxy=prod-aistore-electable",
+    assert naming.label_selectors("prod-aistore", "lab") == {
+        "target": "nvidia.com/ais-target=prod-aistore,aisinfra/cluster=lab.prod-aistore",
+        "proxy": "nvidia.com/ais-proxy=prod-aistore-electable,aisinfra/cluster=lab.prod-aistore",
         "initialPrimary": "nvidia.com/ais-initial-primary-proxy=prod-aistore",
+        "cluster": "aisinfra/cluster=lab.prod-aistore",
     }
+
+
+def test_releases_with_one_fullname_get_different_cluster_labels() -> None:
+    """``demo`` and ``demo-ais`` share the chart's label values; the cluster label tells them apart,
+    in one namespace or two."""
+    assert naming.target_label_value("demo") == naming.target_label_value("demo-ais") == "demo-ais"
+    assert naming.target_node_labels("demo", "ais") == {
+        "nvidia.com/ais-target": "demo-ais",
+        "aisinfra/cluster": "ais.demo",
+    }
+    assert naming.proxy_node_labels("demo-ais", "ais") == {
+        "nvidia.com/ais-proxy": "demo-ais-electable",
+        "aisinfra/cluster": "ais.demo-ais",
+    }
+    assert naming.cluster_label_value("ais2", "demo") == "ais2.demo"
+
+
+def test_a_cluster_label_too_long_for_a_label_value_is_cut_with_a_digest() -> None:
+    namespace, release = "n" * 40, "r" * 30  # "<40 n>.<30 r>" is 71 characters
+    value = naming.cluster_label_value(namespace, release)
+    # sha256("<40 n>.<30 r>") starts b3d770559e.
+    assert value == "n" * 40 + "." + "r" * 11 + "-b3d770559e"
+    assert len(value) == 63
+    # Same first 52 characters, other release: another digest.
+    assert naming.cluster_label_value(namespace, "r" * 31) != value
+    assert naming.cluster_label_value("n" * 30, "r" * 32) == "n" * 30 + "." + "r" * 32  # 63: fits as it is
 
 
 def test_volume_names_are_unique_to_namespace_and_release() -> None:

@@ -45,7 +45,12 @@ def test_dev_stack_file_is_the_worksheet_example(make_stack: Any) -> None:
 
 def test_every_node_gets_exactly_the_labels_the_chart_selects_on(dev: Rendering) -> None:
     expected = {
-        node: {"nvidia.com/ais-target": "demo-ais", "nvidia.com/ais-proxy": "demo-ais-electable"} for node in CPUS
+        node: {
+            "nvidia.com/ais-target": "demo-ais",
+            "aisinfra/cluster": "ais.demo",
+            "nvidia.com/ais-proxy": "demo-ais-electable",
+        }
+        for node in CPUS
     }
     expected["cpu01"]["nvidia.com/ais-initial-primary-proxy"] = "demo-ais"
     assert dev.node_labels() == expected
@@ -65,8 +70,15 @@ def test_one_patch_per_node_and_role_each_guarded_by_a_read_of_the_node(dev: Ren
     )
     for node in CPUS:
         target, proxy = patches[f"aistore-targets-{node}"], patches[f"aistore-proxies-{node}"]
-        assert target.inputs["metadata"] == {"name": node, "labels": {"nvidia.com/ais-target": "demo-ais"}}
-        assert proxy.inputs["metadata"] == {"name": node, "labels": {"nvidia.com/ais-proxy": "demo-ais-electable"}}
+        # Both patches own the cluster label, with one value: the node keeps it while either role stays.
+        assert target.inputs["metadata"] == {
+            "name": node,
+            "labels": {"nvidia.com/ais-target": "demo-ais", "aisinfra/cluster": "ais.demo"},
+        }
+        assert proxy.inputs["metadata"] == {
+            "name": node,
+            "labels": {"nvidia.com/ais-proxy": "demo-ais-electable", "aisinfra/cluster": "ais.demo"},
+        }
         assert target.dependencies == [reads[node].urn] == proxy.dependencies
         # Label conflicts must stop `pulumi up`, never be forced.
         assert "annotations" not in target.inputs["metadata"]
@@ -188,6 +200,38 @@ def test_release_inputs_and_values(dev: Rendering) -> None:
             },
             "target": {"mountPaths": MOUNTPOINTS},
         },
+        "target": {
+            "affinity": {
+                "nodeAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": {
+                        "nodeSelectorTerms": [
+                            {
+                                "matchExpressions": [
+                                    {"key": "nvidia.com/ais-target", "operator": "In", "values": ["demo-ais"]},
+                                    {"key": "aisinfra/cluster", "operator": "In", "values": ["ais.demo"]},
+                                ]
+                            }
+                        ]
+                    }
+                }
+            }
+        },
+        "proxy": {
+            "affinity": {
+                "nodeAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": {
+                        "nodeSelectorTerms": [
+                            {
+                                "matchExpressions": [
+                                    {"key": "nvidia.com/ais-proxy", "operator": "In", "values": ["demo-ais-electable"]},
+                                    {"key": "aisinfra/cluster", "operator": "In", "values": ["ais.demo"]},
+                                ]
+                            }
+                        ]
+                    }
+                }
+            }
+        },
         "tags": {"builtin_monitoring": True, "prometheus": True},
         "graphite": {
             "persistence": {"enabled": True, "existingClaim": "demo-ais-graphite"},
@@ -229,9 +273,10 @@ def test_stack_outputs(dev: Rendering) -> None:
         "statePath": "/etc/ais",
         "chartSource": "path ../ais-k8s/helm/ais/charts",
         "labelSelectors": {
-            "target": "nvidia.com/ais-target=demo-ais",
-            "proxy": "nvidia.com/ais-proxy=demo-ais-electable",
+            "target": "nvidia.com/ais-target=demo-ais,aisinfra/cluster=ais.demo",
+            "proxy": "nvidia.com/ais-proxy=demo-ais-electable,aisinfra/cluster=ais.demo",
             "initialPrimary": "nvidia.com/ais-initial-primary-proxy=demo-ais",
+            "cluster": "aisinfra/cluster=ais.demo",
         },
         "monitoringClaims": {"graphite": "demo-ais-graphite", "grafana": "demo-ais-grafana"},
         "monitoringStorage": {"graphite": "cpu01:/data/graphite:250Gi", "grafana": "cpu01:/data/grafana:50Gi"},
@@ -251,10 +296,12 @@ def test_release_name_containing_ais_with_a_remote_chart(render_stack: Any) -> N
             proxies={"nodes": ["node-{a,b}"], "initialPrimary": "node-b", "initialPrimaryLabel": False},
         )
     )
+    cluster = {"aisinfra/cluster": "ais-prod.prod-aistore"}
+    target, proxy = {"nvidia.com/ais-target": "prod-aistore"}, {"nvidia.com/ais-proxy": "prod-aistore-electable"}
     assert rendering.node_labels() == {
-        "node-a": {"nvidia.com/ais-target": "prod-aistore", "nvidia.com/ais-proxy": "prod-aistore-electable"},
-        "node-b": {"nvidia.com/ais-target": "prod-aistore", "nvidia.com/ais-proxy": "prod-aistore-electable"},
-        "node-c": {"nvidia.com/ais-target": "prod-aistore"},
+        "node-a": {**target, **cluster, **proxy},
+        "node-b": {**target, **cluster, **proxy},
+        "node-c": {**target, **cluster},
     }
     assert children(rendering, "aistore-proxies") == ["aistore-proxies-node-a", "aistore-proxies-node-b"]
     release = rendering.release().inputs
@@ -326,7 +373,8 @@ def test_chart_values_are_merged_on_top(render_stack: Any) -> None:
         "kubectl": {"repository": "aistore/ais-init", "tag": "latest"},
         "pullPolicy": "Always",
     }
-    assert values["proxy"] == {"resources": {"limits": {"memory": "4Gi"}}}
+    assert values["proxy"]["resources"] == {"limits": {"memory": "4Gi"}}
+    assert set(values["proxy"]) == {"resources", "affinity"}  # the worksheet's node affinity stays
 
 
 def with_decrypted_password(stack: Any, password: str) -> Any:
@@ -395,6 +443,7 @@ def test_manifests_hold_what_the_program_applies(dev: Rendering, tmp_path: Path)
             "name": "cpu01",
             "labels": {
                 "nvidia.com/ais-target": "demo-ais",
+                "aisinfra/cluster": "ais.demo",
                 "nvidia.com/ais-proxy": "demo-ais-electable",
                 "nvidia.com/ais-initial-primary-proxy": "demo-ais",
             },

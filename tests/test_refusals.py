@@ -547,6 +547,10 @@ def lab_nodes(nodes: str, proxies: str | None = None) -> dict[str, Any]:
                 ),
             ),
             [
+                # Since the aisinfra/cluster label, a node serves one cluster; the state trees still clash too.
+                "Pulumi.a.yaml and Pulumi.b.yaml: targets.nodes, proxies.nodes: both use 3 nodes, cpu{01..03}, in "
+                "different roles in Kubernetes context lab; a node serves one AIStore cluster (it carries one "
+                "aisinfra/cluster label)",
                 "Pulumi.a.yaml and Pulumi.b.yaml: statePath: '/etc/ais/one' contains Pulumi.b.yaml's statePath "
                 "'/etc/ais/one/two' on nodes cpu{01..03}, in Kubernetes context lab; give each stack directories of "
                 "its own",

@@ -97,6 +97,12 @@ def test_the_release_values_show_as_the_keys_the_worksheet_sets(render_stack: An
         "graphite.graphite.affinity: {}",
         "graphite.persistence.enabled: true",
         'graphite.persistence.existingClaim: "demo-ais-graphite"',
+        "proxy.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms: "
+        '[{"matchExpressions": [{"key": "nvidia.com/ais-proxy", "operator": "In", "values": ["demo-ais-electable"]}, '
+        '{"key": "aisinfra/cluster", "operator": "In", "values": ["ais.demo"]}]}]',
         "tags.builtin_monitoring: true",
         "tags.prometheus: true",
+        "target.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms: "
+        '[{"matchExpressions": [{"key": "nvidia.com/ais-target", "operator": "In", "values": ["demo-ais"]}, '
+        '{"key": "aisinfra/cluster", "operator": "In", "values": ["ais.demo"]}]}]',
     ]

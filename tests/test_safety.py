@@ -92,6 +92,7 @@ def test_scale_out_needs_no_acknowledgement(preview: Any) -> None:
     assert values["target"]["mountPaths"] == [f"/ais/sd{letter}" for letter in "abcdefghijk"]
     assert rendering.node_labels()["cpu14"] == {
         "nvidia.com/ais-target": "demo-ais",
+        "aisinfra/cluster": "ais.demo",
         "nvidia.com/ais-proxy": "demo-ais-electable",
     }
 
@@ -113,8 +114,11 @@ def test_removing_a_target_node_goes_through_once_acknowledged(preview: Any) -> 
     rendering = preview(
         worksheet(targets={**TARGETS, "nodes": ["cpu{01..11}"], "decommissioned": ["cpu12"], "scaleInTo": 11})
     )
-    # cpu12 stays a proxy; only its target label goes.
-    assert rendering.node_labels()["cpu12"] == {"nvidia.com/ais-proxy": "demo-ais-electable"}
+    # cpu12 stays a proxy; only its target label goes (the proxy patch still owns the cluster label).
+    assert rendering.node_labels()["cpu12"] == {
+        "nvidia.com/ais-proxy": "demo-ais-electable",
+        "aisinfra/cluster": "ais.demo",
+    }
     assert [patch.name for patch in rendering.of_type(NODE_PATCH) if patch.name.startswith("aistore-targets-")] == [
         f"aistore-targets-cpu{number:02d}" for number in range(1, 12)
     ]

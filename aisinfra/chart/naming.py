@@ -7,11 +7,16 @@ the labels this program puts on nodes always match the chart's nodeSelectors.
 
 from __future__ import annotations
 
+import hashlib
+
 from aisinfra.worksheet.k8s import MAX_LABEL_VALUE
 
 TARGET_LABEL_KEY = "nvidia.com/ais-target"
 PROXY_LABEL_KEY = "nvidia.com/ais-proxy"
 INITIAL_PRIMARY_LABEL_KEY = "nvidia.com/ais-initial-primary-proxy"
+# Not the chart's: this program's own label, which the target and proxy pods also require
+# (``cluster_label_value``).
+CLUSTER_LABEL_KEY = "aisinfra/cluster"
 PROXY_PORT = 51080
 
 
@@ -75,6 +80,21 @@ def initial_primary_label_value(release_name: str) -> str:
     return fullname(release_name)
 
 
+def cluster_label_value(namespace: str, release_name: str) -> str:
+    """Which AIStore cluster a node belongs to, unique in a Kubernetes cluster: Helm release
+    names are unique per namespace, and neither part can contain a dot.
+
+    The chart's own label values are only its ``fullname``, which two releases can share
+    (``demo`` and ``demo-ais``): pods that also require this label never start on another
+    cluster's nodes. ``<namespace>.<release>`` when it fits a label value; otherwise cut, with
+    a digest of the whole after it so that it stays unique."""
+    identity = f"{namespace}.{release_name}"
+    if len(identity) <= MAX_LABEL_VALUE:
+        return identity
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:10]
+    return f"{identity[: MAX_LABEL_VALUE - len(digest) - 1]}-{digest}"
+
+
 def mountpoint_volume_name(mountpoint: str) -> str:
     """The chart names each mountpoint's hostPath volume ``fspath{{ replace "/" "-" }}``."""
     return "fspath" + mountpoint.replace("/", "-")
@@ -113,10 +133,31 @@ def grafana_admin_secret_name(release_name: str) -> str:
     return f"{fullname(release_name)}-grafana-admin"
 
 
-def label_selectors(release_name: str) -> dict[str, str]:
-    """``kubectl get nodes -l ...`` selectors for each role's nodes."""
+def target_node_labels(release_name: str, namespace: str) -> dict[str, str]:
+    """What every target node carries: the chart's nodeSelector, and the cluster it belongs to."""
     return {
-        "target": f"{TARGET_LABEL_KEY}={target_label_value(release_name)}",
-        "proxy": f"{PROXY_LABEL_KEY}={proxy_label_value(release_name)}",
+        TARGET_LABEL_KEY: target_label_value(release_name),
+        CLUSTER_LABEL_KEY: cluster_label_value(namespace, release_name),
+    }
+
+
+def proxy_node_labels(release_name: str, namespace: str) -> dict[str, str]:
+    """What every proxy node carries: the chart's nodeSelector, and the cluster it belongs to."""
+    return {
+        PROXY_LABEL_KEY: proxy_label_value(release_name),
+        CLUSTER_LABEL_KEY: cluster_label_value(namespace, release_name),
+    }
+
+
+def label_selectors(release_name: str, namespace: str) -> dict[str, str]:
+    """``kubectl get nodes -l ...`` selectors for each role's nodes, and for all of them."""
+
+    def selector(labels: dict[str, str]) -> str:
+        return ",".join(f"{key}={value}" for key, value in labels.items())
+
+    return {
+        "target": selector(target_node_labels(release_name, namespace)),
+        "proxy": selector(proxy_node_labels(release_name, namespace)),
         "initialPrimary": f"{INITIAL_PRIMARY_LABEL_KEY}={initial_primary_label_value(release_name)}",
+        "cluster": f"{CLUSTER_LABEL_KEY}={cluster_label_value(namespace, release_name)}",
     }

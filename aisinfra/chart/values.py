@@ -89,7 +89,19 @@ def monitoring_volumes(worksheet: Worksheet) -> list[MonitoringVolume]:
     return volumes
 
 
+def required_node_labels(labels: dict[str, str]) -> dict[str, Any]:
+    """A pod's required node affinity on exactly these labels. Helm merges it into the chart's
+    default ``affinity`` of the role (its pod anti-affinity stays)."""
+    expressions = [{"key": key, "operator": "In", "values": [value]} for key, value in labels.items()]
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": expressions}]}
+        }
+    }
+
+
 def worksheet_values(worksheet: Worksheet) -> dict[str, Any]:
+    release, namespace = worksheet.release_name, worksheet.namespace
     values: dict[str, Any] = {
         "aiscluster": {
             "expected_target_nodes": worksheet.expected_targets,
@@ -101,6 +113,10 @@ def worksheet_values(worksheet: Worksheet) -> dict[str, Any]:
             },
             "target": {"mountPaths": worksheet.mountpoints},
         },
+        # The chart's nodeSelector alone is its fullname, which another release can share: the
+        # pods also require every label of their role, so they start only on this stack's nodes.
+        "target": {"affinity": required_node_labels(naming.target_node_labels(release, namespace))},
+        "proxy": {"affinity": required_node_labels(naming.proxy_node_labels(release, namespace))},
         # Helm enables a subchart when any of its tags is true, so both are always set.
         "tags": {
             "builtin_monitoring": worksheet.monitoring.enabled,

@@ -91,6 +91,7 @@ class AisCluster(pulumi.ComponentResource):
             f"{name}-proxies",
             ProxyLayerArgs(
                 release_name=worksheet.release_name,
+                namespace=worksheet.namespace,
                 nodes=worksheet.proxy_nodes,
                 node_reads=node_reads,
                 initial_primary=worksheet.initial_primary,
@@ -100,7 +101,12 @@ class AisCluster(pulumi.ComponentResource):
         )
         self.targets = TargetLayer(
             f"{name}-targets",
-            TargetLayerArgs(release_name=worksheet.release_name, nodes=worksheet.target_nodes, node_reads=node_reads),
+            TargetLayerArgs(
+                release_name=worksheet.release_name,
+                namespace=worksheet.namespace,
+                nodes=worksheet.target_nodes,
+                node_reads=node_reads,
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.monitoring = MonitoringLayer(

@@ -1,4 +1,5 @@
-"""The proxy layer: every proxy node carries ``nvidia.com/ais-proxy=<fullname>-electable``;
+"""The proxy layer: every proxy node carries ``nvidia.com/ais-proxy=<fullname>-electable`` and
+``aisinfra/cluster=<namespace>.<release>``;
 the initial primary also carries ``nvidia.com/ais-initial-primary-proxy=<fullname>``."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from aisinfra.program.nodes import label_node
 @dataclass(frozen=True)
 class ProxyLayerArgs:
     release_name: str
+    namespace: str
     nodes: list[str]
     node_reads: dict[str, k8s.core.v1.Node]
     initial_primary: str
@@ -28,7 +30,7 @@ class ProxyLayer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ProxyLayerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aisinfra:index:ProxyLayer", name, None, opts)
-        labels = {naming.PROXY_LABEL_KEY: naming.proxy_label_value(args.release_name)}
+        labels = naming.proxy_node_labels(args.release_name, args.namespace)
         self.patches = {
             node: label_node(f"{name}-{node}", args.node_reads[node], node, labels, parent=self) for node in args.nodes
         }

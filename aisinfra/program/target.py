@@ -1,4 +1,5 @@
-"""The target layer: every target node carries ``nvidia.com/ais-target=<fullname>``."""
+"""The target layer: every target node carries ``nvidia.com/ais-target=<fullname>`` and
+``aisinfra/cluster=<namespace>.<release>``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from aisinfra.program.nodes import label_node
 @dataclass(frozen=True)
 class TargetLayerArgs:
     release_name: str
+    namespace: str
     nodes: list[str]
     node_reads: dict[str, k8s.core.v1.Node]
 
@@ -23,7 +25,7 @@ class TargetLayer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TargetLayerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aisinfra:index:TargetLayer", name, None, opts)
-        labels = {naming.TARGET_LABEL_KEY: naming.target_label_value(args.release_name)}
+        labels = naming.target_node_labels(args.release_name, args.namespace)
         self.patches = {
             node: label_node(f"{name}-{node}", args.node_reads[node], node, labels, parent=self) for node in args.nodes
         }

@@ -2,10 +2,11 @@
 
 Each stack is validated with the same model as the program. Then stacks that deploy into
 the same Kubernetes cluster (the same ``kubernetes:context``) must not share a release
-name (host state directories and label values derive from it), a namespace, a target
-node or a proxy node (a node carries one value per label key), a PersistentVolume name, or a
-host directory on one node (a monitoring path, a mountpoint, the state tree; nor one inside
-another).
+name (host state directories derive from it) or the chart fullname it makes (node label
+values derive from that: ``demo`` and ``demo-ais`` make the same), a namespace, a node in any
+AIStore role (a node carries one value per label key, ``aisinfra/cluster`` among them), a
+PersistentVolume name, or a host directory on one node (a monitoring path, a mountpoint, the
+state tree; nor one inside another).
 A stack that names no context runs in whatever context is current when ``pulumi`` runs, so
 it is compared with every other stack, and each clash says which context it assumed.
 Finally every valid stack whose chart is here is rendered and its objects checked
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
+from aisinfra.chart import naming
 from aisinfra.chart.dependencies import missing_subchart_problems
 from aisinfra.chart.rules import load_worksheet
 from aisinfra.chart.values import monitoring_volumes
@@ -111,7 +113,43 @@ def _collisions(first: CheckedStack, second: CheckedStack, where: str) -> list[s
                 f"{first.file} and {second.file}: {key}: both use {len(shared)} {what}s, "
                 f"{', '.join(compress(shared))}, {where}"
             )
-    return problems + _host_path_collisions(first, second, where)
+    return problems + _identity_collisions(first, second, where) + _host_path_collisions(first, second, where)
+
+
+def _identity_collisions(first: CheckedStack, second: CheckedStack, where: str) -> list[str]:
+    """Two releases whose names differ but make one fullname, whose nodes would carry the same
+    chart labels; and nodes the two use in different AIStore roles (same roles are reported by
+    ``SHARED_RULES``), which would carry two values of ``aisinfra/cluster``."""
+    problems = []
+    releases = (first.worksheet.release_name, second.worksheet.release_name)
+    fullname = naming.fullname(releases[0])
+    if releases[0] != releases[1] and fullname == naming.fullname(releases[1]):
+        problems.append(
+            f"{first.file} and {second.file}: releaseName: '{releases[0]}' and '{releases[1]}' both make the chart "
+            f"fullname '{fullname}', the value of their nodes' {naming.TARGET_LABEL_KEY} and "
+            f"{naming.PROXY_LABEL_KEY} labels, {where}; give one of them a release name that makes another fullname"
+        )
+    ours, theirs = _roles_by_node(first.worksheet), _roles_by_node(second.worksheet)
+    crossed = [node for node, roles in ours.items() if node in theirs and not roles & theirs[node]]
+    if crossed:
+        nodes = (
+            f"the node '{crossed[0]}'"
+            if len(crossed) == 1
+            else f"{len(crossed)} nodes, {', '.join(compress(crossed))},"
+        )
+        problems.append(
+            f"{first.file} and {second.file}: targets.nodes, proxies.nodes: both use {nodes} in different roles "
+            f"{where}; a node serves one AIStore cluster (it carries one {naming.CLUSTER_LABEL_KEY} label)"
+        )
+    return problems
+
+
+def _roles_by_node(worksheet: Worksheet) -> dict[str, set[str]]:
+    roles: dict[str, set[str]] = {}
+    for role, nodes in (("target", worksheet.target_nodes), ("proxy", worksheet.proxy_nodes)):
+        for node in nodes:
+            roles.setdefault(node, set()).add(role)
+    return roles
 
 
 @dataclass(frozen=True)

@@ -145,9 +145,13 @@ def clean_text(deployment: Deployment) -> str:
 
 def schema_problems(deployment: Deployment) -> list[Problem]:
     version = deployment.worksheet.kubernetes_version
-    supported = sorted({kubernetes_validate.utils.major_minor(v) for v in kubernetes_validate.utils.all_versions()})
+    # major_minor gives "1.30": ordered as numbers, so that 1.9 comes before 1.25.
+    supported = sorted(
+        {kubernetes_validate.utils.major_minor(v) for v in kubernetes_validate.utils.all_versions()},
+        key=lambda minor: tuple(int(part) for part in minor.split(".")),
+    )
     if kubernetes_validate.utils.major_minor(version) not in supported:
-        first, last = (".".join(map(str, minor)) for minor in (supported[0], supported[-1]))
+        first, last = supported[0], supported[-1]
         return [
             Problem(
                 "(every object)",
@@ -243,33 +247,126 @@ def ais_statefulsets(deployment: Deployment) -> dict[str, RenderedObject | None]
     return found
 
 
+# The labels each role's nodes carry, from the chart's naming rules.
+ROLE_LABELS = {"target": naming.target_node_labels, "proxy": naming.proxy_node_labels}
+
+
 def node_selector_problems(deployment: Deployment) -> list[Problem]:
+    """Each AIStore role's pods fit on enough of the nodes the program labels, and on no node of
+    another AIStore cluster: one that carries the role's labels of a release with the same
+    fullname, but another ``aisinfra/cluster`` value."""
     labels = node_labels(deployment)
     problems = []
-    fullname = naming.fullname(deployment.worksheet.release_name)
+    worksheet = deployment.worksheet
+    fullname = naming.fullname(worksheet.release_name)
     for role, rendered in ais_statefulsets(deployment).items():
         key = ROLE_KEYS[role]
         if rendered is None:
-            label = f"StatefulSet {deployment.worksheet.namespace}/{fullname}-{role}"
+            label = f"StatefulSet {worksheet.namespace}/{fullname}-{role}"
             problems.append(Problem(label, deployment.fallback_key(), f"the chart renders no {role} StatefulSet"))
             continue
         manifest = rendered.manifest
-        selector = (_pod_spec(manifest) or {}).get("nodeSelector") or {}
-        replicas = (manifest.get("spec") or {}).get("replicas", 1)
-        if not selector:
-            problems.append(_problem(manifest, key, f"no nodeSelector: its {role} pods may run on any node"))
+        pod_spec = _pod_spec(manifest) or {}
+        requirements = _node_requirements(pod_spec)
+        if requirements is None:
+            problems.append(
+                _problem(
+                    manifest, key, f"no nodeSelector or required node affinity: its {role} pods may run on any node"
+                )
+            )
             continue
-        nodes = [node for node, carried in labels.items() if selector.items() <= carried.items()]
+        foreign = {
+            **ROLE_LABELS[role](worksheet.release_name, worksheet.namespace),
+            naming.CLUSTER_LABEL_KEY: "another.cluster",
+        }
+        if _fits(pod_spec, foreign):
+            cluster = (
+                f"{naming.CLUSTER_LABEL_KEY}={naming.cluster_label_value(worksheet.namespace, worksheet.release_name)}"
+            )
+            problems.append(
+                _problem(
+                    manifest,
+                    deployment.fallback_key(),
+                    f"its {role} pods do not require {cluster}, so they may start on the nodes of another AIStore "
+                    f"cluster whose release has the same fullname '{fullname}'",
+                )
+            )
+        replicas = (manifest.get("spec") or {}).get("replicas", 1)
+        nodes = [node for node, carried in labels.items() if _fits(pod_spec, carried)]
         if len(nodes) < replicas:
-            wanted = ", ".join(f"{name}={value}" for name, value in sorted(selector.items()))
             problems.append(
                 _problem(
                     manifest,
                     key,
-                    f"{replicas} replicas, but only {len(nodes)} of the nodes the program labels carry {wanted}",
+                    f"{replicas} replicas, but only {len(nodes)} of the nodes the program labels carry {requirements}",
                 )
             )
     return problems
+
+
+def _required_node_terms(pod_spec: Manifest) -> list[Manifest]:
+    node_affinity = (pod_spec.get("affinity") or {}).get("nodeAffinity") or {}
+    required = node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution") or {}
+    return required.get("nodeSelectorTerms") or []
+
+
+def _fits(pod_spec: Manifest, labels: dict[str, str]) -> bool:
+    """Whether the scheduler may place the pod on a node with these labels, by its nodeSelector
+    and required node affinity (any one term, every expression of it)."""
+    selector = pod_spec.get("nodeSelector") or {}
+    terms = _required_node_terms(pod_spec)
+    return selector.items() <= labels.items() and (
+        not terms
+        or any(all(_matches(expression, labels) for expression in term.get("matchExpressions") or []) for term in terms)
+    )
+
+
+def _matches(expression: Manifest, labels: dict[str, str]) -> bool:
+    """One node selector requirement (``Gt``/``Lt`` compare integers), as the scheduler reads it."""
+    key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+    value = labels.get(str(key))
+    if operator == "In":
+        return value in values
+    if operator == "NotIn":
+        return value not in values
+    if operator == "Exists":
+        return value is not None
+    if operator == "DoesNotExist":
+        return value is None
+    if operator in ("Gt", "Lt") and len(values) == 1:
+        try:
+            label, bound = int(str(value)), int(values[0])
+        except ValueError:
+            return False
+        return label > bound if operator == "Gt" else label < bound
+    return False
+
+
+def _node_requirements(pod_spec: Manifest) -> str | None:
+    """What a node must carry for the pod, as ``kubectl get nodes -l`` would say it; None if nothing."""
+    selector = [f"{key}={value}" for key, value in sorted((pod_spec.get("nodeSelector") or {}).items())]
+    terms = [
+        ", ".join(_requirement_text(expression) for expression in term.get("matchExpressions") or [])
+        for term in _required_node_terms(pod_spec)
+    ]
+    if not selector and not terms:
+        return None
+    required = ", ".join(selector)
+    if terms:
+        affinity = "one of " + " or ".join(f"({term})" for term in terms) if len(terms) > 1 else terms[0]
+        required = f"{required} and {affinity}" if required else affinity
+    return required
+
+
+def _requirement_text(expression: Manifest) -> str:
+    key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+    if operator == "Exists":
+        return str(key)
+    if operator == "DoesNotExist":
+        return f"!{key}"
+    if operator == "In" and len(values) == 1:
+        return f"{key}={values[0]}"
+    return f"{key} {str(operator).lower()} ({', '.join(map(str, values))})"
 
 
 # -- volumes, claims and host paths --------------------------------------------------------------
