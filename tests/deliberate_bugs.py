@@ -66,8 +66,8 @@ BUGS = {
     "protect": Bug(
         "the worksheet model's protect default False",
         "aisinfra/worksheet/model.py",
-        "    protect: Boolean = True",
-        "    protect: Boolean = False",
+        "    protect: TopLevelBoolean = True",
+        "    protect: TopLevelBoolean = False",
         ("tests/test_worksheet_rules.py", "tests/test_worksheet.py"),
     ),
 }

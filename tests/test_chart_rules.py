@@ -328,6 +328,83 @@ def test_chart_values_that_would_break_the_cluster_or_leak_a_credential(
     assert chart_values_problems(values) == expected
 
 
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        # Env vars: a credential's name with a literal value; a reference to a Secret is fine.
+        (
+            {"env": [{"name": "DB_PASSWORD", "value": "p"}, {"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {}}}]},
+            [
+                "chart.values.env[0].value: the env var DB_PASSWORD is a credential in plain text, which would sit "
+                "in the stack file and in the Release's values; remove the value: put the credential in a "
+                "Kubernetes Secret of your own and give the env var valueFrom.secretKeyRef with that Secret's name "
+                "and key"
+            ],
+        ),
+        (
+            {
+                "env": [
+                    {"name": "LOG_LEVEL", "value": "debug"},
+                    {"name": "DB_PASSWORD", "value": ""},
+                    {"name": "GF_AUTH_CLIENT_SECRET_FILE", "value": "/etc/secrets/client"},  # where it is kept
+                ]
+            },
+            [],
+        ),
+        # URLs: a user alone, or a password-less one, is no credential.
+        (
+            {"urls": ["https://metrics.example.com", "https://ais@metrics.example.com/w", "s3://a:b@bucket/x"]},
+            [f"chart.values.urls[2]: holds a URL with a password in it (user:password@), {OWN_SECRET}"],
+        ),
+        # Token shapes, in any key and inside longer text.
+        (
+            {
+                "a": "AKIAIOSFODNN7EXAMPLE",
+                "b": "key: -----BEGIN RSA PRIVATE KEY-----",
+                "c": "xoxb-1234567890-abcdef",
+                "d": "AIza" + "x" * 35,
+                "e": "Bearer eyJhbGciOiJI.eyJzdWIiOiIx.SflKxwRJSMeKKF2QT4",
+                "f": "github_pat_" + "a" * 22,
+                "g": "AKIA-not-a-key ghp_short",
+            },
+            [
+                f"chart.values.a: holds an AWS access key, {OWN_SECRET}",
+                f"chart.values.b: holds a private key, {OWN_SECRET}",
+                f"chart.values.c: holds a Slack token, {OWN_SECRET}",
+                f"chart.values.d: holds a Google API key, {OWN_SECRET}",
+                f"chart.values.e: holds a JSON Web Token, {OWN_SECRET}",
+                f"chart.values.f: holds a GitHub token, {OWN_SECRET}",
+            ],
+        ),
+    ],
+)
+def test_credentials_found_by_their_shape(values: dict[str, Any], expected: list[str]) -> None:
+    assert chart_values_problems(values) == expected
+
+
+HOST_ADVICE = (
+    "remove it: the chart's own pods get what they need of the node from the worksheet (targets.mountpoints, "
+    "statePath), no other pod may have it"
+)
+
+
+def test_host_access_through_values_is_refused_but_node_exporters_own_defaults() -> None:
+    values = {
+        "grafana": {"extraVolumes": [{"name": "r", "hostPath": {"path": "/"}}], "hostIPC": True, "hostNetwork": False},
+        "prometheus": {
+            "nodeExporter": {"hostNetwork": True, "hostPID": True, "hostPath": "/x"},
+            "server": {"securityContext": {"privileged": "true"}},
+        },
+    }
+    assert chart_values_problems(values) == [
+        f"chart.values.grafana.extraVolumes[0].hostPath: gives a pod a directory of the node (hostPath); {HOST_ADVICE}",
+        f"chart.values.grafana.hostIPC: gives a pod the node's shared memory (hostIPC); {HOST_ADVICE}",
+        f"chart.values.prometheus.nodeExporter.hostPath: gives a pod a directory of the node (hostPath); {HOST_ADVICE}",
+        "chart.values.prometheus.server.securityContext.privileged: gives a pod every device of the node "
+        f"(privileged); {HOST_ADVICE}",
+    ]
+
+
 def test_credentials_are_not_reported_when_chart_is_stored_as_a_secret() -> None:
     values = {"grafana": {"adminPassword": "pw"}, "nodeSelector": {}, "list": [{"token": "t"}]}
     assert chart_values_problems(values, credentials=False) == [f"chart.values.nodeSelector: {NEVER_SCHEDULED}"]

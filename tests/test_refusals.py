@@ -77,9 +77,10 @@ CASES: list[tuple[str, str, str, list[str]]] = [
                 ["monitoring.graphite.path: '/etc/ais/demo/graphite' on node 'cpu01' lies inside statePath"],
             ),
             (
-                "grafana holding the state path",
-                monitoring(grafana={**GRAFANA, "path": "/etc"}),
-                ["monitoring.grafana.path: '/etc' on node 'cpu01' contains statePath"],
+                # (grafana in /etc itself, holding the state path, is now refused as the node's configuration)
+                "grafana in the state path's own directory",
+                monitoring(grafana={**GRAFANA, "path": "/etc/ais"}),
+                ["monitoring.grafana.path: '/etc/ais' on node 'cpu01' is the same directory as statePath"],
             ),
         ]
     ],
@@ -415,6 +416,139 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         example_text(replace=("    initialCount: 0\n", "    initialCount: .inf\n")),
         ["aisinfra:targets: holds .inf or .nan"],
     ),
+    # -- the third hardening round (issue 17): each class from the issue's own examples
+    *[
+        ("nested booleans written as text", case, as_text(config), expected)
+        for case, config, expected in [
+            (
+                "preflight turned off by a quoted false",
+                worksheet(preflight={"enabled": "false"}),
+                ["preflight.enabled: must be true or false, not the text 'false' (write false without quotes"],
+            ),
+            (
+                "monitoring turned on by a quoted true",
+                worksheet(monitoring={**monitoring(), "enabled": "true"}),
+                ["monitoring.enabled: must be true or false, not the text 'true' (write true without quotes"],
+            ),
+            (
+                "the initial primary label kept by a quoted False",
+                worksheet(proxies={**PROXIES, "initialPrimaryLabel": "False"}),
+                ["proxies.initialPrimaryLabel: must be true or false, not the text 'False' (write false without"],
+            ),
+            (
+                "a dependency update by a quoted false",
+                worksheet(chart={"path": "../ais-k8s/helm/ais/charts", "dependencyUpdate": "false"}),
+                ["chart.dependencyUpdate: must be true or false, not the text 'false'"],
+            ),
+        ]
+    ],
+    *[
+        ("the host's own directories", case, as_text(config), expected)
+        for case, config, expected in [
+            (
+                "state in /proc",
+                worksheet(statePath="/proc"),
+                ["statePath: '/proc' is the kernel's process filesystem; give AIStore a directory of its own"],
+            ),
+            (
+                "state in the kubelet's directory",
+                worksheet(statePath="/var/lib/kubelet"),
+                ["statePath: '/var/lib/kubelet' is the kubelet's pods, volumes and plugins; give AIStore a directory"],
+            ),
+            (
+                "a mountpoint in the kubelet's directory",
+                worksheet(targets={**TARGETS, "mountpoints": ["/ais/sda", "/var/lib/kubelet/pods"]}),
+                [
+                    "targets.mountpoints[1]: '/var/lib/kubelet/pods' lies in /var/lib/kubelet, the kubelet's pods, "
+                    "volumes and plugins; give AIStore a directory of its own"
+                ],
+            ),
+            (
+                "a mountpoint pattern reaching into the container runtime",
+                worksheet(targets={**TARGETS, "mountpoints": ["/var/lib/{ais,containerd}"]}),
+                [
+                    "targets.mountpoints[0]: the mountpoint '/var/lib/containerd' from pattern "
+                    "'/var/lib/{ais,containerd}': '/var/lib/containerd' is containerd's images and containers"
+                ],
+            ),
+            (
+                "Graphite's data in /run, lost at boot",
+                worksheet(monitoring=monitoring(graphite={**GRAPHITE, "path": "/run/graphite"})),
+                ["monitoring.graphite.path: '/run/graphite' lies in /run, runtime state, emptied at every boot"],
+            ),
+            (
+                "state in /etc itself",
+                worksheet(statePath="/etc"),
+                ["statePath: '/etc' is the node's configuration; give AIStore a directory of its own"],
+            ),
+        ]
+    ],
+    *[
+        ("credentials in values, not keys", case, as_text(chart_values(values)), expected)
+        for case, values, expected in [
+            (
+                "Grafana's admin password as an env var",
+                {"grafana": {"extraEnv": [{"name": "GF_SECURITY_ADMIN_PASSWORD", "value": "hunter2"}]}},
+                [
+                    "chart.values.grafana.extraEnv[0].value: the env var GF_SECURITY_ADMIN_PASSWORD is a credential "
+                    "in plain text",
+                    "give the env var valueFrom.secretKeyRef",
+                ],
+            ),
+            (
+                "a remote-write URL with a password",
+                {"prometheus": {"server": {"remoteWrite": [{"url": "https://ais:s3cret@metrics.example.com/write"}]}}},
+                [
+                    "chart.values.prometheus.server.remoteWrite[0].url: holds a URL with a password in it "
+                    "(user:password@), is a credential in plain text",
+                    "put the credential in a Kubernetes Secret of your own",
+                ],
+            ),
+            (
+                "a GitHub token in an annotation",
+                {"grafana": {"podAnnotations": {"ci": "ghp_" + "a1B2" * 9}}},
+                ["chart.values.grafana.podAnnotations.ci: holds a GitHub token, is a credential in plain text"],
+            ),
+            (
+                "an AWS key in a list of arguments",
+                {"prometheus": {"server": {"extraArgs": ["--key=AKIAIOSFODNN7EXAMPLE"]}}},
+                ["chart.values.prometheus.server.extraArgs[0]: holds an AWS access key"],
+            ),
+        ]
+    ],
+    *[
+        ("host access through chart.values", case, as_text(chart_values(values)), expected)
+        for case, values, expected in [
+            (
+                "the host's / mounted into Grafana",
+                {"grafana": {"extraVolumes": [{"name": "root", "hostPath": {"path": "/"}}]}},
+                [
+                    "chart.values.grafana.extraVolumes[0].hostPath: gives a pod a directory of the node (hostPath); "
+                    "remove it"
+                ],
+            ),
+            (
+                "a host path mount for the Prometheus server",
+                {"prometheus": {"server": {"extraHostPathMounts": [{"name": "etc", "hostPath": "/etc"}]}}},
+                ["chart.values.prometheus.server.extraHostPathMounts[0].hostPath: gives a pod a directory of the node"],
+            ),
+            (
+                "a privileged Grafana",
+                {"grafana": {"securityContext": {"privileged": True}}},
+                ["chart.values.grafana.securityContext.privileged: gives a pod every device of the node (privileged)"],
+            ),
+            (
+                "the Prometheus server in the node's process namespace",
+                {"prometheus": {"server": {"hostPID": True}}},
+                ["chart.values.prometheus.server.hostPID: gives a pod the node's processes (hostPID)"],
+            ),
+            (
+                "Grafana on the node's network",
+                {"grafana": {"hostNetwork": True}},
+                ["chart.values.grafana.hostNetwork: gives a pod the node's network (hostNetwork)"],
+            ),
+        ]
+    ],
 ]
 
 

@@ -307,14 +307,17 @@ REFUSALS: list[tuple[str, dict[str, Any], frozenset[str], list[str]]] = [
     ),
     (
         "monitoring in and around the state path",
-        {"monitoring": {"graphite": {**GRAPHITE, "path": "/etc/ais/g"}, "grafana": {**GRAFANA, "path": "/etc"}}},
+        {
+            "statePath": "/srv/ais",
+            "monitoring": {"graphite": {**GRAPHITE, "path": "/srv/ais/g"}, "grafana": {**GRAFANA, "path": "/srv"}},
+        },
         frozenset(),
         [
-            "monitoring.grafana.path: '/etc' on node 'cpu01' contains monitoring.graphite.path '/etc/ais/g'; "
+            "monitoring.grafana.path: '/srv' on node 'cpu01' contains monitoring.graphite.path '/srv/ais/g'; "
             f"{DIRECTORY_EACH}",
-            "monitoring.graphite.path: '/etc/ais/g' on node 'cpu01' lies inside statePath '/etc/ais', where AIStore "
+            "monitoring.graphite.path: '/srv/ais/g' on node 'cpu01' lies inside statePath '/srv/ais', where AIStore "
             "keeps its state on that node; choose a directory outside it",
-            "monitoring.grafana.path: '/etc' on node 'cpu01' contains statePath '/etc/ais', where AIStore keeps its "
+            "monitoring.grafana.path: '/srv' on node 'cpu01' contains statePath '/srv/ais', where AIStore keeps its "
             "state on that node; choose a directory outside it",
         ],
     ),
@@ -582,6 +585,31 @@ REFUSALS: list[tuple[str, dict[str, Any], frozenset[str], list[str]]] = [
             "grafanaAdminPassword: Grafana is only installed while monitoring.enabled is true; remove the key or "
             "enable monitoring",
         ],
+    ),
+    (
+        # Linux's PATH_MAX is 4096 with the NUL; the chart appends '/<release>/proxy_env' (1 + 53 + 10).
+        "a state path the kernel cannot open with the chart's directories below it",
+        {"statePath": "/s/" + "a" * 200 + ("/" + "b" * 200) * 19 + "/" + "c" * 17},  # 4040 characters
+        frozenset(),
+        [
+            "statePath: '/s/" + "a" * 37 + "...' is 4040 characters long; a path is at most 4095, and the chart "
+            "appends up to 64 characters below it"
+        ],
+    ),
+    (
+        "a monitoring path over PATH_MAX",
+        {"monitoring": {**MONITORING, "grafana": {**MONITORING["grafana"], "path": ("/" + "g" * 200) * 21}}},
+        frozenset(),
+        [
+            "monitoring.grafana.path: '/" + "g" * 39 + "...' is 4221 characters long; a path is at most 4095",
+        ],
+    ),
+    (
+        # NAME_MAX: 255 bytes per name.
+        "a state path with a name longer than a filesystem allows",
+        {"statePath": "/var/" + "d" * 256},
+        frozenset(),
+        ["statePath: '/var/" + "d" * 35 + "...' has a name of 256 characters; a name in a path is at most 255"],
     ),
 ]
 

@@ -188,16 +188,42 @@ def _claim_problems(release_name: Any, monitoring: Any) -> tuple[list[str], bool
 # name, a key inside a Secret, a file) is no credential itself.
 _CREDENTIAL_WORDS = re.compile(r"password|passwd|secret|token|credential|api_?key|private_?key|access_?key")
 _REFERENCE_KEY = re.compile(r"existing.*|.*(name|names|ref|file|path|fromsecret)|passwordkey|tokenkey|userkey")
+# Credentials by their shape, whatever the key: a URL with a password in it, and tokens whose
+# form their issuers publish so that scanners can find them.
+_CREDENTIAL_SHAPES = [
+    (re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*:[^/?#@\s]+@"), "a URL with a password in it (user:password@)"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
+    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key"),
+    (re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})"), "a GitHub token"),
+    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), "a Slack token"),
+    (re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), "a Google API key"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), "a JSON Web Token"),
+]
+# Keys that give a pod the node itself. The chart's own pods that need it get it from the chart's
+# templates and the worksheet (the targets' mountpoints and state directories); of these keys,
+# only node-exporter's own defaults may be written again.
+_HOST_ACCESS = {
+    "hostpath": "a directory of the node (hostPath)",
+    "hostnetwork": "the node's network (hostNetwork)",
+    "hostpid": "the node's processes (hostPID)",
+    "hostipc": "the node's shared memory (hostIPC)",
+    "privileged": "every device of the node (privileged)",
+}
+HOST_ACCESS_ALLOWED = frozenset(
+    {"chart.values.prometheus.nodeExporter.hostNetwork", "chart.values.prometheus.nodeExporter.hostPID"}
+)
 
 
-def chart_values_problems(values: dict[str, Any], prefix: str = "chart.values.", credentials: bool = True) -> list[str]:
-    """``chart.values`` keys that would make pods select node labels the program never sets,
-    and credentials written in plain text."""
+def chart_values_problems(values: Any, prefix: str = "chart.values.", credentials: bool = True) -> list[str]:
+    """``chart.values`` keys that would make pods select node labels the program never sets, give
+    a pod the node itself, or hold credentials in plain text (by key, by an env var's name, or by
+    the value's shape)."""
     problems = []
-    for key, value in values.items():
-        path = f"{prefix}{key}"
+    items = values.items() if isinstance(values, dict) else enumerate(values)
+    for key, value in items:
+        path = f"{prefix}{key}" if isinstance(values, dict) else f"{prefix.removesuffix('.')}[{key}]"
         lowered = str(key).lower()
-        if lowered in ("nodeselector", "nodeaffinity") or path in _NODE_LABEL_KEYS:
+        if isinstance(values, dict) and (lowered in ("nodeselector", "nodeaffinity") or path in _NODE_LABEL_KEYS):
             problems.append(
                 f"{path}: would make pods select node labels this program never sets, so they would never be "
                 "scheduled; remove it: the worksheet's node lists (targets.nodes, proxies.nodes, "
@@ -208,14 +234,19 @@ def chart_values_problems(values: dict[str, Any], prefix: str = "chart.values.",
                 f"{path}: the chart's admin DaemonSet runs only on nodes labelled nvidia.com/ais-admin, which "
                 "this program never sets; remove it"
             )
-        elif isinstance(value, dict):
+        elif isinstance(values, dict) and lowered in _HOST_ACCESS and value and path not in HOST_ACCESS_ALLOWED:
+            problems.append(
+                f"{path}: gives a pod {_HOST_ACCESS[lowered]}; remove it: the chart's own pods get what they need "
+                "of the node from the worksheet (targets.mountpoints, statePath), no other pod may have it"
+            )
+        elif isinstance(value, dict | list):
+            problems += _env_credential_problems(value, path) if credentials else []
             problems += chart_values_problems(value, f"{path}.", credentials)
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                if isinstance(item, dict):
-                    problems += chart_values_problems(item, f"{path}[{index}].", credentials)
+        elif credentials and isinstance(value, str) and (shape := _credential_shape(value)) is not None:
+            problems.append(f"{path}: holds {shape}, {_credential_advice(path)}")
         elif (
             credentials
+            and isinstance(values, dict)
             and _CREDENTIAL_WORDS.search(lowered)
             and not _REFERENCE_KEY.fullmatch(lowered)
             and not isinstance(value, bool)
@@ -227,6 +258,27 @@ def chart_values_problems(values: dict[str, Any], prefix: str = "chart.values.",
 
 # Node label keys the chart selects on: the program sets them, with the values the worksheet makes.
 _NODE_LABEL_KEYS = frozenset({"chart.values.proxy.initialPrimaryProxyNodeLabel"})
+
+
+def _credential_shape(text: str) -> str | None:
+    return next((what for shape, what in _CREDENTIAL_SHAPES if shape.search(text)), None)
+
+
+def _env_credential_problems(value: Any, path: str) -> list[str]:
+    """An env var (``{name: ..., value: ...}``) whose name says it holds a credential, given literally."""
+    if not (isinstance(value, dict) and isinstance(value.get("name"), str) and "value" in value):
+        return []
+    name, literal = value["name"], value["value"]
+    lowered = name.lower()
+    if not _CREDENTIAL_WORDS.search(lowered) or _REFERENCE_KEY.fullmatch(lowered):
+        return []
+    if literal in (None, "") or _credential_shape(str(literal)):
+        return []  # a value of a known shape is reported as such
+    return [
+        f"{path}.value: the env var {name} is a credential in plain text, which would sit in the stack file and in "
+        f"the Release's values; remove the value: put the credential in a Kubernetes Secret of your own and give "
+        f"the env var valueFrom.secretKeyRef with that Secret's name and key"
+    ]
 
 
 def _credential_advice(path: str) -> str:

@@ -34,7 +34,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from aisinfra.worksheet import k8s
+from aisinfra.worksheet import host, k8s
 from aisinfra.worksheet.patterns import MAX_NAMES, PatternError, count, expand
 
 DEFAULT_STATE_PATH = "/etc/ais"
@@ -140,15 +140,21 @@ def _visible(value: str) -> str:
     return value
 
 
-def _boolean(value: Any) -> Any:
-    """true or false, as JSON and as the Pulumi SDK's get_bool read them; YAML 1.1's yes/no/on/off
-    are text to the Pulumi CLI (YAML 1.2), so they are not booleans here either."""
+def _boolean(value: Any, text: bool) -> Any:
+    """true or false, as JSON and as the Pulumi SDK's get_bool read them. A top-level key reaches
+    the program as text, so there (``text``) the words true and false are read; inside an object
+    the CLI hands over JSON, where ``pulumi config set --path`` writes real booleans, so a quoted
+    "false" is text the operator wrote, not a boolean. YAML 1.1's yes/no/on/off are text to the
+    Pulumi CLI (YAML 1.2), so they are not booleans at any depth."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value in ("true", "True", "false", "False"):
+    if text and isinstance(value, str) and value in ("true", "True", "false", "False"):
         return value.lower() == "true"
-    yaml_11 = isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n")
-    hint = " (YAML's yes/no/on/off are text to the Pulumi CLI)" if yaml_11 else ""
+    hint = ""
+    if isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n"):
+        hint = " (YAML's yes/no/on/off are text to the Pulumi CLI)"
+    elif isinstance(value, str) and value.lower() in ("true", "false"):
+        hint = f" (write {value.lower()} without quotes: inside an object, quoted it is text)"
     raise ValueError(f"must be true or false, not {_shown(value)}{hint}")
 
 
@@ -196,6 +202,31 @@ def _absolute_path(value: str) -> str:
     return value
 
 
+def _host_directory(value: str, appended: int = 0) -> str:
+    """A directory on the node that AIStore writes to: not the host's own, and short enough for
+    the kernel with the ``appended`` characters the chart adds below it."""
+    _absolute_path(value)
+    if len(value) + appended > host.MAX_PATH:
+        more = f", and the chart appends up to {appended} characters below it" if appended else ""
+        raise ValueError(f"'{value[:40]}...' is {len(value)} characters long; a path is at most {host.MAX_PATH}{more}")
+    longest = max(value.split("/"), key=len)
+    if len(longest) > host.MAX_NAME:
+        raise ValueError(
+            f"'{value[:40]}...' has a name of {len(longest)} characters; a name in a path is at most {host.MAX_NAME}"
+        )
+    why = host.system_directory(value)
+    if why is not None:
+        raise ValueError(
+            f"'{value}' {why}; give AIStore a directory of its own (e.g. under /var/lib or on a data disk)"
+        )
+    return value
+
+
+def _state_path(value: str) -> str:
+    # The chart keeps state in <statePath>/<release>/proxy_env and the like.
+    return _host_directory(value, appended=len(f"/{'x' * k8s.MAX_RELEASE_NAME}/proxy_env"))
+
+
 def _expanded(value: str, rule: Any, what: str) -> str:
     _visible(value)
     try:
@@ -217,7 +248,7 @@ def _node_pattern(value: str) -> str:
 
 
 def _mountpoint_pattern(value: str) -> str:
-    return _expanded(value, _absolute_path, "mountpoint")
+    return _expanded(value, _host_directory, "mountpoint")
 
 
 def _quantity(value: str) -> str:
@@ -287,12 +318,16 @@ NodeName = Annotated[str, AfterValidator(lambda value: _dns_subdomain(value, "no
 NodePattern = Annotated[str, AfterValidator(_node_pattern)]
 MountpointPattern = Annotated[str, AfterValidator(_mountpoint_pattern)]
 AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
+HostDirectory = Annotated[str, AfterValidator(_host_directory)]
+StatePath = Annotated[str, AfterValidator(_state_path)]
 Quantity = Annotated[str, AfterValidator(_quantity)]
 Image = Annotated[str, AfterValidator(_image)]
 ClaimName = Annotated[str, AfterValidator(lambda value: _dns_subdomain(value, "claim name"))]
 HostPort = Annotated[str, AfterValidator(_host_port)]
 KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
-Boolean = Annotated[bool, BeforeValidator(_boolean)]
+# One rule for every boolean: top-level keys arrive as text, keys inside objects as JSON.
+TopLevelBoolean = Annotated[bool, BeforeValidator(lambda value: _boolean(value, text=True))]
+Boolean = Annotated[bool, BeforeValidator(lambda value: _boolean(value, text=False))]
 
 
 def _bounded_names(patterns: Any, limit: int = MAX_NAMES) -> Any:
@@ -398,7 +433,7 @@ class Storage(_Section):
     """Monitoring storage: a volume this program creates on a node, or an existing claim."""
 
     node: NodeName | None = None
-    path: AbsolutePath | None = None
+    path: HostDirectory | None = None
     size: Quantity | None = None
     existing_claim: ClaimName | None = None
 
@@ -456,8 +491,8 @@ class Worksheet(_Section):
     namespace: Namespace
     # The program creates the namespace unless it exists already (e.g. with a pull secret or
     # the claims named in monitoring); then it only reads it and never deletes it.
-    existing_namespace: Boolean = False
-    state_path: AbsolutePath = DEFAULT_STATE_PATH
+    existing_namespace: TopLevelBoolean = False
+    state_path: StatePath = DEFAULT_STATE_PATH
     chart: Chart
     images: Images = Images()
     targets: Targets
@@ -466,7 +501,7 @@ class Worksheet(_Section):
     preflight: Preflight = Preflight()
     # SecretStr: the password never shows in a repr, a log line or an error message.
     grafana_admin_password: SecretStr | None = None
-    protect: Boolean = True
+    protect: TopLevelBoolean = True
     identity_change: IdentityChange = IdentityChange()
     # The cluster's Kubernetes version: `render` and `check` validate every object against its API.
     kubernetes_version: KubernetesVersion = DEFAULT_KUBERNETES_VERSION
