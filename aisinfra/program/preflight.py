@@ -88,13 +88,13 @@ def mountpoint_parents(mountpoints: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(posixpath.dirname(path) for path in mountpoints))
 
 
-def _host_volume(name: str, path: str, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    volume = {"name": name, "hostPath": {"path": path, "type": kind}}
-    mount = {"name": name, "mountPath": HOST + path.rstrip("/"), "readOnly": True}
+def _host_volume(name: str, path: str, kind: str) -> tuple[k8s.core.v1.VolumeArgs, k8s.core.v1.VolumeMountArgs]:
+    volume = k8s.core.v1.VolumeArgs(name=name, host_path=k8s.core.v1.HostPathVolumeSourceArgs(path=path, type=kind))
+    mount = k8s.core.v1.VolumeMountArgs(name=name, mount_path=HOST + path.rstrip("/"), read_only=True)
     return volume, mount
 
 
-def pod_template(check: NodeCheck) -> dict[str, Any]:
+def pod_template(check: NodeCheck) -> k8s.core.v1.PodTemplateSpecArgs:
     """The Job's pod template: pinned to the node, the script and what it inspects."""
     volumes, mounts = [], []
     for index, parent in enumerate(mountpoint_parents(check.mountpoints)):
@@ -109,40 +109,46 @@ def pod_template(check: NodeCheck) -> dict[str, Any]:
     volume, mount = _host_volume("state-path", check.state_path, "DirectoryOrCreate")
     volumes.append(volume)
     mounts.append(mount)
-    volumes.append({"name": "kubelet-fs", "emptyDir": {}})
-    mounts.append({"name": "kubelet-fs", "mountPath": KUBELET_FS, "readOnly": True})
-    return {
-        "metadata": {"labels": COMPONENT_LABELS},
-        "spec": {
-            "restartPolicy": "Never",
+    volumes.append(k8s.core.v1.VolumeArgs(name="kubelet-fs", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()))
+    mounts.append(k8s.core.v1.VolumeMountArgs(name="kubelet-fs", mount_path=KUBELET_FS, read_only=True))
+    return k8s.core.v1.PodTemplateSpecArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgs(labels=COMPONENT_LABELS),
+        spec=k8s.core.v1.PodSpecArgs(
+            restart_policy="Never",
             # The scheduler places the pod (resources, priority) on exactly this node, as the
             # DaemonSet controller pins its pods: by node name, not by a label.
-            "affinity": {
-                "nodeAffinity": {
-                    "requiredDuringSchedulingIgnoredDuringExecution": {
-                        "nodeSelectorTerms": [
-                            {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [check.node]}]}
+            affinity=k8s.core.v1.AffinityArgs(
+                node_affinity=k8s.core.v1.NodeAffinityArgs(
+                    required_during_scheduling_ignored_during_execution=k8s.core.v1.NodeSelectorArgs(
+                        node_selector_terms=[
+                            k8s.core.v1.NodeSelectorTermArgs(
+                                match_fields=[
+                                    k8s.core.v1.NodeSelectorRequirementArgs(
+                                        key="metadata.name", operator="In", values=[check.node]
+                                    )
+                                ]
+                            )
                         ]
-                    }
-                }
-            },
+                    )
+                )
+            ),
             # The check must run on the node it is about, whatever keeps other workloads off
             # (storage nodes are often tainted); it only reads and ends within its deadline.
-            "tolerations": [{"operator": "Exists"}],
-            "automountServiceAccountToken": False,
-            "enableServiceLinks": False,
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": UNPRIVILEGED_USER,
-                "runAsGroup": UNPRIVILEGED_USER,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-            "containers": [
-                {
-                    "name": CONTAINER,
-                    "image": check.image,
-                    "imagePullPolicy": "IfNotPresent",
-                    "command": [
+            tolerations=[k8s.core.v1.TolerationArgs(operator="Exists")],
+            automount_service_account_token=False,
+            enable_service_links=False,
+            security_context=k8s.core.v1.PodSecurityContextArgs(
+                run_as_non_root=True,
+                run_as_user=UNPRIVILEGED_USER,
+                run_as_group=UNPRIVILEGED_USER,
+                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+            ),
+            containers=[
+                k8s.core.v1.ContainerArgs(
+                    name=CONTAINER,
+                    image=check.image,
+                    image_pull_policy="IfNotPresent",
+                    command=[
                         "sh",
                         "-c",
                         SCRIPT,
@@ -155,41 +161,44 @@ def pod_template(check: NodeCheck) -> dict[str, Any]:
                     ],
                     # The script's report becomes the termination message, which the
                     # provider prints when the Job fails: `pulumi up` shows it.
-                    "terminationMessagePolicy": "FallbackToLogsOnError",
-                    "securityContext": {
-                        "allowPrivilegeEscalation": False,
-                        "privileged": False,
-                        "readOnlyRootFilesystem": True,
-                        "capabilities": {"drop": ["ALL"]},
-                    },
-                    "resources": {
-                        "requests": {"cpu": "10m", "memory": "16Mi"},
-                        "limits": {"cpu": "100m", "memory": "32Mi"},
-                    },
-                    "volumeMounts": mounts,
-                }
+                    termination_message_policy="FallbackToLogsOnError",
+                    security_context=k8s.core.v1.SecurityContextArgs(
+                        allow_privilege_escalation=False,
+                        privileged=False,
+                        read_only_root_filesystem=True,
+                        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                    ),
+                    resources=k8s.core.v1.ResourceRequirementsArgs(
+                        requests={"cpu": "10m", "memory": "16Mi"},
+                        limits={"cpu": "100m", "memory": "32Mi"},
+                    ),
+                    volume_mounts=mounts,
+                )
             ],
-            "volumes": volumes,
-        },
-    }
+            volumes=volumes,
+        ),
+    )
 
 
 def job_name(check: NodeCheck) -> str:
     """``preflight-<node>-<digest of the pod template>``, at most 63 characters."""
-    canonical = json.dumps(pod_template(check), sort_keys=True, separators=(",", ":"))
+    # The digest is of the template as the Kubernetes API spells it (camelCase keys, unset
+    # fields left out), the form the Job names of earlier releases were taken of.
+    as_sent = json.loads(pulumi.runtime.to_json(pod_template(check)))
+    canonical = json.dumps(as_sent, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:DIGEST_LENGTH]
     room = MAX_JOB_NAME - len(JOB_NAME_PREFIX) - len(digest) - 1
     node = check.node[:room].rstrip("-.")
     return f"{JOB_NAME_PREFIX}{node}-{digest}"
 
 
-def job_spec(check: NodeCheck) -> dict[str, Any]:
-    return {
+def job_spec(check: NodeCheck) -> k8s.batch.v1.JobSpecArgs:
+    return k8s.batch.v1.JobSpecArgs(
         # A failed check is an answer, not a flake: no retries.
-        "backoffLimit": 0,
-        "activeDeadlineSeconds": DEADLINE_SECONDS,
-        "template": pod_template(check),
-    }
+        backoff_limit=0,
+        active_deadline_seconds=DEADLINE_SECONDS,
+        template=pod_template(check),
+    )
 
 
 @dataclass(frozen=True)
@@ -209,10 +218,7 @@ class PreflightLayer(pulumi.ComponentResource):
         self.register_outputs({"jobs": {check.node: job_name(check) for check in args.checks}})
 
     def _job(self, name: str, check: NodeCheck, args: PreflightLayerArgs) -> k8s.batch.v1.Job:
-        # The spec is the plain dict the name's digest is taken of, with the Kubernetes API's
-        # own (camelCase) keys, which the SDK passes on as they are; its typed dicts spell
-        # keys in snake_case, hence the ignore.
-        return k8s.batch.v1.Job(  # type: ignore[call-overload]
+        return k8s.batch.v1.Job(
             f"{name}-{check.node}",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=job_name(check),
