@@ -269,6 +269,12 @@ def test_a_long_node_name_still_makes_a_job_name_of_at_most_63_characters() -> N
     assert re.fullmatch(r"preflight-abc-[0-9a-f]{10}", preflight.job_name(check(node="abc" + "-" * 60)))
 
 
+def test_the_job_name_of_a_check_stays_what_earlier_releases_made() -> None:
+    """A new name replaces every node's Job at the next `pulumi up`. This one is what the pod template
+    written as a plain dict (before 111b9cf) gave; the typed args must digest to the same."""
+    assert preflight.job_name(check()) == "preflight-cpu01-713fc91b61"
+
+
 def test_the_job_name_follows_the_check_and_only_the_check() -> None:
     assert preflight.job_name(check()) == preflight.job_name(check())
     assert preflight.job_name(check()) != preflight.job_name(check(mountpoints=("/ais/sda", "/ais/sdb")))
