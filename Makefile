@@ -25,9 +25,16 @@ $(VENV)/.dev-installed: requirements.txt requirements-review.txt requirements-de
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(VENV)/.runtime-installed $(VENV)/.review-installed $@
 
-# `make render CHART=DIR` renders that chart directory instead of the stack's chart.path.
+# `make render CHART=DIR` renders that chart directory instead of the stack's chart.path. Exit 3
+# (no chart here, so the chart's objects were not reviewed) names the command to run instead.
+SHARED_CHART := ../shared/reference/ais-chart/chart
 render: $(VENV)/.review-installed
-	$(BIN)/python -m aisinfra render $(STACK) --out $(RENDER_DIR) $(if $(CHART),--chart $(CHART))
+	@$(BIN)/python -m aisinfra render $(STACK) --out $(RENDER_DIR) $(if $(CHART),--chart $(CHART)); status=$$?; \
+	if [ $$status -eq 3 ]; then \
+	  if [ -d $(SHARED_CHART) ]; then echo "To review the chart's objects too: make render CHART=$(SHARED_CHART)"; \
+	  else echo "To review the chart's objects too: make render CHART=/path/to/ais-k8s/helm/ais/charts"; fi; \
+	  exit 0; \
+	fi; exit $$status
 
 test: lint typecheck unit
 

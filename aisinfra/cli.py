@@ -29,6 +29,8 @@ from aisinfra.worksheet.stackfile import (
 )
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+# No problem in what was checked, but the chart's objects of some stack were not: no verdict.
+EXIT_NOT_REVIEWED = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 
 
@@ -232,10 +234,18 @@ def _check(arguments: argparse.Namespace) -> int:
     problems += report.problems + rendered.problems
     for line in problems + report.notes:
         print(line)
-    for note in rendered.notes:  # what could not be rendered here, apart from the findings
+    for note in rendered.notes:  # why a stack's chart could not be rendered, and how to get it
         print(note, file=sys.stderr)
-    print(f"checked {len(paths)} stack(s): " + (f"{len(problems)} problem(s)" if problems else "no problems"))
-    return EXIT_PROBLEMS if problems else EXIT_OK
+    verdict = f"{len(problems)} problem(s)" if problems else "no problems"
+    if rendered.unreviewed:
+        verdict += (
+            f"; not reviewed: the objects of {', '.join(rendered.unreviewed)}, whose chart is not here (give one "
+            "with --chart DIR; how to get it is on stderr)"
+        )
+    print(f"checked {len(paths)} stack(s): {verdict}")
+    if problems:
+        return EXIT_PROBLEMS
+    return EXIT_NOT_REVIEWED if rendered.unreviewed else EXIT_OK
 
 
 def _other_render(arguments: argparse.Namespace, other: str) -> render.Rendering | Path:
@@ -331,11 +341,11 @@ def _render(arguments: argparse.Namespace) -> int:
         return EXIT_OK
     print(render.summary_text(rendering))
     written = render.write_outputs(rendering, arguments.out) if arguments.out is not None else []
-    problems, clean = [], ""
+    problems, clean, unreviewed = [], "", ""
     try:
         deployment = object_checks.deployment_of(stack, arguments.chart, rendering)
     except chart_render.ChartUnavailableError as error:
-        print(f"\nThe chart's objects are not shown: {error}.", file=sys.stderr)
+        unreviewed = f"\nNot reviewed: the chart's objects are not rendered, so none of them was checked: {error}."
         if arguments.out is not None:
             manifests.remove_release_objects(arguments.out)
     else:
@@ -354,7 +364,11 @@ def _render(arguments: argparse.Namespace) -> int:
         print("\n".join(str(problem) for problem in problems))
     elif clean:
         print(f"\n{clean}")
-    return EXIT_PROBLEMS if problems or chart_problems else EXIT_OK
+    if unreviewed:
+        print(unreviewed)
+    if problems or chart_problems:
+        return EXIT_PROBLEMS
+    return EXIT_NOT_REVIEWED if unreviewed else EXIT_OK
 
 
 def _labels(arguments: argparse.Namespace) -> int:

@@ -33,6 +33,14 @@ WORKSHEET_EXAMPLE: dict[str, Any] = {
 }
 
 
+def not_reviewed(*stack_files: str) -> str:
+    """What ``check``'s verdict adds for stacks whose chart is not here (they exit 3 when nothing else is wrong)."""
+    return (
+        f"; not reviewed: the objects of {', '.join(stack_files)}, whose chart is not here (give one with --chart DIR; "
+        "how to get it is on stderr)"
+    )
+
+
 def worksheet(**changes: Any) -> dict[str, Any]:
     """The example worksheet with top-level keys replaced (``None`` removes a key)."""
     config = copy.deepcopy(WORKSHEET_EXAMPLE)

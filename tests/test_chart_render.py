@@ -19,6 +19,7 @@ import yaml
 from aisinfra.cli import main
 from aisinfra.review import chart_render
 from aisinfra.review.chart_render import (
+    HOW_TO_GET_THE_CHART,
     ChartRenderError,
     ChartUnavailableError,
     ReleaseInputs,
@@ -29,7 +30,7 @@ from aisinfra.review.chart_render import (
 )
 from aisinfra.review.manifests import RELEASE_HOOKS_FILE, RELEASE_OBJECTS_FILE, layer
 from aisinfra.worksheet.stackfile import PROJECT_DIR
-from tests.conftest import worksheet
+from tests.conftest import not_reviewed, worksheet
 
 Manifest = dict[str, Any]
 POSTRENDER = "./aisinfra/chart/bin/postrender"
@@ -199,9 +200,13 @@ def test_render_without_the_chart_says_how_to_get_it_and_shows_the_rest(tmp_path
     (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": config}))
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / RELEASE_OBJECTS_FILE).write_text("kind: ConfigMap\n")  # an earlier render's
-    assert main(["--stacks-dir", str(tmp_path), "render", "dev", "--out", str(tmp_path / "out")]) == 0
+    assert main(["--stacks-dir", str(tmp_path), "render", "dev", "--out", str(tmp_path / "out")]) == 3
     captured = capsys.readouterr()
-    assert "The chart's objects are not shown: chart.path '../no-such-checkout/helm/ais/charts'" in captured.err
+    assert captured.out.endswith(
+        "\nNot reviewed: the chart's objects are not rendered, so none of them was checked: chart.path "
+        f"'../no-such-checkout/helm/ais/charts': no chart at {PROJECT_DIR}/../no-such-checkout/helm/ais/charts; "
+        f"{HOW_TO_GET_THE_CHART}.\n"
+    )
     assert "Node labels:" in captured.out
     assert not (tmp_path / "out" / RELEASE_OBJECTS_FILE).exists()
 
@@ -239,9 +244,9 @@ def test_check_renders_every_stack_that_has_a_chart(tmp_path: Path, chart_dir: P
             **prod, proxies={"nodes": ["gpu1"]}, monitoring=monitoring, chart={"path": "../no-such-checkout/charts"}
         ),
     )
-    assert main(["--stacks-dir", str(tmp_path), "check"]) == 0
+    assert main(["--stacks-dir", str(tmp_path), "check"]) == 3
     captured = capsys.readouterr()
-    assert captured.out == "checked 2 stack(s): no problems\n"
+    assert captured.out == f"checked 2 stack(s): no problems{not_reviewed('Pulumi.prod.yaml')}\n"
     assert captured.err.startswith("Pulumi.prod.yaml: objects not rendered: chart.path '../no-such-checkout/charts'")
     # With the chart, the second stack renders too; an invalid object is a problem of its stack.
     values = {"target": {"resources": {"limits": {"memory": ["8Gi"]}}}}

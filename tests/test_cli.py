@@ -10,7 +10,7 @@ import yaml
 from aisinfra.cli import main
 from aisinfra.review.diff import diff_renders
 from aisinfra.review.render import resource_documents, run_program
-from tests.conftest import WORKSHEET_EXAMPLE, worksheet
+from tests.conftest import WORKSHEET_EXAMPLE, not_reviewed, worksheet
 
 TARGETS = WORKSHEET_EXAMPLE["aisinfra:targets"]
 PROXIES = WORKSHEET_EXAMPLE["aisinfra:proxies"]
@@ -50,7 +50,7 @@ def test_check_names_both_stacks_for_each_shared_thing(tmp_path: Path, capsys: A
         f"monitoring.graphite.path '/data/graphite' on node 'cpu01', {context}; give each stack directories of its own",
         f"{both}: monitoring.grafana.path: '/data/grafana' is the same directory as Pulumi.b.yaml's "
         f"monitoring.grafana.path '/data/grafana' on node 'cpu01', {context}; give each stack directories of its own",
-        "checked 2 stack(s): 6 problem(s)",
+        f"checked 2 stack(s): 6 problem(s){not_reviewed('Pulumi.a.yaml', 'Pulumi.b.yaml')}",
     ]
 
 
@@ -69,7 +69,7 @@ def test_many_shared_nodes_are_one_line_of_ranges(tmp_path: Path, capsys: Any) -
     assert capsys.readouterr().out.splitlines() == [
         "Pulumi.a.yaml and Pulumi.b.yaml: targets.nodes: both use 307 target nodes, cpu{101..400}, gpu{3..9}, "
         "in Kubernetes context lab",
-        "checked 2 stack(s): 1 problem(s)",
+        f"checked 2 stack(s): 1 problem(s){not_reviewed('Pulumi.a.yaml', 'Pulumi.b.yaml')}",
     ]
 
 
@@ -97,7 +97,7 @@ def test_a_stack_without_a_context_is_compared_with_one_that_names_it(tmp_path: 
         "if Pulumi.x.yaml runs in context east (it names no kubernetes:context)",
         "Pulumi.west.yaml and Pulumi.x.yaml: targets.nodes: both use the target node 'cpu01' "
         "if Pulumi.x.yaml runs in context west (it names no kubernetes:context)",
-        "checked 3 stack(s): 2 problem(s)",
+        f"checked 3 stack(s): 2 problem(s){not_reviewed('Pulumi.east.yaml', 'Pulumi.west.yaml', 'Pulumi.x.yaml')}",
     ]
 
 
@@ -134,7 +134,7 @@ def test_check_refuses_two_releases_that_make_one_fullname(tmp_path: Path, capsy
         "Pulumi.a.yaml and Pulumi.b.yaml: releaseName: 'demo' and 'demo-ais' both make the chart fullname "
         "'demo-ais', the value of their nodes' nvidia.com/ais-target and nvidia.com/ais-proxy labels, in Kubernetes "
         "context lab; give one of them a release name that makes another fullname",
-        "checked 2 stack(s): 1 problem(s)",
+        f"checked 2 stack(s): 1 problem(s){not_reviewed('Pulumi.a.yaml', 'Pulumi.b.yaml')}",
     ]
 
 
@@ -156,7 +156,7 @@ def test_check_refuses_a_node_in_two_clusters_in_different_roles(tmp_path: Path,
     assert capsys.readouterr().out.splitlines() == [
         f"{both}: targets.nodes: both use the target node 'cpu03' {context}",
         f"{both}: proxies.nodes: both use 2 proxy nodes, cpu01, cpu02, {context}",
-        "checked 2 stack(s): 2 problem(s)",
+        f"checked 2 stack(s): 2 problem(s){not_reviewed('Pulumi.a.yaml', 'Pulumi.b.yaml')}",
     ]
     # gpu2 is a target of a and a proxy of b; gpu1 the other way round.
     crossed_a = worksheet(
@@ -170,15 +170,18 @@ def test_check_refuses_a_node_in_two_clusters_in_different_roles(tmp_path: Path,
     assert capsys.readouterr().out.splitlines() == [
         f"{both}: targets.nodes, proxies.nodes: both use 2 nodes, gpu2, gpu1, in different roles {context}; a "
         "node serves one AIStore cluster (it carries one aisinfra/cluster label)",
-        "checked 2 stack(s): 1 problem(s)",
+        f"checked 2 stack(s): 1 problem(s){not_reviewed('Pulumi.a.yaml', 'Pulumi.b.yaml')}",
     ]
 
 
 def test_stacks_in_different_kubernetes_clusters_may_share_names(tmp_path: Path, capsys: Any) -> None:
     write(tmp_path, "east", {**WORKSHEET_EXAMPLE, "kubernetes:context": "east"})
     write(tmp_path, "west", {**WORKSHEET_EXAMPLE, "kubernetes:context": "west"})
-    assert cli(tmp_path, "check") == 0
-    assert capsys.readouterr().out == "checked 2 stack(s): no problems\n"
+    # No problem found, but without the chart the objects were not reviewed: exit 3, not a clean 0.
+    assert cli(tmp_path, "check") == 3
+    assert capsys.readouterr().out == (
+        f"checked 2 stack(s): no problems{not_reviewed('Pulumi.east.yaml', 'Pulumi.west.yaml')}\n"
+    )
 
 
 def test_check_reports_each_stacks_own_mistakes_by_file_and_key(tmp_path: Path, capsys: Any) -> None:
@@ -223,7 +226,7 @@ def test_labels_prints_the_equivalent_kubectl_commands(tmp_path: Path, capsys: A
 
 def test_render_diff_against_an_earlier_render_directory(tmp_path: Path, capsys: Any) -> None:
     write(tmp_path, "s", WORKSHEET_EXAMPLE)
-    assert cli(tmp_path, "render", "s", "--out", str(tmp_path / "before")) == 0
+    assert cli(tmp_path, "render", "s", "--out", str(tmp_path / "before")) == 3  # no chart here
     write(tmp_path, "s", worksheet(images={"aisnode": "aistore/aisnode:3.5"}))
     capsys.readouterr()
     assert cli(tmp_path, "render", "s", "--diff", str(tmp_path / "before")) == 0
@@ -300,7 +303,7 @@ def test_check_reports_a_malformed_stack_file_and_goes_on(tmp_path: Path, capsys
     assert cli(tmp_path, "check") == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].endswith("Pulumi.broken.yaml: a stack file is a mapping with a 'config:' mapping inside")
-    assert lines[1] == "checked 2 stack(s): 1 problem(s)"
+    assert lines[1] == f"checked 2 stack(s): 1 problem(s){not_reviewed('Pulumi.good.yaml')}"
 
 
 def test_render_of_a_bad_worksheet_exits_1_naming_the_key(tmp_path: Path, capsys: Any) -> None:

@@ -60,6 +60,7 @@ def documented_keys_of(row: list[str]) -> set[str]:
 def test_the_stack_file_example_passes_check_and_render(tmp_path: Path, capsys: Any) -> None:
     example = SECTION.split("```yaml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "Pulumi.prod.yaml").write_text(example)
-    assert main(["--stacks-dir", str(tmp_path), "check"]) == 0, capsys.readouterr()
-    assert main(["--stacks-dir", str(tmp_path), "render", "prod"]) == 0, capsys.readouterr()
+    # Its chart.path is a checkout that is not here: nothing is wrong, but the objects are not reviewed.
+    assert main(["--stacks-dir", str(tmp_path), "check"]) == 3, capsys.readouterr()
+    assert main(["--stacks-dir", str(tmp_path), "render", "prod"]) == 3, capsys.readouterr()
     assert "aistore-proxies-cpu{01..03}  (3)" in capsys.readouterr().out

@@ -708,7 +708,7 @@ def test_check_refuses_two_stacks_writing_one_host_directory(
     assert "Traceback" not in captured.err
     # In different clusters, the same directories are no clash.
     (tmp_path / "Pulumi.b.yaml").write_text(as_text({**second, "kubernetes:context": "prod"}))
-    assert main(["--stacks-dir", str(tmp_path), "check"]) == 0
+    assert main(["--stacks-dir", str(tmp_path), "check"]) == 3  # no problems; no chart here to review objects
 
 
 @pytest.mark.parametrize(
@@ -750,7 +750,7 @@ def test_render_diff_against_a_render_with_broken_release_objects_says_so(
 ) -> None:
     (tmp_path / "Pulumi.test.yaml").write_text(as_text(WORKSHEET_EXAMPLE))
     before = tmp_path / "before"
-    assert main(["--stacks-dir", str(tmp_path), "render", "test", "--out", str(before)]) == 0
+    assert main(["--stacks-dir", str(tmp_path), "render", "test", "--out", str(before)]) == 3  # no chart here
     (before / "release-objects.yaml").write_bytes(b"kind: [unclosed\n")
     capsys.readouterr()
     code = main(["--stacks-dir", str(tmp_path), "render", "test", "--diff", str(before)])

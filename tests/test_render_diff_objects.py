@@ -125,7 +125,7 @@ def test_without_a_chart_on_one_side_it_says_why_and_still_shows_the_resource_di
 
 def test_a_directory_written_without_the_chart_is_not_compared(stacks: Path, capsys: Any) -> None:
     out = stacks.parent / "out-elsewhere"
-    assert cli(stacks, "render", "elsewhere", "--out", str(out)) == 0
+    assert cli(stacks, "render", "elsewhere", "--out", str(out)) == 3  # no chart: not reviewed
     capsys.readouterr()
     assert cli(stacks, "render", "elsewhere", "--diff", str(out)) == 0
     (line,) = object_section(capsys.readouterr().err, str(out), "elsewhere")

@@ -17,7 +17,7 @@ cluster-scoped object.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
@@ -46,6 +46,7 @@ class CheckedStack:
 class CheckReport:
     problems: list[str]  # one line per problem
     notes: list[str]  # what was not checked yet, and why
+    unreviewed: list[str] = field(default_factory=list)  # stack files whose chart objects were not checked
 
 
 # What two stacks in one Kubernetes cluster must not share: (key, what, values of a stack).
@@ -207,6 +208,7 @@ def check_rendered_stacks(stacks: list[StackConfig], chart_dir: Path | None = No
     which reports its problems."""
     problems: list[str] = []
     notes: list[str] = []
+    unreviewed: list[str] = []
     deployments = []
     for stack in stacks:
         file = stack.path.name
@@ -216,6 +218,7 @@ def check_rendered_stacks(stacks: list[StackConfig], chart_dir: Path | None = No
             continue  # check_stacks reports its problems
         except ChartUnavailableError as error:
             notes.append(f"{file}: objects not rendered: {error}")
+            unreviewed.append(file)
             continue
         except (ProgramError, ChartRenderError) as error:
             problems.append(f"{file}: {error}")
@@ -226,4 +229,4 @@ def check_rendered_stacks(stacks: list[StackConfig], chart_dir: Path | None = No
         where = _shared_cluster(first.stack, first_context, second.stack, second_context)
         if where is not None:
             problems += [str(problem) for problem in object_checks.cluster_scoped_collisions(first, second, where)]
-    return CheckReport(problems=problems, notes=notes)
+    return CheckReport(problems=problems, notes=notes, unreviewed=unreviewed)
