@@ -147,12 +147,11 @@ def schema_problems(deployment: Deployment) -> list[Problem]:
     version = deployment.worksheet.kubernetes_version
     supported = sorted({kubernetes_validate.utils.major_minor(v) for v in kubernetes_validate.utils.all_versions()})
     if kubernetes_validate.utils.major_minor(version) not in supported:
-        first, last = (".".join(map(str, minor)) for minor in (supported[0], supported[-1]))
         return [
             Problem(
                 "(every object)",
                 "kubernetesVersion",
-                f"cannot validate for Kubernetes {version}: the schemas here cover {first} to {last}",
+                f"cannot validate for Kubernetes {version}: the schemas here cover {supported[0]} to {supported[-1]}",
             )
         ]
     problems = []
