@@ -5,8 +5,12 @@ fixture's (tests/fixtures/invalid-objects.yaml)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -14,7 +18,12 @@ from aisinfra.chart.rules import load_worksheet
 from aisinfra.review.chart_render import ChartRendering, ReleaseInputs, RenderedObject
 from aisinfra.review.object_checks import Deployment, Problem, schema_problems
 from aisinfra.review.render import Rendering, run_program
+from aisinfra.review.schemas import StrictSchemas
 from aisinfra.worksheet.stackfile import PROJECT_DIR, StackConfig, read_stack
+from tests.conftest import WORKSHEET_EXAMPLE, worksheet
+
+Manifest = dict[str, Any]
+TARGETS = WORKSHEET_EXAMPLE["aisinfra:targets"]
 
 FIXTURE = Path(__file__).parent / "fixtures" / "invalid-objects.yaml"
 
@@ -89,3 +98,33 @@ def test_each_invalid_object_gets_its_first_error_and_valid_ones_none(
             "metadata: Additional properties are not allowed ('labelz' was unexpected)",
         ),
     ]
+
+
+def test_each_schema_is_loaded_once_and_each_object_validated_once(make_stack: Any) -> None:
+    """Many objects of few kinds: a preflight Job for each of 60 nodes and the fixture's objects
+    three times over. Each kind's schema (and the version's definitions) is read once, however
+    many objects share it; a kind the version does not serve is looked for once."""
+    stack = make_stack(worksheet(targets={**TARGETS, "nodes": ["cpu{01..60}"]}))
+    deployment = deployment_with(stack, run_program(stack), fixture_objects() * 3)
+    objects = deployment.chart_objects() + deployment.program_objects()
+    apis = {(rendered.manifest["apiVersion"], rendered.kind) for rendered in objects}
+    assert len(objects) >= 5 * len(apis)
+    loads, validated = Counter[str](), list[Manifest]()
+
+    def load(filename: str, desired_version: str) -> Any:
+        loads[filename] += 1
+        return read_schema(filename, desired_version)
+
+    def validate(schemas: StrictSchemas, manifest: Manifest) -> None:
+        validated.append(manifest)
+        check(schemas, manifest)
+
+    read_schema, check = kubernetes_validate.utils.schema_contents, StrictSchemas.validate
+    with (
+        mock.patch.object(kubernetes_validate.utils, "schema_contents", load),
+        mock.patch.object(StrictSchemas, "validate", validate),
+    ):
+        problems = schema_problems(deployment)
+    assert len(problems) == 3 * 10
+    assert len(loads) == len(apis) + 1 and set(loads.values()) == {1}, loads  # the kinds' and the definitions
+    assert validated == [rendered.manifest for rendered in objects]  # each object once

@@ -47,6 +47,7 @@ from aisinfra.review.chart_render import (
 )
 from aisinfra.review.manifests import layer, object_label
 from aisinfra.review.render import Rendering, reveal_secrets_as_placeholder, run_program
+from aisinfra.review.schemas import NoSchemasError, StrictSchemas, supported_versions
 from aisinfra.worksheet.model import Worksheet, dotted_path
 from aisinfra.worksheet.stackfile import SECRET_PLACEHOLDER, StackConfig
 
@@ -145,8 +146,10 @@ def clean_text(deployment: Deployment) -> str:
 
 def schema_problems(deployment: Deployment) -> list[Problem]:
     version = deployment.worksheet.kubernetes_version
-    supported = sorted({kubernetes_validate.utils.major_minor(v) for v in kubernetes_validate.utils.all_versions()})
-    if kubernetes_validate.utils.major_minor(version) not in supported:
+    try:
+        schemas = StrictSchemas(version)
+    except NoSchemasError:
+        supported = supported_versions()
         return [
             Problem(
                 "(every object)",
@@ -158,7 +161,7 @@ def schema_problems(deployment: Deployment) -> list[Problem]:
     for rendered in deployment.chart_objects() + deployment.program_objects():
         manifest = rendered.manifest
         try:
-            kubernetes_validate.validate(manifest, version, strict=True)
+            schemas.validate(manifest)
         except kubernetes_validate.SchemaNotFoundError:
             problems.append(
                 _problem(
