@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,11 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 # No problem in what was checked, but the chart's objects of some stack were not: no verdict.
 EXIT_NOT_REVIEWED = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
+# render keeps nearly every object it makes (a 2000-node program's registrations, the chart's
+# objects, the files of --out): with CPython's default thresholds (700, 10, 10) the collector
+# walked the whole growing heap some 20 times, a quarter of the command's CPU time. With these
+# it does so three times, and the peak memory of a 2000-node render stays about the same.
+RENDER_GC_THRESHOLDS = (10_000, 10, 10)
 
 
 class UsageError(Exception):
@@ -330,6 +337,18 @@ def _not_a_render(directory: Path, why: str, error: Exception | None = None) -> 
     return UsageError(f"{directory} is not a `render STACK --out DIR` result: {why}{detail}")
 
 
+@contextlib.contextmanager
+def _render_gc_thresholds() -> Iterator[None]:
+    """``RENDER_GC_THRESHOLDS`` while the command runs; the caller's again after it."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*RENDER_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+@_render_gc_thresholds()
 def _render(arguments: argparse.Namespace) -> int:
     stack = read_stack(_stack_file(arguments, arguments.stack))
     rendering = render.run_program(stack)

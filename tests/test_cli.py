@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from aisinfra.cli import main
+from aisinfra.cli import RENDER_GC_THRESHOLDS, main
+from aisinfra.review import render
 from aisinfra.review.diff import diff_renders
 from aisinfra.review.render import resource_documents, run_program
 from tests.conftest import WORKSHEET_EXAMPLE, not_reviewed, worksheet
@@ -234,6 +236,25 @@ def test_render_diff_against_an_earlier_render_directory(tmp_path: Path, capsys:
         "~ kubernetes:helm.sh/v3:Release  aistore-release",
         '    inputs.values.aiscluster.image.aisnode.tag: "3.4" -> "3.5"',
     ]
+
+
+def test_render_collects_garbage_less_often_and_then_as_before(tmp_path: Path, monkeypatch: Any) -> None:
+    """Fewer collections while render runs (why: RENDER_GC_THRESHOLDS); a caller's
+    thresholds, such as this test run's, again after it, whether it succeeds or fails."""
+    seen = []
+
+    def program(stack: Any) -> Any:
+        seen.append(gc.get_threshold())
+        return run_program(stack)
+
+    monkeypatch.setattr(render, "run_program", program)
+    before = gc.get_threshold()
+    write(tmp_path, "s", WORKSHEET_EXAMPLE)
+    assert cli(tmp_path, "render", "s") == 3  # no chart here: not reviewed
+    assert gc.get_threshold() == before
+    write(tmp_path, "s", worksheet(releaseName="Bad_Name"))
+    assert cli(tmp_path, "render", "s") == 1  # the program refuses the worksheet
+    assert seen == [RENDER_GC_THRESHOLDS] * 2 and gc.get_threshold() == before
 
 
 def test_render_diff_against_another_stack(tmp_path: Path, capsys: Any) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from aisinfra.review import yaml_out
 from aisinfra.review.chart_render import CLUSTER_SCOPED_KINDS, ChartRendering, Hook, Manifest, RenderedObject
 from aisinfra.worksheet.stackfile import SECRET_PLACEHOLDER
 
@@ -89,7 +90,7 @@ def summary_text(chart: ChartRendering) -> str:
 
 
 def _document(manifest: Manifest, comment: str) -> str:
-    return f"---\n# {comment}\n{yaml.safe_dump(redacted(manifest), sort_keys=True, default_flow_style=False)}"
+    return f"---\n# {comment}\n{yaml_out.dump(redacted(manifest))}"
 
 
 def _order(manifest: Manifest) -> tuple[str, str, str]:

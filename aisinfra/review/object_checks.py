@@ -47,6 +47,7 @@ from aisinfra.review.chart_render import (
 )
 from aisinfra.review.manifests import layer, object_label
 from aisinfra.review.render import Rendering, reveal_secrets_as_placeholder, run_program
+from aisinfra.review.schemas import NoSchemasError, StrictSchemas, supported_versions
 from aisinfra.worksheet.model import Worksheet, dotted_path
 from aisinfra.worksheet.stackfile import SECRET_PLACEHOLDER, StackConfig
 
@@ -145,25 +146,22 @@ def clean_text(deployment: Deployment) -> str:
 
 def schema_problems(deployment: Deployment) -> list[Problem]:
     version = deployment.worksheet.kubernetes_version
-    # major_minor gives "1.30": ordered as numbers, so that 1.9 comes before 1.25.
-    supported = sorted(
-        {kubernetes_validate.utils.major_minor(v) for v in kubernetes_validate.utils.all_versions()},
-        key=lambda minor: tuple(int(part) for part in minor.split(".")),
-    )
-    if kubernetes_validate.utils.major_minor(version) not in supported:
-        first, last = supported[0], supported[-1]
+    try:
+        schemas = StrictSchemas(version)
+    except NoSchemasError:
+        supported = supported_versions()
         return [
             Problem(
                 "(every object)",
                 "kubernetesVersion",
-                f"cannot validate for Kubernetes {version}: the schemas here cover {first} to {last}",
+                f"cannot validate for Kubernetes {version}: the schemas here cover {supported[0]} to {supported[-1]}",
             )
         ]
     problems = []
     for rendered in deployment.chart_objects() + deployment.program_objects():
         manifest = rendered.manifest
         try:
-            kubernetes_validate.validate(manifest, version, strict=True)
+            schemas.validate(manifest)
         except kubernetes_validate.SchemaNotFoundError:
             problems.append(
                 _problem(

@@ -28,6 +28,7 @@ from aisinfra.chart.dependencies import missing_subchart_problems
 from aisinfra.chart.naming import INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
 from aisinfra.program import sdk
 from aisinfra.program.config import FILE_BACKEND_ORGANIZATION
+from aisinfra.review import yaml_out
 from aisinfra.worksheet.patterns import compress, expand
 from aisinfra.worksheet.stackfile import PROJECT_DIR, SECRET_PLACEHOLDER, StackConfig
 
@@ -412,9 +413,9 @@ def write_outputs(rendering: Rendering, directory: Path) -> list[Path]:
     written = []
     for name, document in files.items():
         path = directory / name
-        path.write_text(yaml.safe_dump(document, sort_keys=True, default_flow_style=False))
+        path.write_text(yaml_out.dump(document))
         written.append(path)
     manifests = directory / "manifests.yaml"
-    manifests.write_text(yaml.safe_dump_all(manifest_documents(rendering), sort_keys=True, default_flow_style=False))
+    manifests.write_text(yaml_out.dump_all(manifest_documents(rendering)))
     written.append(manifests)
     return written
