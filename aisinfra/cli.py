@@ -84,9 +84,10 @@ def _parser() -> argparse.ArgumentParser:
         help="fill in the deployment worksheet and write Pulumi.STACK.yaml",
         description="Ask the worksheet's questions in its order, with its defaults, check each answer "
         "at its prompt with every rule the answers so far allow, and write Pulumi.STACK.yaml. A bad "
-        "answer is asked again; '<' goes back to the previous question; Ctrl-C stops without writing. "
-        "Every answer can be given as a flag; without a terminal (or with --no-input) flags and "
-        "defaults are used, and every bad or missing flag is reported in one run.",
+        "answer is asked again; '<' goes back to the previous question asked, '<KEY' to the one of that key; "
+        "Ctrl-C stops without writing. Every answer can be given as a flag; with --no-input flags and defaults "
+        "are used, and every bad or missing flag is reported in one run. Without a terminal, --no-input is "
+        "required: answers are never read from a pipe.",
     )
     init.add_argument("stack", help="stack name: writes Pulumi.STACK.yaml")
     for question in QUESTIONS:
@@ -193,9 +194,18 @@ def _init(arguments: argparse.Namespace) -> int:
     if path.exists() and not arguments.force:
         raise UsageError(f"{path.name} exists; use --force to overwrite it")
     given = {question.key: getattr(arguments, f"answer_{question.key}") for question in QUESTIONS}
-    interactive = sys.stdin.isatty() and not arguments.no_input
+    if not arguments.no_input and not sys.stdin.isatty():
+        # Which questions come depends on the answers, so lines from a pipe would answer the wrong ones.
+        raise UsageError(
+            "standard input is not a terminal, so init cannot ask its questions; give the answers as flags "
+            f"with --no-input (init {arguments.stack} --no-input --release-name ... ; `init --help` lists them)"
+        )
+    interactive = not arguments.no_input
     if interactive:
-        print("Enter keeps the [default]; '<' goes back to the previous question; Ctrl-C stops, writing nothing.")
+        print(
+            "Enter keeps the [default]; '<' goes back to the previous question, '<KEY' to the question of that key; "
+            "Ctrl-C stops, writing nothing."
+        )
     config = stack_config(ask_all(given, input if interactive else None, stack_judge(path)))
     stack = stack_from_document({"config": config}, path)
     load_worksheet(stack.project_values(), stack.project_secret_keys())

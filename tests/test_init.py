@@ -235,11 +235,11 @@ def test_interactive_init_asks_in_worksheet_order_and_re_asks_a_bad_answer(capsy
         "Aisnode image",
         "Initial number of targets",
         "Initial number of targets",
-        "Target nodes, e.g. cpu{01..12}",
-        "Target nodes, e.g. cpu{01..12}",
-        "Mountpoints on each target node, separate filesystems, e.g. /ais/sd[a-j]",
-        "Mountpoints on each target node, separate filesystems, e.g. /ais/sd[a-j]",
-        "Proxy nodes",
+        "Target nodes, separated by spaces or commas, e.g. cpu{01..12}",
+        "Target nodes, separated by spaces or commas, e.g. cpu{01..12}",
+        "Mountpoints on each target node, separate filesystems, separated by spaces or commas, e.g. /ais/sd[a-j]",
+        "Mountpoints on each target node, separate filesystems, separated by spaces or commas, e.g. /ais/sd[a-j]",
+        "Proxy nodes, separated by spaces or commas",
         "Initial primary node",
         "Deploy Prometheus, Graphite and Grafana with the chart",
         "Graphite that receives AIStore's stats, host",
@@ -258,9 +258,9 @@ def test_interactive_init_asks_in_worksheet_order_and_re_asks_a_bad_answer(capsy
         '  targets.initialCount (asked as "Initial number of targets"): 2 is more than the 1 target nodes listed in '
         "targets.nodes; lower it or add nodes (0 means all)",
         "  change this answer, or type < to go back and change an earlier one",
-        '  targets.mountpoints[1] (asked as "Mountpoints on each target node, separate filesystems, e.g. '
-        "/ais/sd[a-j]\"): '/ais/sda/cache' is inside '/ais/sda' (targets.mountpoints[0]); each mountpoint must be a "
-        "filesystem of its own, not a directory of another",
+        '  targets.mountpoints[1] (asked as "Mountpoints on each target node, separate filesystems, separated by '
+        "spaces or commas, e.g. /ais/sd[a-j]\"): '/ais/sda/cache' is inside '/ais/sda' (targets.mountpoints[0]); "
+        "each mountpoint must be a filesystem of its own, not a directory of another",
         "  change this answer, or type < to go back and change an earlier one",
     ]
     assert config["aisinfra:targets"] == {
@@ -290,10 +290,10 @@ def test_going_back_to_lower_a_count_the_node_list_cannot_meet(capsys: Any) -> N
     config = stack_config(ask_all({}, scripted(answers, prompts), JUDGE))
     assert labels(prompts)[6:11] == [
         "Initial number of targets",
-        "Target nodes, e.g. cpu{01..12}",
-        "Target nodes, e.g. cpu{01..12}",
+        "Target nodes, separated by spaces or commas, e.g. cpu{01..12}",
+        "Target nodes, separated by spaces or commas, e.g. cpu{01..12}",
         "Initial number of targets",
-        "Target nodes, e.g. cpu{01..12}",
+        "Target nodes, separated by spaces or commas, e.g. cpu{01..12}",
     ]
     assert prompts[9].endswith("[5]: ")  # what was typed before is the default
     assert "type < to go back" in capsys.readouterr().out
@@ -364,3 +364,80 @@ def test_ctrl_c_at_a_prompt_exits_130_writing_nothing(
 def test_every_question_has_its_own_flag_and_key() -> None:
     assert len({question.flag for question in QUESTIONS}) == len(QUESTIONS)
     assert len({question.key for question in QUESTIONS}) == len(QUESTIONS)
+
+
+def test_going_back_visits_only_the_questions_asked(capsys: Any) -> None:
+    """A question a flag answered, or one not asked at all (the initial-primary label), is never
+    shown by '<': it goes to the previous question that was asked at a prompt."""
+    prompts: list[str] = []
+    answers = [
+        "lab",  # release name; the namespace is a flag
+        "<",  # at "does the namespace exist": back over the flag's question to the release name
+        "lab2",
+        "", "", "", "", "0", "lab1", "/ais/a", "",
+        "lab1",  # initial primary; the initial-primary label is not asked
+        "<",  # at monitoring: back to the initial primary, not to the label
+        "",
+        "no", "graphite.example.com:2003", "", "", "", "", "",
+    ]  # fmt: skip
+    config = stack_config(ask_all({"namespace": "ais-lab"}, scripted(answers, prompts), JUDGE))
+    asked = labels(prompts)
+    assert asked[:3] == ["Release name", "Does that namespace exist already, e.g. holding an image pull secret or the "
+                         "monitoring claims", "Release name"]  # fmt: skip
+    assert asked[12:15] == [
+        "Deploy Prometheus, Graphite and Grafana with the chart",
+        "Initial primary node",
+        "Deploy Prometheus, Graphite and Grafana with the chart",
+    ]
+    assert prompts[13].endswith("[lab1]: ")  # what was typed is the default
+    assert "K8s namespace for the deployment" not in asked
+    assert config["aisinfra:releaseName"] == "lab2"
+    assert config["aisinfra:namespace"] == "ais-lab"
+    assert config["aisinfra:proxies"] == {"nodes": ["lab1"], "initialPrimary": "lab1", "initialPrimaryLabel": True}
+
+
+def test_a_refusal_across_keys_names_the_question_to_go_back_to(capsys: Any) -> None:
+    """An existing claim needs an existing namespace, asked eleven questions earlier: '<existingNamespace'
+    goes straight there, and the questions after it are asked again with what was typed as defaults."""
+    prompts: list[str] = []
+    answers = [
+        *UP_TO_TARGETS, "0", "lab1", "/ais/a", "", "", "yes", "lab1:/data/graphite:10Gi",
+        "claim:site-grafana",  # refused: the program would create the namespace the claim lives in
+        "<existingNamespace",
+        "yes",  # the namespace exists
+        "", "", "", "", "", "", "", "", "", "",  # state path .. graphite: what was typed before
+        "claim:site-grafana",
+        "", "", "", "", "",
+    ]  # fmt: skip
+    config = stack_config(ask_all({}, scripted(answers, prompts), JUDGE))
+    out = capsys.readouterr().out
+    assert (
+        "  change this answer, or type < to go back and change an earlier one, or <existingNamespace to go back to "
+        "that question"
+    ) in out.splitlines()
+    existing = "Does that namespace exist already, e.g. holding an image pull secret or the monitoring claims"
+    assert labels(prompts)[14:16] == ["Grafana storage", existing]
+    assert prompts[15].endswith("[no]: ")
+    assert prompts[20].endswith("[lab1]: ") and prompts[24].endswith("[yes]: ")
+    assert config["aisinfra:existingNamespace"] is True
+    assert config["aisinfra:monitoring"]["grafana"] == {"existingClaim": "site-grafana"}
+
+
+def test_going_back_to_a_key_not_asked_says_so_and_stays() -> None:
+    prompts: list[str] = []
+    answers = ["lab", "<chart.path", "ais-lab", *UP_TO_TARGETS[2:], "0", "lab1", "/ais/a", *AFTER_MOUNTPOINTS]
+    ask_all({}, scripted(answers, prompts), JUDGE)
+    assert labels(prompts)[1:3] == ["K8s namespace for the deployment", "K8s namespace for the deployment"]
+
+
+def test_init_without_a_terminal_needs_no_input_and_reads_no_pipe(
+    tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    assert cli(tmp_path, "init", "lab", *INIT_FLAGS) == 2
+    assert capsys.readouterr().err == (
+        "error: standard input is not a terminal, so init cannot ask its questions; give the answers as flags with "
+        "--no-input (init lab --no-input --release-name ... ; `init --help` lists them)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+    assert cli(tmp_path, "init", "lab", "--no-input", *INIT_FLAGS) == 0

@@ -206,17 +206,19 @@ QUESTIONS = [
         _count,
         _fixed("0"),
     ),
-    Question("targets.nodes", "--target-nodes", "Target nodes, e.g. cpu{01..12}", _nodes),
+    Question(
+        "targets.nodes", "--target-nodes", "Target nodes, separated by spaces or commas, e.g. cpu{01..12}", _nodes
+    ),
     Question(
         "targets.mountpoints",
         "--mountpoints",
-        "Mountpoints on each target node, separate filesystems, e.g. /ais/sd[a-j]",
+        "Mountpoints on each target node, separate filesystems, separated by spaces or commas, e.g. /ais/sd[a-j]",
         _mountpoints,
     ),
     Question(
         "proxies.nodes",
         "--proxy-nodes",
-        "Proxy nodes (at least three advised for HA)",
+        "Proxy nodes, separated by spaces or commas (at least three advised for HA)",
         _nodes,
         lambda answers: " ".join(answers.get("targets.nodes") or []) or None,
     ),
@@ -402,6 +404,11 @@ def _judged(problem: Problem, answered: list[str], pending: list[str]) -> bool:
     return bool(inside) and not any(_about(key, problem.key) for key in pending)
 
 
+def _mentions(problem: Problem, key: str) -> bool:
+    """Whether a problem of another key names ``key`` as written (``existingNamespace``)."""
+    return problem.key != key and re.search(rf"(?<![\w.]){re.escape(key)}(?![\w])", problem.message) is not None
+
+
 def stack_config(answers: Answers) -> dict[str, Any]:
     """The stack file's ``config:`` mapping: each answer under its key, in worksheet order."""
     config: dict[str, Any] = {}
@@ -429,7 +436,7 @@ class _Questionnaire:
         self.judge = judge
         self.answers: Answers = {}
         self.typed: dict[str, str] = {}  # what was typed for each key, the default when asked again
-        self.history: list[int] = []  # the questions answered, by index, in order
+        self.history: list[int] = []  # the questions answered at a prompt, by index, in order
         self.reopened: set[str] = set()  # keys to prompt for even though a flag gave them
         self.problems: list[str] = []  # without a prompt: every bad or missing flag
         self.failed: list[str] = []  # ... and their keys, whose sections are judged once they are fixed
@@ -460,12 +467,12 @@ class _Questionnaire:
         text = given
         if prompt:
             text = self._prompt(question, default)
-            if text in BACK:
-                return self._back(index)
+            if text in BACK or text.startswith("<"):
+                return self._back(index, "" if text in BACK else text[1:].strip())
         text = text or default
         if text is None:
             if question.optional:
-                return self._accept(index, None, "")
+                return self._accept(index, None, "", prompt)
             if not prompt:
                 self.problems.append(f"{question.flag}: required ({question.text})")
                 self.failed.append(question.key)
@@ -483,7 +490,7 @@ class _Questionnaire:
             if problems:
                 del self.answers[question.key]
                 return self._refuse(index, problems, across=True)
-        return self._accept(index, value, text)
+        return self._accept(index, value, text, prompt)
 
     def _prompt(self, question: Question, default: str | None) -> str:
         assert self.ask is not None
@@ -493,12 +500,14 @@ class _Questionnaire:
         except EOFError:
             raise AnswerError(f"input ended before an answer to: {question.text}") from None
 
-    def _accept(self, index: int, value: Any, text: str) -> int:
+    def _accept(self, index: int, value: Any, text: str, prompted: bool) -> int:
+        """Keep an answer; ``<`` goes back only to questions that were asked at a prompt."""
         question = QUESTIONS[index]
         self.answers[question.key] = value
         self.typed[question.key] = text
         self.reopened.discard(question.key)
-        self.history.append(index)
+        if prompted:
+            self.history.append(index)
         return index + 1
 
     def _refuse(self, index: int, problems: list[Problem], across: bool) -> int:
@@ -511,14 +520,24 @@ class _Questionnaire:
         for problem in problems:
             print(f"  {spoken(problem, False)}")
         if across:
-            print("  change this answer, or type < to go back and change an earlier one")
+            asked = [QUESTIONS[earlier].key for earlier in self.history]
+            named = [key for key in asked if any(_mentions(problem, key) for problem in problems)]
+            hint = f", or <{named[-1]} to go back to that question" if named else ""
+            print(f"  change this answer, or type < to go back and change an earlier one{hint}")
         self.reopened.add(QUESTIONS[index].key)
         return index
 
-    def _back(self, index: int) -> int:
+    def _back(self, index: int, key: str) -> int:
+        """To the last question asked, or to the one asked for ``key`` (``<existingNamespace``)."""
         if not self.history:
             print("  this is the first question")
             return index
+        if key:
+            asked = [QUESTIONS[earlier].key for earlier in self.history]
+            if key not in asked:
+                print(f"  {key} was not asked before this question; type < to go back one question")
+                return index
+            del self.history[asked.index(key) + 1 :]
         previous = self.history.pop()
         for later in QUESTIONS[previous:]:
             self.answers.pop(later.key, None)
