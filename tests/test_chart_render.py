@@ -162,6 +162,18 @@ def test_a_repository_chart_is_rendered_only_from_a_local_copy(tmp_path: Path, c
         chart_render.helm_manifests(chart_dir, release(chart="ais", repo="https://c.example.com", version="0.2.0"))
 
 
+def test_an_oci_chart_is_rendered_only_from_a_local_copy(tmp_path: Path, chart_dir: Path) -> None:
+    remote = release(chart="oci://registry.example.com/charts/ais", version="0.1.0")
+    with pytest.raises(ChartUnavailableError) as error:
+        locate_chart(remote, project_dir=tmp_path)
+    assert str(error.value) == (
+        "the chart comes from the OCI registry oci://registry.example.com/charts/ais (chart.version 0.1.0), which "
+        "render does not fetch: get a copy with `helm pull oci://registry.example.com/charts/ais --version 0.1.0 "
+        "--untar` and pass --chart DIR"
+    )
+    assert locate_chart(remote, chart_dir) == chart_dir
+
+
 def test_a_chart_without_its_subcharts_is_refused_with_the_command_that_fetches_them(tmp_path: Path) -> None:
     (tmp_path / "Chart.yaml").write_text("apiVersion: v1\nname: app\nversion: 0.1.0\n")
     dependency = {"name": "grafana", "version": ">=2.2.1", "repository": "https://charts.helm.sh/stable"}

@@ -502,3 +502,17 @@ def test_no_grafana_warning_where_grafana_keeps_its_password(render_stack: Any, 
     rendering = render_stack(worksheet(**changes))
     assert rendering.warnings == []
     assert "Warnings" not in summary_text(rendering)
+
+
+def test_an_oci_chart_is_pulled_by_its_full_reference(render_stack: Any) -> None:
+    """The provider pulls an OCI chart as `chart: oci://host/path/name` with no repository option;
+    `chart: ais` with `repositoryOpts.repo: oci://...` is the HTTP repository form it cannot pull."""
+    rendering = render_stack(
+        worksheet(chart={"repo": "oci://registry.example.com/charts/", "name": "ais", "version": "0.1.0"})
+    )
+    release = rendering.release().inputs
+    assert (release["chart"], release["version"]) == ("oci://registry.example.com/charts/ais", "0.1.0")
+    assert "repositoryOpts" not in release
+    assert release["description"].endswith(", chart oci://registry.example.com/charts/ais 0.1.0")
+    # The identity the guard compares is the worksheet's repository and name, as before.
+    assert rendering.outputs["chartSource"] == "oci://registry.example.com/charts ais"

@@ -517,6 +517,34 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         ]
     ],
     *[
+        ("accepted, but can never work (issue 22)", case, as_text(config), expected)
+        for case, config, expected in [
+            (
+                "a chart archive's URL as chart.path",
+                worksheet(chart={"path": "https://example.com/charts/ais-0.1.0.tgz"}),
+                ["chart.path: 'https://example.com/charts/ais-0.1.0.tgz' is a URL, but chart.path is a directory"],
+            ),
+            (
+                "an OCI reference as chart.path",
+                worksheet(chart={"path": "oci://registry.example.com/charts/ais"}),
+                ["chart.path: 'oci://registry.example.com/charts/ais' is a URL", "give chart.repo, chart.name"],
+            ),
+            (
+                "Graphite's volume on a node whose name no hostname label can hold",
+                worksheet(monitoring=monitoring(graphite={**GRAPHITE, "node": "n" * 64 + ".example.com"})),
+                [
+                    f"monitoring.graphite.node: '{'n' * 64}.example.com' is 76 characters; the volume is pinned to "
+                    "the node's kubernetes.io/hostname label, and a label value is at most 63"
+                ],
+            ),
+            (
+                "a 5 KB state path",
+                worksheet(statePath="/" + "/".join(["s" * 99] * 50)),
+                ["statePath: '/" + "s" * 39 + "...' is 5000 characters long; a path is at most 4095"],
+            ),
+        ]
+    ],
+    *[
         ("host access through chart.values", case, as_text(chart_values(values)), expected)
         for case, values, expected in [
             (

@@ -559,3 +559,69 @@ def test_no_patch_carries_the_force_annotation(make_stack: Any) -> None:
     patches = run_program(make_stack(WORKSHEET_EXAMPLE)).of_type(NODE_PATCH)
     assert len(patches) == 25
     assert all(set(patch.inputs["metadata"]) == {"name", "labels"} for patch in patches)
+
+
+# -- issue 22: no false alarm, no bare Python error ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "written", ["../ais-k8s/helm/ais/charts/", "./../ais-k8s/helm/ais/charts", "../ais-k8s/helm//ais/charts"]
+)
+def test_the_deployed_chart_path_written_otherwise_is_the_same_chart_with_a_note(preview: Any, written: str) -> None:
+    rendering = preview(worksheet(chart={"path": written}))
+    assert rendering.release().inputs["chart"] == written
+    assert (
+        f"chart.path: '{written}' is the deployed '../ais-k8s/helm/ais/charts' written otherwise; the Release's chart "
+        "input changes, so `pulumi up` upgrades it in place with the same chart"
+    ) in rendering.warnings
+
+
+def test_another_chart_directory_is_still_an_identity_change(preview: Any) -> None:
+    error = refusal(preview, worksheet(chart={"path": "../ais-k8s/helm/ais/charts/../other"}))
+    assert problems(error)[0].startswith(
+        "chart: the deployed cluster has 'path ../ais-k8s/helm/ais/charts'; changing it to "
+        "'path ../ais-k8s/helm/ais/charts/../other' installs a different chart over the deployed release."
+    )
+
+
+@pytest.mark.parametrize(
+    ("outputs", "expected"),
+    [
+        (
+            {"targetCount": "four"},
+            ["targetCount: the output is 'four', not a whole number; no change can be judged safe against it"],
+        ),
+        (
+            {"targetNodes": "cpu01", "monitoringStorage": ["cpu01:/data:1Gi"], "releaseName": 7},
+            [
+                # Numbers reach the program as JSON's, floats.
+                "releaseName: the output is 7.0, not text; no change can be judged safe against it",
+                "targetNodes: the output is 'cpu01', not a list of names; no change can be judged safe against it",
+                "monitoringStorage: the output is ['cpu01:/data:1Gi'], not a mapping of text; no change can be "
+                "judged safe against it",
+            ],
+        ),
+        (
+            {"targetCount": 12.5, "mountpoints": ["/ais/sda", 3]},
+            [
+                "targetCount: the output is 12.5, not a whole number; no change can be judged safe against it",
+                "mountpoints: the output is ['/ais/sda', 3.0], not a list of names; no change can be judged safe "
+                "against it",
+            ],
+        ),
+    ],
+)
+def test_deployed_outputs_of_another_shape_are_refused_naming_each(
+    make_stack: Any, outputs: dict[str, Any], expected: list[str]
+) -> None:
+    deployed = {**run_program(make_stack(WORKSHEET_EXAMPLE)).outputs, **outputs}
+    with pytest.raises(ProgramError) as failure:
+        run_program(make_stack(WORKSHEET_EXAMPLE), deployed_outputs=deployed)
+    assert str(failure.value).splitlines()[0] == (
+        "the deployed stack's outputs are not as this program exports them (see `pulumi stack output --json`); it "
+        f"has {'a problem' if len(expected) == 1 else f'{len(expected)} problems'}:"
+    )
+    assert problems(failure.value) == expected
+    # Refused before anything but the self-reference; the outputs as read are exported again.
+    assert [resource.type for resource in failure.value.registered] == [STACK_REFERENCE]
+    assert failure.value.outputs == deployed

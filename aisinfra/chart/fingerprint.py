@@ -72,8 +72,8 @@ def chart_digest(chart_dir: Path, dependency_update: bool) -> str:
 def release_description(source: ChartSource, dependency_update: bool, project_dir: Path) -> str:
     """The Release's description: the post-renderer's digest and the chart's (a chart from a
     repository is identified by its pinned version, which is an input already)."""
-    if source.repo:
-        chart = f"{source.chart} {source.version} from {source.repo}"
+    if source.remote:
+        chart = f"{source.chart} {source.version}" + (f" from {source.repo}" if source.repo else "")
     else:
         chart_dir = project_dir / source.chart
         chart = chart_digest(chart_dir, dependency_update) if chart_dir.is_dir() else f"{source.chart} (not found)"

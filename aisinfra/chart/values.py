@@ -9,6 +9,7 @@ worksheet sets is a mistake in the worksheet (``override_conflicts``), not a sil
 from __future__ import annotations
 
 import copy
+import posixpath
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,16 +21,41 @@ if TYPE_CHECKING:
 MONITORING_SERVICES = ("graphite", "grafana")
 
 
+OCI_SCHEME = "oci://"
+
+
 @dataclass(frozen=True)
 class ChartSource:
+    """The Release's chart as the provider takes it: a local path; a name in an HTTP chart
+    repository (``repo``); or an OCI reference, which names the chart itself (``oci://host/path/ais``)
+    and takes no repository option."""
+
     chart: str
     version: str | None = None
     repo: str | None = None
 
     @property
+    def remote(self) -> bool:
+        return self.repo is not None or self.chart.startswith(OCI_SCHEME)
+
+    @property
     def identity(self) -> str:
-        """Where the chart comes from, not its version: an upgrade keeps the identity."""
-        return f"{self.repo} {self.chart}" if self.repo else f"path {self.chart}"
+        """Where the chart comes from, not its version: an upgrade keeps the identity. A repository
+        chart is ``<repo> <name>``, an OCI one too (as the worksheet writes it), a path as written
+        (``same_chart`` compares paths by the directory they name)."""
+        if self.repo:
+            return f"{self.repo} {self.chart}"
+        if self.chart.startswith(OCI_SCHEME):
+            repository, _, name = self.chart.rpartition("/")
+            return f"{repository} {name}"
+        return f"path {self.chart}"
+
+
+def same_chart(identity: str, other: str) -> bool:
+    """Whether two chart identities name one chart: ``path chart/`` and ``path ./chart`` do."""
+    if identity.startswith("path ") and other.startswith("path "):
+        return posixpath.normpath(identity.removeprefix("path ")) == posixpath.normpath(other.removeprefix("path "))
+    return identity == other
 
 
 def chart_source(worksheet: Worksheet) -> ChartSource:
@@ -37,7 +63,10 @@ def chart_source(worksheet: Worksheet) -> ChartSource:
     if chart.path is not None:
         return ChartSource(chart=chart.path)
     # Without a path the worksheet model has required repo, name and version.
-    assert chart.name is not None
+    assert chart.name is not None and chart.repo is not None
+    if chart.repo.startswith(OCI_SCHEME):
+        # Helm pulls an OCI chart by its full reference; a repository option is an HTTP index's.
+        return ChartSource(chart=f"{chart.repo.rstrip('/')}/{chart.name}", version=chart.version)
     return ChartSource(chart=chart.name, version=chart.version, repo=chart.repo)
 
 

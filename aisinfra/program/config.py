@@ -9,7 +9,14 @@ import pulumi
 
 from aisinfra.chart.rules import load_worksheet
 from aisinfra.program import sdk
-from aisinfra.program.safety import DeployedState, UnsafeChangeError, forced_patch_problems, unsafe_changes
+from aisinfra.program.safety import (
+    DeployedOutputError,
+    DeployedState,
+    UnsafeChangeError,
+    forced_patch_problems,
+    respelled_chart,
+    unsafe_changes,
+)
 from aisinfra.worksheet.model import Worksheet, WorksheetError
 from aisinfra.worksheet.stackfile import PREFIX, project_keys
 
@@ -33,7 +40,10 @@ def read_deployed_state() -> DeployedState:
     reference = pulumi.StackReference(f"{pulumi.get_stack()}-deployed", stack_name=name)
     # Waiting here lets a refusal stop the program before any other resource is registered.
     outputs: dict[str, Any] | None = sdk.wait_for(reference.outputs.future())
-    return DeployedState.from_outputs(outputs or {})
+    try:
+        return DeployedState.from_outputs(outputs or {})
+    except DeployedOutputError as error:
+        refuse(error, DeployedState(outputs=dict(outputs or {})))
 
 
 def read_worksheet(deployed: DeployedState) -> Worksheet:
@@ -56,6 +66,9 @@ def refuse_unsafe_changes(worksheet: Worksheet, deployed: DeployedState) -> None
     problems = unsafe_changes(deployed, worksheet)
     if problems:
         refuse(UnsafeChangeError(problems), deployed)
+    note = respelled_chart(deployed, worksheet)
+    if note is not None:
+        pulumi.log.warn(note)
 
 
 def refuse(error: WorksheetError, deployed: DeployedState) -> NoReturn:

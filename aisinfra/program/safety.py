@@ -18,12 +18,13 @@ A scale-in goes through only when the worksheet acknowledges it (``targets.decom
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aisinfra.chart import naming
-from aisinfra.chart.values import MONITORING_SERVICES, chart_source, monitoring_volumes
+from aisinfra.chart.values import MONITORING_SERVICES, chart_source, monitoring_volumes, same_chart
 from aisinfra.worksheet.model import Worksheet, WorksheetError, acknowledgement_entries
 
 # What forces a label patch over another owner's value (pulumi-kubernetes): the provider
@@ -55,6 +56,14 @@ class DeployedState:
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, Any]) -> DeployedState:
+        """Raises ``DeployedOutputError`` naming every output not of the shape this program exports."""
+        problems = [
+            f"{key}: the output is {shown!r}, not {what}; no change can be judged safe against it"
+            for key, what in _OUTPUT_SHAPES.items()
+            if (shown := outputs.get(key)) is not None and not _SHAPE_TESTS[what](shown)
+        ]
+        if problems:
+            raise DeployedOutputError(problems)
         count = outputs.get("targetCount")
         storage = outputs.get("monitoringStorage")
         return cls(
@@ -69,6 +78,40 @@ class DeployedState:
             monitoring_storage=dict(storage) if storage is not None else None,
             outputs=dict(outputs),
         )
+
+
+class DeployedOutputError(WorksheetError):
+    """The stack's last outputs are not what this program exports: what is deployed cannot be
+    known, so no change can be judged safe. Each problem names the output (``pulumi stack output``)."""
+
+    subject = (
+        "the deployed stack's outputs are not as this program exports them (see `pulumi stack output --json`); it has"
+    )
+
+
+_SHAPE_TESTS = {
+    "text": lambda value: isinstance(value, str),
+    # JSON numbers reach the program as floats; a whole one is a count.
+    "a whole number": lambda value: (
+        (isinstance(value, int | float) and not isinstance(value, bool)) and float(value).is_integer() and value >= 0
+    ),
+    "a list of names": lambda value: isinstance(value, list) and all(isinstance(item, str) for item in value),
+    "a mapping of text": lambda value: (
+        isinstance(value, dict) and all(isinstance(item, str) for item in value.values())
+    ),
+}
+# The outputs the guard reads, with the shape this program exports them in.
+_OUTPUT_SHAPES = {
+    "releaseName": "text",
+    "namespace": "text",
+    "statePath": "text",
+    "chartSource": "text",
+    "targetNodes": "a list of names",
+    "targetCount": "a whole number",
+    "mountpoints": "a list of names",
+    "proxyNodes": "a list of names",
+    "monitoringStorage": "a mapping of text",
+}
 
 
 def monitoring_storage(worksheet: Worksheet) -> dict[str, str]:
@@ -115,6 +158,17 @@ def unsafe_changes(deployed: DeployedState, worksheet: Worksheet) -> list[str]:
         + _removed_mountpoints(deployed, worksheet)
         + _removed_proxies(deployed, worksheet)
         + _identity_changes(deployed, worksheet)
+    )
+
+
+def respelled_chart(deployed: DeployedState, worksheet: Worksheet) -> str | None:
+    """A note when the chart path is written otherwise than deployed but names the same directory."""
+    now = chart_source(worksheet).identity
+    if deployed.chart_source is None or deployed.chart_source == now or not same_chart(deployed.chart_source, now):
+        return None
+    return (
+        f"chart.path: '{now.removeprefix('path ')}' is the deployed '{deployed.chart_source.removeprefix('path ')}' "
+        "written otherwise; the Release's chart input changes, so `pulumi up` upgrades it in place with the same chart"
     )
 
 
@@ -209,7 +263,8 @@ def _identity_changes(deployed: DeployedState, worksheet: Worksheet) -> list[str
     acknowledged = acknowledgement_entries(worksheet.identity_change)
     problems = []
     for key, value in now.items():
-        if before[key] is None or before[key] == value or acknowledged[key] == value:
+        same = same_chart if key == "chart" else operator.eq
+        if before[key] is None or same(before[key], value) or acknowledged[key] == value:
             continue
         problems.append(
             f"{written.get(key, key)}: the deployed cluster has '{before[key]}'; changing it to '{value}' "

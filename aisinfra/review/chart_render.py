@@ -23,6 +23,7 @@ import helm_python
 import yaml
 
 from aisinfra.chart.dependencies import missing_subcharts
+from aisinfra.chart.values import OCI_SCHEME
 from aisinfra.review.render import Rendering
 from aisinfra.worksheet.stackfile import PROJECT_DIR
 
@@ -190,6 +191,12 @@ def locate_chart(release: ReleaseInputs, chart_dir: Path | None = None, project_
                 f"the chart comes from the repository {release.repo} (chart.name {release.chart}, chart.version "
                 f"{release.version}), which render does not fetch: get a copy with `helm pull {release.chart} "
                 f"--repo {release.repo} --version {release.version} --untar` and pass --chart DIR"
+            )
+        if release.chart.startswith(OCI_SCHEME):
+            raise ChartUnavailableError(
+                f"the chart comes from the OCI registry {release.chart} (chart.version {release.version}), which "
+                f"render does not fetch: get a copy with `helm pull {release.chart} --version {release.version} "
+                "--untar` and pass --chart DIR"
             )
         chart_dir = project_dir / release.chart
         key = f"chart.path '{release.chart}'"

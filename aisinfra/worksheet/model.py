@@ -376,6 +376,27 @@ def _chart_repo(value: str) -> str:
     return value
 
 
+def _chart_path(value: str) -> str:
+    _visible(value)
+    if "://" in value:
+        raise ValueError(
+            f"'{value}' is a URL, but chart.path is a directory here (a checkout of ais-k8s helm/ais/charts); for "
+            "a chart in a repository give chart.repo, chart.name and chart.version, for an archive untar it and "
+            "give its directory"
+        )
+    return value
+
+
+def _monitoring_node(value: str) -> str:
+    _dns_subdomain(value, "node name")
+    if len(value) > k8s.MAX_LABEL_VALUE:
+        raise ValueError(
+            f"'{value}' is {len(value)} characters; the volume is pinned to the node's kubernetes.io/hostname "
+            f"label, and a label value is at most {k8s.MAX_LABEL_VALUE}: give the node's hostname label instead"
+        )
+    return value
+
+
 def _chart_name(value: str) -> str:
     _visible(value)
     if not _CHART_NAME.fullmatch(value):
@@ -384,7 +405,7 @@ def _chart_name(value: str) -> str:
 
 
 class Chart(_Section):
-    path: Annotated[str, AfterValidator(_visible)] | None = None
+    path: Annotated[str, AfterValidator(_chart_path)] | None = None
     repo: Annotated[str, AfterValidator(_chart_repo)] | None = None
     name: Annotated[str, AfterValidator(_chart_name)] | None = None
     version: Annotated[str, AfterValidator(_pinned_version)] | None = None
@@ -432,7 +453,7 @@ class Proxies(_Section):
 class Storage(_Section):
     """Monitoring storage: a volume this program creates on a node, or an existing claim."""
 
-    node: NodeName | None = None
+    node: Annotated[str, AfterValidator(_monitoring_node)] | None = None
     path: HostDirectory | None = None
     size: Quantity | None = None
     existing_claim: ClaimName | None = None
