@@ -21,6 +21,7 @@ from aisinfra.chart.rules import (
     monitoring_name_problems,
     mountpoint_problems,
     release_name_problems,
+    shared_claim_problems,
 )
 from aisinfra.worksheet.model import WorksheetError
 from tests.test_worksheet_rules import config
@@ -403,6 +404,22 @@ def test_host_access_through_values_is_refused_but_node_exporters_own_defaults()
         "chart.values.prometheus.server.securityContext.privileged: gives a pod every device of the node "
         f"(privileged); {HOST_ADVICE}",
     ]
+
+
+def test_a_monitoring_claim_mounted_by_another_service_is_refused_but_its_own_persistence() -> None:
+    claims = {"graphite": "g-claim", "grafana": "site-grafana"}
+    values = {
+        "graphite": {"persistence": {"existingClaim": "g-claim"}},  # its own: override_conflicts judges it
+        "grafana": {"extraVolumeMounts": [{"existingClaim": "g-claim"}, {"existingClaim": "other"}]},
+        "x": [{"claimName": "site-grafana"}, "g-claim"],
+    }
+    assert shared_claim_problems(values, claims) == [
+        "chart.values.grafana.extraVolumeMounts[0].existingClaim: 'g-claim' is monitoring.graphite's claim; a second "
+        "service would write into graphite's volume: give it a claim of its own",
+        "chart.values.x[0].claimName: 'site-grafana' is monitoring.grafana's claim; a second service would write "
+        "into grafana's volume: give it a claim of its own",
+    ]
+    assert shared_claim_problems(values, {}) == []
 
 
 def test_credentials_are_not_reported_when_chart_is_stored_as_a_secret() -> None:

@@ -416,6 +416,12 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         example_text(replace=("    initialCount: 0\n", "    initialCount: .inf\n")),
         ["aisinfra:targets: holds .inf or .nan"],
     ),
+    (
+        "stack files as the CLI reads them",
+        "an ESC environment whose config nothing here can review",
+        example_text("environment:\n  - aistore/prod\n"),
+        ["environment: imports Pulumi ESC environments, whose config check and render cannot see"],
+    ),
     # -- the third hardening round (issue 17): each class from the issue's own examples
     *[
         ("nested booleans written as text", case, as_text(config), expected)
@@ -535,6 +541,28 @@ CASES: list[tuple[str, str, str, list[str]]] = [
                 [
                     f"monitoring.graphite.node: '{'n' * 64}.example.com' is 76 characters; the volume is pinned to "
                     "the node's kubernetes.io/hostname label, and a label value is at most 63"
+                ],
+            ),
+            (
+                "the Graphite claim mounted into Grafana through chart.values",
+                chart_values({"grafana": {"extraVolumeMounts": [{"name": "g", "existingClaim": "demo-ais-graphite"}]}}),
+                [
+                    "chart.values.grafana.extraVolumeMounts[0].existingClaim: 'demo-ais-graphite' is "
+                    "monitoring.graphite's claim; a second service would write into graphite's volume"
+                ],
+            ),
+            (
+                "the Grafana claim as a Prometheus volume",
+                chart_values(
+                    {
+                        "prometheus": {
+                            "server": {"extraVolumes": [{"persistentVolumeClaim": {"claimName": "demo-ais-grafana"}}]}
+                        }
+                    }
+                ),
+                [
+                    "chart.values.prometheus.server.extraVolumes[0].persistentVolumeClaim.claimName: "
+                    "'demo-ais-grafana' is monitoring.grafana's claim"
                 ],
             ),
             (

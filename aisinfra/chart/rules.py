@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from aisinfra.chart import naming
-from aisinfra.chart.values import MONITORING_SERVICES, chart_source, override_conflicts
+from aisinfra.chart.values import MONITORING_SERVICES, chart_source, monitoring_claims, override_conflicts
 from aisinfra.worksheet import k8s
 from aisinfra.worksheet.model import (
     Worksheet,
@@ -219,9 +219,7 @@ def chart_values_problems(values: Any, prefix: str = "chart.values.", credential
     a pod the node itself, or hold credentials in plain text (by key, by an env var's name, or by
     the value's shape)."""
     problems = []
-    items = values.items() if isinstance(values, dict) else enumerate(values)
-    for key, value in items:
-        path = f"{prefix}{key}" if isinstance(values, dict) else f"{prefix.removesuffix('.')}[{key}]"
+    for key, value, path in _children(values, prefix):
         lowered = str(key).lower()
         if isinstance(values, dict) and (lowered in ("nodeselector", "nodeaffinity") or path in _NODE_LABEL_KEYS):
             problems.append(
@@ -258,6 +256,38 @@ def chart_values_problems(values: Any, prefix: str = "chart.values.", credential
 
 # Node label keys the chart selects on: the program sets them, with the values the worksheet makes.
 _NODE_LABEL_KEYS = frozenset({"chart.values.proxy.initialPrimaryProxyNodeLabel"})
+
+
+def _children(values: Any, prefix: str) -> Iterator[tuple[Any, Any, str]]:
+    """Each key (or index) of a mapping (or list) in chart.values, its value, and its path as written."""
+    if isinstance(values, dict):
+        for key, value in values.items():
+            yield key, value, f"{prefix}{key}"
+    else:
+        for index, value in enumerate(values):
+            yield index, value, f"{prefix.removesuffix('.')}[{index}]"
+
+
+# Where charts name a claim a pod mounts.
+_CLAIM_KEYS = frozenset({"claimName", "existingClaim"})
+
+
+def shared_claim_problems(values: Any, claims: dict[str, str], prefix: str = "chart.values.") -> list[str]:
+    """A monitoring service's claim (``claims``: service -> claim) mounted through chart.values by
+    anything but that service's own persistence: two services writing into one volume, as the
+    worksheet's own keys refuse."""
+    problems = []
+    for key, value, path in _children(values, prefix):
+        if isinstance(value, dict | list):
+            problems += shared_claim_problems(value, claims, f"{path}.")
+        elif key in _CLAIM_KEYS and value in claims.values():
+            owner = next(service for service, claim in claims.items() if claim == value)
+            if not path.startswith(f"chart.values.{owner}.persistence."):
+                problems.append(
+                    f"{path}: '{value}' is monitoring.{owner}'s claim; a second service would write into "
+                    f"{owner}'s volume: give it a claim of its own"
+                )
+    return problems
 
 
 def _credential_shape(text: str) -> str | None:
@@ -332,4 +362,5 @@ def _override_problems(worksheet: Worksheet) -> list[str]:
         for key in sorted(set(worksheet.chart.values) & {"fullnameOverride", "nameOverride"})
     ]
     # Override conflicts are judged on computed values, which need a consistent worksheet.
-    return problems or override_conflicts(worksheet)
+    problems = problems or override_conflicts(worksheet)
+    return problems + shared_claim_problems(worksheet.chart.values, monitoring_claims(worksheet))

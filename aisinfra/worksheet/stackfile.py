@@ -139,6 +139,13 @@ def stack_from_text(text: str, path: Path, project_dir: Path = PROJECT_DIR) -> S
         raise StackFileError(
             f"{path}: unknown top-level key '{unknown[0]}'{hint}; a stack file holds {', '.join(STACK_FILE_KEYS)}"
         )
+    if document.get("environment") is not None:
+        # Config from an ESC environment reaches the program at `pulumi up` but is invisible here,
+        # so check and render would review another worksheet than the one deployed.
+        raise StackFileError(
+            f"{path}: environment: imports Pulumi ESC environments, whose config check and render cannot see "
+            "and so never review; write the keys into this stack file's config instead and remove 'environment:'"
+        )
     config = document.get("config")
     if config is None:
         config = {}
