@@ -165,6 +165,10 @@ def test_a_services_cluster_ip_is_refused_once_allocated_and_kept_when_left_out(
     proxy = real(example, "Service", "demo-ais-proxy")
     assert proxy["spec"]["clusterIP"] == "None"  # headless
     assert lines(proxy, after(proxy, lambda m: m["spec"].pop("clusterIP"))) == []  # the registry keeps it
+    assert lines(proxy, after(proxy, lambda m: m["spec"].update(clusterIPs=["None"]))) == []  # the same address
+    assert refused(proxy, after(proxy, lambda m: m["spec"].update(clusterIP="", clusterIPs=["10.96.0.20"]))) == (
+        "! refused by the API server: Service ais/demo-ais-proxy spec.clusterIP is immutable"
+    )
     external = after(grafana, lambda m: m["spec"].update(type="ExternalName", externalName="grafana.example.com"))
     assert lines(headless, external) == []
 

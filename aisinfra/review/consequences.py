@@ -157,20 +157,21 @@ def _service(before: Manifest, after: Manifest) -> list[str]:
     # is or becomes ExternalName. A rendering that leaves it out keeps the allocated one (the
     # Service registry copies it over), so only a rendering that sets a different one is refused
     # -- also one that pins the address the cluster happened to allocate, which this cannot know.
-    was, now = _section(before, "spec", {}), _section(after, "spec", {})
+    was, now = _section(before, "spec", NO_DEFAULTS), _section(after, "spec", NO_DEFAULTS)
     if "ExternalName" in (was.get("type"), now.get("type")):
         return []
-    fields = []
-    if now.get("clusterIP") and now.get("clusterIP") != was.get("clusterIP"):
-        fields.append("spec.clusterIP")
-    if now.get("clusterIPs") and (was.get("clusterIPs") or [None])[0] != now["clusterIPs"][0]:
-        fields.append("spec.clusterIPs")
-    return fields
+    address = _cluster_ip(now)
+    return ["spec.clusterIP"] if address and address != _cluster_ip(was) else []
+
+
+def _cluster_ip(spec: dict[str, Any]) -> Any:
+    """The primary cluster IP, written as clusterIP or as the first of clusterIPs (the same field)."""
+    return spec.get("clusterIP") or next(iter(spec.get("clusterIPs") or []), None)
 
 
 def _persistent_volume(before: Manifest, after: Manifest) -> list[str]:
     # core ValidatePersistentVolumeUpdate (see VOLUME_MUTABLE); nodeAffinity may be set where none was.
-    had_affinity = bool(_section(before, "spec", {}).get("nodeAffinity"))
+    had_affinity = bool(_section(before, "spec", NO_DEFAULTS).get("nodeAffinity"))
     mutable = VOLUME_MUTABLE if had_affinity else VOLUME_MUTABLE | {"nodeAffinity"}
     return _changed_except(before, after, "spec", mutable, VOLUME_MODE_DEFAULT)
 
