@@ -17,6 +17,7 @@ from aisinfra.chart.naming import CLUSTER_LABEL_KEY, INITIAL_PRIMARY_LABEL_KEY, 
 from aisinfra.chart.rules import load_worksheet
 from aisinfra.review import chart_render, manifests, object_checks, render
 from aisinfra.review.check import check_rendered_stacks, check_stacks
+from aisinfra.review.consequences import release_consequences
 from aisinfra.review.diff import diff_renders
 from aisinfra.review.manifest_diff import DuplicateObjectError, diff_manifests
 from aisinfra.worksheet.model import Problem, WorksheetError
@@ -145,7 +146,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="OTHER_STACK_OR_DIR",
         help="instead of the tree, show per resource what differs from OTHER (a stack name, or a directory "
         "written by an earlier `render --out`) to STACK; then, when both sides' charts render (or OTHER's "
-        "directory holds the chart's objects), per object what the Release installs differently",
+        "directory holds the chart's objects), per object what the Release installs differently and what that does: "
+        "the pods it restarts, or an update the API server refuses (exit 1)",
     )
     render_parser.set_defaults(run=_render)
 
@@ -302,9 +304,10 @@ def _release_objects(side: render.Rendering | Path, chart_dir: Path | None = Non
 
 def _print_release_objects_diff(
     arguments: argparse.Namespace, rendering: render.Rendering, other: render.Rendering | Path
-) -> None:
+) -> int:
     """The object-level diff of what the two Releases install -- what `pulumi preview` never
-    shows for a Release -- or, on stderr, why it cannot be shown."""
+    shows for a Release -- with what each change does, or, on stderr, why it cannot be shown.
+    Returns how many of the changed objects the API server would refuse."""
     sides: dict[str, list[manifests.Manifest]] = {}
     reasons = []
     for name, side, chart_dir in (("before", other, None), ("after", rendering, arguments.chart)):
@@ -315,10 +318,13 @@ def _print_release_objects_diff(
     heading = f"Objects the Release installs (chart rendered, post-rendered), {arguments.diff} -> {arguments.stack}:"
     if reasons:
         print(f"\n{heading} not compared: {'; '.join(reasons)}.", file=sys.stderr)
-        return
+        return 0
     whole = f"{manifests.RELEASE_OBJECTS_FILE} of `render {arguments.stack} --out DIR`"
-    lines = diff_manifests(sides["before"], sides["after"], whole_manifests=whole)
+    found = release_consequences(sides["before"], sides["after"], rendering.release().inputs["name"])
+    notes = {key: [consequence.line for consequence in consequences] for key, consequences in found.items()}
+    lines = diff_manifests(sides["before"], sides["after"], whole_manifests=whole, notes=notes)
     print("\n".join(["", heading, *lines]) if lines else f"\n{heading} no differences")
+    return sum(consequence.refused for consequences in found.values() for consequence in consequences)
 
 
 def _render_output(directory: Path) -> list[dict[str, Any]]:
@@ -366,8 +372,14 @@ def _render(arguments: argparse.Namespace) -> int:
         other = _other_render(arguments, arguments.diff)
         lines = diff_renders(_resources(other), render.resource_documents(rendering))
         print("\n".join(lines) if lines else f"no differences between {arguments.diff} and {arguments.stack}")
-        _print_release_objects_diff(arguments, rendering, other)
-        return EXIT_OK
+        refused = _print_release_objects_diff(arguments, rendering, other)
+        if refused:
+            print(
+                f"error: the API server would refuse {refused} object(s) of the Release's upgrade ('! refused' "
+                "above), failing `pulumi up`",
+                file=sys.stderr,
+            )
+        return EXIT_PROBLEMS if refused else EXIT_OK
     print(render.summary_text(rendering))
     written = render.write_outputs(rendering, arguments.out) if arguments.out is not None else []
     problems, clean, unreviewed = [], "", ""

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from aisinfra.review.manifest_diff import DuplicateObjectError, diff_manifests
+from aisinfra.review.manifest_diff import DuplicateObjectError, ObjectKey, diff_manifests
 
 # The reference leaves namespaces to Helm's --namespace, as the chart's templates do; the objects
 # the cluster gets are in the release's namespace.
@@ -265,6 +265,27 @@ def test_an_object_shows_a_bounded_number_of_lines_and_says_how_many_it_left_out
     assert lines[21:] == [
         '    spec.template.spec.containers[ais].env[EXTRA_19]: (absent) -> {"name": "EXTRA_19", "value": "19"}',
         "    ... 10 more lines of changes (see build/render/dev)",
+    ]
+
+
+def test_notes_come_before_the_changes_and_are_never_left_out() -> None:
+    names = [f"node{index:04d}" for index in range(1, 4)]
+    before = [node(name, "demo") for name in names]
+    after = [node(name, "prod") for name in names]
+    note = ObjectKey("Node", "", "node0002")
+    lines = diff_manifests(before, after, notes={note: [f"~ note {index}" for index in range(25)]})
+    changes = [
+        '    metadata.labels["nvidia.com/ais-proxy"]: "demo-ais-electable" -> "prod-ais-electable"',
+        '    metadata.labels["nvidia.com/ais-target"]: "demo-ais" -> "prod-ais"',
+    ]
+    # The noted object leaves the group of objects with the same changes.
+    assert lines == [
+        "rendered objects: 0 added, 0 removed, 3 changed, 0 unchanged",
+        "~ Node node0001, node0003 (2 objects)",
+        *changes,
+        "~ Node node0002",
+        *[f"    ~ note {index}" for index in range(25)],
+        *changes,
     ]
 
 

@@ -17,6 +17,7 @@ import yaml
 from aisinfra.cli import main
 from tests.conftest import worksheet
 
+TARGET = "StatefulSet ais/demo-ais-target"
 HEADING = "Objects the Release installs (chart rendered, post-rendered), {other} -> {stack}:"
 # A password of its own keeps Grafana off the chart's random one, which differs in every render.
 PASSWORD = {"secure": "v1:abc:def"}
@@ -47,9 +48,21 @@ def stacks(tmp_path: Path, chart_dir: Path) -> Path:
         chart={"path": str(chart_dir)}, monitoring={"enabled": False, "externalGraphite": "graphite.example.com:2003"}
     )
     elsewhere = worksheet(chart={"path": "../no-such-chart"}, grafanaAdminPassword=PASSWORD)
+    new_aisnode = worksheet(
+        chart={"path": str(chart_dir)}, grafanaAdminPassword=PASSWORD, images={"aisnode": "aistore/aisnode:3.5"}
+    )
+    grafana_memory = {"grafana": {"resources": {"limits": {"memory": "1Gi"}}}}
+    grafana_value = worksheet(chart={"path": str(chart_dir), "values": grafana_memory}, grafanaAdminPassword=PASSWORD)
     directory = tmp_path / "stacks"
     directory.mkdir()
-    for name, config in (("twelve", twelve), ("thirteen", thirteen), ("off", off), ("elsewhere", elsewhere)):
+    for name, config in (
+        ("twelve", twelve),
+        ("thirteen", thirteen),
+        ("off", off),
+        ("elsewhere", elsewhere),
+        ("new-aisnode", new_aisnode),
+        ("grafana-value", grafana_value),
+    ):
         write(directory, name, config)
     return directory
 
@@ -59,8 +72,11 @@ ONE_MORE_TARGET = [
     # 52 objects: the 53 of the chart with monitoring on, less the chart's own Grafana Secret.
     "rendered objects: 0 added, 0 removed, 2 changed, 50 unchanged",
     "~ StatefulSet ais/demo-ais-proxy",
+    # The proxies learn the target count from their environment: a new target restarts them all.
+    "    ~ restarts 12 proxy pods, one at a time",
     '    spec.template.spec.containers[ais].env[TARGETS].value: "12" -> "13"',
     "~ StatefulSet ais/demo-ais-target",
+    "    ~ adds 1 target pod",
     "    spec.replicas: 12 -> 13",
 ]
 
@@ -132,4 +148,74 @@ def test_a_directory_written_without_the_chart_is_not_compared(stacks: Path, cap
     assert line.startswith(
         f"{HEADING.format(other=out, stack='elsewhere')} not compared: {out} has no release-objects.yaml "
         "(it was written without the chart); chart.path '../no-such-chart': no chart at "
+    )
+
+
+# -- what each change does -------------------------------------------------------------------------
+
+
+def test_a_new_aisnode_image_restarts_every_target_and_proxy_pod(stacks: Path, capsys: Any) -> None:
+    assert cli(stacks, "render", "new-aisnode", "--diff", "twelve") == 0
+    image = '    spec.template.spec.containers[ais].image: "aistore/aisnode:3.4" -> "aistore/aisnode:3.5"'
+    assert object_section(capsys.readouterr().out, "twelve", "new-aisnode") == [
+        HEADING.format(other="twelve", stack="new-aisnode"),
+        "rendered objects: 0 added, 0 removed, 2 changed, 50 unchanged",
+        "~ StatefulSet ais/demo-ais-proxy",
+        "    ~ restarts 12 proxy pods, one at a time",
+        image,
+        "~ StatefulSet ais/demo-ais-target",
+        "    ~ restarts 12 target pods, one at a time",
+        image,
+    ]
+
+
+def test_a_monitoring_value_restarts_no_aistore_pod(stacks: Path, capsys: Any) -> None:
+    assert cli(stacks, "render", "grafana-value", "--diff", "twelve") == 0
+    assert object_section(capsys.readouterr().out, "twelve", "grafana-value") == [
+        HEADING.format(other="twelve", stack="grafana-value"),
+        "rendered objects: 0 added, 0 removed, 1 changed, 51 unchanged",
+        "~ Deployment ais/demo-grafana",
+        "    ~ restarts 1 demo-grafana pod, rolling",
+        '    spec.template.spec.containers[grafana].resources.limits: (absent) -> {"memory": "1Gi"}',
+    ]
+
+
+def claim_templates(manifest: dict[str, Any]) -> None:
+    manifest["spec"]["volumeClaimTemplates"] = [
+        {
+            "metadata": {"name": "cache"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+        }
+    ]
+
+
+def selector(manifest: dict[str, Any]) -> None:
+    manifest["spec"]["selector"]["matchLabels"]["component"] = "storage"
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"), [(selector, "spec.selector"), (claim_templates, "spec.volumeClaimTemplates")]
+)
+def test_a_changed_target_selector_or_claim_templates_is_refused_and_fails_the_diff(
+    stacks: Path, capsys: Any, edit: Any, field: str
+) -> None:
+    """The deployed objects as an earlier `render --out` wrote them, then edited as a chart edit or
+    a post-renderer would have made them: upgrading to this stack's rendering changes the field."""
+    out = stacks.parent / "out-edited"
+    assert cli(stacks, "render", "twelve", "--out", str(out)) == 0
+    objects = list(yaml.safe_load_all((out / "release-objects.yaml").read_text()))
+    target = next(o for o in objects if (o["kind"], o["metadata"]["name"]) == ("StatefulSet", "demo-ais-target"))
+    edit(target)
+    (out / "release-objects.yaml").write_text(yaml.safe_dump_all(objects))
+    capsys.readouterr()
+    assert cli(stacks, "render", "twelve", "--diff", str(out)) == 1
+    output = capsys.readouterr()
+    section = object_section(output.out, str(out), "twelve")
+    assert section[1:3] == ["rendered objects: 0 added, 0 removed, 1 changed, 51 unchanged", f"~ {TARGET}"]
+    assert section[3].startswith(
+        f"    ! refused by the API server: {TARGET} {field} is immutable -- keep it as it was, "
+    )
+    assert output.err == (
+        "error: the API server would refuse 1 object(s) of the Release's upgrade ('! refused' above), failing "
+        "`pulumi up`\n"
     )

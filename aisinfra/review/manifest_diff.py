@@ -18,7 +18,7 @@ import difflib
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,35 +62,49 @@ class ObjectKey:
         return (self.kind, natural_order(self.namespace), natural_order(self.name))
 
 
-def diff_manifests(
-    before: Iterable[Manifest], after: Iterable[Manifest], whole_manifests: str = "the manifests written by --out"
-) -> list[str]:
-    """Lines ``+ Kind ns/name`` (added), ``- Kind ns/name`` (removed) and ``~ Kind ns/name``
-    (changed) followed by its ``    path: old -> new`` lines, in kind, namespace, name order,
-    after one summary line; empty when the manifests agree. ``whole_manifests`` says where the
-    reader finds what the diff leaves out."""
+def matched_objects(
+    before: Iterable[Manifest], after: Iterable[Manifest]
+) -> list[tuple[ObjectKey, Manifest | None, Manifest | None]]:
+    """Every object of either rendering as ``(key, before, after)``, ``None`` on the side that
+    lacks it, in kind, namespace, name order."""
     old = _by_key(before)
     new = _by_key(after)
-    keys = sorted(old.keys() | new.keys(), key=ObjectKey.sort_key)
-    entries: list[tuple[ObjectKey, str, tuple[str, ...]]] = []
-    for key in keys:
-        if key not in new:
-            entries.append((key, "-", ()))
-        elif key not in old:
-            entries.append((key, "+", ()))
+    return [(key, old.get(key), new.get(key)) for key in sorted(old.keys() | new.keys(), key=ObjectKey.sort_key)]
+
+
+def diff_manifests(
+    before: Iterable[Manifest],
+    after: Iterable[Manifest],
+    whole_manifests: str = "the manifests written by --out",
+    notes: Mapping[ObjectKey, Sequence[str]] | None = None,
+) -> list[str]:
+    """Lines ``+ Kind ns/name`` (added), ``- Kind ns/name`` (removed) and ``~ Kind ns/name``
+    (changed) followed by its ``notes`` (what the change does, never left out) and its
+    ``    path: old -> new`` lines, in kind, namespace, name order, after one summary line; empty
+    when the manifests agree. ``whole_manifests`` says where the reader finds what the diff
+    leaves out."""
+    notes = notes or {}
+    matched = matched_objects(before, after)
+    entries: list[_Entry] = []
+    for key, old, new in matched:
+        if new is None:
+            entries.append(_Entry(key, "-"))
+        elif old is None:
+            entries.append(_Entry(key, "+"))
         else:
-            fields = _object_changes(old[key], new[key], secret=key.kind in SECRET_KINDS)
+            fields = _object_changes(old, new, secret=key.kind in SECRET_KINDS)
             if fields:
-                entries.append((key, "~", tuple(fields)))
+                entries.append(_Entry(key, "~", tuple(notes.get(key, ())), tuple(fields)))
     if not entries:
         return []
-    counts = Counter(sign for _, sign, _ in entries)
+    counts = Counter(entry.sign for entry in entries)
     lines = [
         f"rendered objects: {counts['+']} added, {counts['-']} removed, {counts['~']} changed, "
-        f"{len(keys) - len(entries)} unchanged"
+        f"{len(matched) - len(entries)} unchanged"
     ]
-    for kind, sign, changes, members in _groups(entries):
+    for (kind, sign, object_notes, changes), members in _groups(entries).items():
         lines.append(f"{sign} {kind} {_object_names(members, whole_manifests)}")
+        lines += [f"    {note}" for note in object_notes]
         lines += [f"    {change}" for change in changes[:MAX_LINES_PER_OBJECT]]
         if len(changes) > MAX_LINES_PER_OBJECT:
             left_out = len(changes) - MAX_LINES_PER_OBJECT
@@ -108,15 +122,21 @@ def _by_key(manifests: Iterable[Manifest]) -> dict[ObjectKey, Manifest]:
     return objects
 
 
-def _groups(
-    entries: list[tuple[ObjectKey, str, tuple[str, ...]]],
-) -> list[tuple[str, str, tuple[str, ...], list[ObjectKey]]]:
-    """Objects of one kind with the same sign and the same changes, in the order of their first
+@dataclass(frozen=True)
+class _Entry:
+    key: ObjectKey
+    sign: str
+    notes: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()
+
+
+def _groups(entries: list[_Entry]) -> dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], list[ObjectKey]]:
+    """Objects of one kind with the same sign, notes and changes, in the order of their first
     member: one line for 2000 Nodes that gain the same label."""
-    groups: dict[tuple[str, str, tuple[str, ...]], list[ObjectKey]] = {}
-    for key, sign, changes in entries:
-        groups.setdefault((key.kind, sign, changes), []).append(key)
-    return [(kind, sign, changes, members) for (kind, sign, changes), members in groups.items()]
+    groups: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], list[ObjectKey]] = {}
+    for entry in entries:
+        groups.setdefault((entry.key.kind, entry.sign, entry.notes, entry.changes), []).append(entry.key)
+    return groups
 
 
 def _object_names(members: list[ObjectKey], whole_manifests: str) -> str:
