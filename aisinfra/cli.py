@@ -24,6 +24,7 @@ from aisinfra.worksheet.model import Problem, WorksheetError
 from aisinfra.worksheet.questionnaire import QUESTIONS, AnswerError, ask_all, stack_config, stack_name_problem
 from aisinfra.worksheet.stackfile import (
     PROJECT_DIR,
+    StackConfig,
     StackFileError,
     all_stacks,
     read_stack,
@@ -327,6 +328,47 @@ def _print_release_objects_diff(
     return sum(consequence.refused for consequences in found.values() for consequence in consequences)
 
 
+def _render_diff(arguments: argparse.Namespace, stack: StackConfig) -> int:
+    """What changing OTHER into STACK does. A directory that ``render --out`` wrote is taken as the
+    deployed cluster: the program runs with its outputs as the stack's last ones, as `pulumi up`
+    would, so every refusal of the deployed-state guard shows before the diff."""
+    other = _other_render(arguments, arguments.diff)
+    refusal = None
+    if isinstance(other, Path):
+        try:
+            rendering = render.run_program(stack, deployed_outputs=_render_outputs(other))
+        except render.ProgramError as error:
+            refusal = error
+    if refusal is not None or not isinstance(other, Path):
+        rendering = render.run_program(stack)
+    if refusal is not None:
+        print(f"! `pulumi up` will refuse this change, with {arguments.diff} as what is deployed: {refusal}\n")
+    lines = diff_renders(_resources(other), render.resource_documents(rendering))
+    print("\n".join(lines) if lines else f"no differences between {arguments.diff} and {arguments.stack}")
+    refused = _print_release_objects_diff(arguments, rendering, other)
+    if refused:
+        print(
+            f"error: the API server would refuse {refused} object(s) of the Release's upgrade ('! refused' "
+            "above), failing `pulumi up`",
+            file=sys.stderr,
+        )
+    if refusal is not None:
+        print("error: `pulumi up` will refuse this change ('! `pulumi up` will refuse' above)", file=sys.stderr)
+    return EXIT_PROBLEMS if refused or refusal is not None else EXIT_OK
+
+
+def _render_outputs(directory: Path) -> dict[str, Any]:
+    """The stack outputs an earlier ``render --out`` wrote (as `pulumi up` would have exported them)."""
+    path = directory / render.OUTPUTS_FILE
+    try:
+        outputs = yaml.safe_load(path.read_bytes().decode("utf-8")) if path.is_file() else None
+    except (UnicodeDecodeError, yaml.YAMLError) as error:
+        raise _not_a_render(directory, f"{path.name} is not YAML", error) from None
+    if not isinstance(outputs, dict):
+        raise _not_a_render(directory, f"it has no {render.OUTPUTS_FILE} of stack outputs")
+    return outputs
+
+
 def _render_output(directory: Path) -> list[dict[str, Any]]:
     """The resources an earlier ``render --out`` wrote; anything else is refused, saying so."""
     resources = directory / render.RESOURCES_FILE
@@ -367,19 +409,9 @@ def _render_gc_thresholds() -> Iterator[None]:
 @_render_gc_thresholds()
 def _render(arguments: argparse.Namespace) -> int:
     stack = read_stack(_stack_file(arguments, arguments.stack))
-    rendering = render.run_program(stack)
     if arguments.diff is not None:
-        other = _other_render(arguments, arguments.diff)
-        lines = diff_renders(_resources(other), render.resource_documents(rendering))
-        print("\n".join(lines) if lines else f"no differences between {arguments.diff} and {arguments.stack}")
-        refused = _print_release_objects_diff(arguments, rendering, other)
-        if refused:
-            print(
-                f"error: the API server would refuse {refused} object(s) of the Release's upgrade ('! refused' "
-                "above), failing `pulumi up`",
-                file=sys.stderr,
-            )
-        return EXIT_PROBLEMS if refused else EXIT_OK
+        return _render_diff(arguments, stack)
+    rendering = render.run_program(stack)
     print(render.summary_text(rendering))
     written = render.write_outputs(rendering, arguments.out) if arguments.out is not None else []
     problems, clean, unreviewed = [], "", ""

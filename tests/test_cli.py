@@ -13,6 +13,7 @@ from aisinfra.review import render
 from aisinfra.review.diff import diff_renders
 from aisinfra.review.render import resource_documents, run_program
 from tests.conftest import WORKSHEET_EXAMPLE, not_reviewed, worksheet
+from tests.refusals import lowered_count, removed_target
 
 TARGETS = WORKSHEET_EXAMPLE["aisinfra:targets"]
 PROXIES = WORKSHEET_EXAMPLE["aisinfra:proxies"]
@@ -369,3 +370,39 @@ def test_check_and_render_report_independent_mistakes_in_one_run(tmp_path: Path,
     assert (
         "(checked once the problems above are fixed: the rules that compare proxies.nodes, monitoring.enabled" in error
     )
+
+
+def test_render_diff_against_a_render_shows_what_the_guard_will_refuse(tmp_path: Path, capsys: Any) -> None:
+    """A render directory stands for the deployed cluster: a scale-in without its acknowledgements
+    is flagged before the diff, with the acknowledgement each refusal needs, and exits 1."""
+    write(tmp_path, "s", WORKSHEET_EXAMPLE)
+    before = tmp_path / "before"
+    assert cli(tmp_path, "render", "s", "--out", str(before)) == 3  # no chart here: not reviewed
+    write(tmp_path, "s", worksheet(targets={**TARGETS, "nodes": ["cpu{01..11}"]}))
+    capsys.readouterr()
+    assert cli(tmp_path, "render", "s", "--diff", str(before)) == 1
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[:3] == [
+        f"! `pulumi up` will refuse this change, with {before} as what is deployed: the worksheet would change the "
+        "deployed cluster unsafely; it has 2 problems:",
+        f"  - {removed_target('cpu12')}",
+        f"  - {lowered_count(12, 11, 'demo-ais-target-11')}",
+    ]
+    assert "- kubernetes:core/v1:NodePatch  aistore-targets-cpu12" in captured.out  # the diff still follows
+    assert "error: `pulumi up` will refuse this change ('! `pulumi up` will refuse' above)" in captured.err
+    # Acknowledged, the same change goes through: no refusal, exit 0.
+    write(
+        tmp_path,
+        "s",
+        worksheet(targets={**TARGETS, "nodes": ["cpu{01..11}"], "decommissioned": ["cpu12"], "scaleInTo": 11}),
+    )
+    assert cli(tmp_path, "render", "s", "--diff", str(before)) == 0
+    assert "will refuse" not in capsys.readouterr().out
+
+
+def test_render_diff_against_another_stack_is_no_deployment_and_runs_no_guard(tmp_path: Path, capsys: Any) -> None:
+    write(tmp_path, "a", WORKSHEET_EXAMPLE)
+    write(tmp_path, "b", worksheet(releaseName="other", namespace="other"))
+    assert cli(tmp_path, "render", "b", "--diff", "a") == 0
+    assert "will refuse" not in capsys.readouterr().out

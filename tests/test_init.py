@@ -75,9 +75,9 @@ def test_init_with_flags_writes_a_stack_that_check_and_render_accept(tmp_path: P
     assert cli(tmp_path, "render", "lab") == 3
     table = capsys.readouterr().out.split("Node labels:\n")[1].split("\n\n")[0]
     assert [line.split() for line in table.splitlines()[1:]] == [
-        ["lab1", "lab-ais", "lab-ais-electable", "lab-ais"],
-        ["lab2", "lab-ais", "lab-ais-electable", "-"],
-        ["lab3", "lab-ais", "lab-ais-electable", "-"],
+        ["lab1", "lab-ais", "lab-ais-electable", "ais-lab.lab", "lab-ais"],
+        ["lab2", "lab-ais", "lab-ais-electable", "ais-lab.lab", "-"],
+        ["lab3", "lab-ais", "lab-ais-electable", "ais-lab.lab", "-"],
     ]
 
 

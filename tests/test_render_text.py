@@ -33,9 +33,16 @@ def test_a_2000_node_tree_is_under_100_lines_and_the_out_files_list_every_node(
     assert "            create kubernetes:core/v1:NodePatch  aistore-targets-cpu{0001..2000}  (2000)" in tree
     assert "        read   kubernetes:core/v1:Node  aistore-node-cpu{0001..2000}  (2000)" in tree
     assert "            create kubernetes:batch/v1:Job  aistore-preflight-cpu{0001..2000}  (2000)" in tree
-    assert labels_table(rendering).splitlines()[1:] == [
-        "cpu0001          demo-ais               demo-ais-electable    demo-ais",
-        "cpu{0002..2000}  demo-ais               demo-ais-electable    -",
+    assert [line.split() for line in labels_table(rendering).splitlines()] == [
+        [
+            "NODE",
+            "nvidia.com/ais-target",
+            "nvidia.com/ais-proxy",
+            "aisinfra/cluster",
+            "nvidia.com/ais-initial-primary-proxy",
+        ],
+        ["cpu0001", "demo-ais", "demo-ais-electable", "ais.demo", "demo-ais"],
+        ["cpu{0002..2000}", "demo-ais", "demo-ais-electable", "ais.demo", "-"],
     ]
     assert len(summary_text(rendering).splitlines()) < 100
     write_outputs(rendering, tmp_path)

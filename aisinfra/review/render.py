@@ -25,7 +25,7 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_root_resource
 
 from aisinfra.chart.dependencies import missing_subchart_problems
-from aisinfra.chart.naming import INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
+from aisinfra.chart.naming import CLUSTER_LABEL_KEY, INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
 from aisinfra.program import sdk
 from aisinfra.program.config import FILE_BACKEND_ORGANIZATION
 from aisinfra.review import yaml_out
@@ -39,7 +39,8 @@ NODE_PATCH = "kubernetes:core/v1:NodePatch"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 COMPONENT_PREFIX = "aisinfra:"
 RESOURCES_FILE = "resources.yaml"
-LABEL_COLUMNS = (TARGET_LABEL_KEY, PROXY_LABEL_KEY, INITIAL_PRIMARY_LABEL_KEY)
+OUTPUTS_FILE = "outputs.yaml"
+LABEL_COLUMNS = (TARGET_LABEL_KEY, PROXY_LABEL_KEY, CLUSTER_LABEL_KEY, INITIAL_PRIMARY_LABEL_KEY)
 PREFLIGHT_JOB = "kubernetes:batch/v1:Job"
 # Objects the program applies whole, in manifests.yaml order: (type, apiVersion, kind).
 APPLIED_AS_IS = (
@@ -408,7 +409,7 @@ def write_outputs(rendering: Rendering, directory: Path) -> list[Path]:
         "values.yaml": reveal_secrets_as_placeholder(rendering.release().inputs.get("values", {})),
         "release.yaml": release_document(rendering),
         RESOURCES_FILE: resource_documents(rendering),
-        "outputs.yaml": rendering.outputs,
+        OUTPUTS_FILE: rendering.outputs,
     }
     written = []
     for name, document in files.items():
