@@ -32,6 +32,7 @@ from aisinfra.review.object_checks import (
     deployment_problems,
     host_path_problems,
     node_selector_problems,
+    pod_affinity_problems,
     reference_problems,
     schema_problems,
     topology_problems,
@@ -429,6 +430,35 @@ def test_node_selector_check_requires_the_pods_to_stay_on_this_clusters_nodes(
                 "aisinfra/cluster=ais.demo, so they may start on the nodes of another AIStore cluster whose release "
                 "has the same fullname 'demo-ais'")
     ]  # fmt: skip
+
+
+def test_a_required_pod_affinity_must_find_pods_of_the_cluster(deployments: dict[str, Deployment]) -> None:
+    """As chart.values could set it on Grafana: beside pods no object of the cluster makes, it never schedules."""
+    example = deployments["example"]
+    assert pod_affinity_problems(example) == []
+
+    def beside(selector: dict[str, Any]) -> Callable[[Manifest], None]:
+        term = {"labelSelector": selector, "topologyKey": "kubernetes.io/hostname"}
+        return lambda manifest: pod_spec(manifest).update(
+            affinity={"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}
+        )
+
+    nowhere = mutated(example, "Deployment", "demo-grafana", beside({"matchLabels": {"app": "cache"}}))
+    assert pod_affinity_problems(nowhere) == [
+        Problem("Deployment ais/demo-grafana", "chart.path", "requires to run beside pods labelled app=cache, which no "
+                "pod of this cluster carries: its pods would never be scheduled")
+    ]  # fmt: skip
+    expression = {"matchExpressions": [{"key": "component", "operator": "In", "values": ["gateway", "cache"]}]}
+    assert [
+        problem.message
+        for problem in pod_affinity_problems(mutated(example, "Deployment", "demo-grafana", beside(expression)))
+    ] == [
+        "requires to run beside pods labelled component in (gateway, cache), which no pod of this cluster carries: "
+        "its pods would never be scheduled"
+    ]
+    # Beside the targets (component: target, the chart's own label): found, no problem.
+    targets = {"matchLabels": {"component": "target"}}
+    assert pod_affinity_problems(mutated(example, "Deployment", "demo-grafana", beside(targets))) == []
 
 
 def test_volume_mount_check_finds_a_mount_without_its_volume(deployments: dict[str, Deployment]) -> None:

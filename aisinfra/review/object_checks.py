@@ -13,7 +13,8 @@ The objects are the chart's, rendered and post-rendered as the Release does it
 - every volume mount names a volume of its pod; every claim a pod mounts is one the program
   creates or the worksheet names; the target mounts exactly the worksheet's mountpoints and
   its own state directory from the host;
-- pod (anti-)affinity spreads over a label real nodes carry;
+- pod (anti-)affinity spreads over a label real nodes carry, and a required pod affinity finds
+  pods of the cluster that carry its labels;
 - what pods and role bindings refer to -- service accounts, config maps and secrets mounted as
   volumes, roles -- is among the objects (the post-renderer renames cluster-scoped ones);
 - across stacks that can share a cluster (``check``): no two create the same cluster-scoped object.
@@ -126,6 +127,7 @@ def deployment_problems(deployment: Deployment) -> list[Problem]:
         + claim_problems(deployment)
         + host_path_problems(deployment)
         + topology_problems(deployment)
+        + pod_affinity_problems(deployment)
         + reference_problems(deployment)
     )
 
@@ -475,6 +477,66 @@ def topology_problems(deployment: Deployment) -> list[Problem]:
     return problems
 
 
+def pod_affinity_problems(deployment: Deployment) -> list[Problem]:
+    """A required pod affinity must find its pods: one to labels no pod of the cluster carries
+    keeps its pods from ever being scheduled, as a node selector no node matches would. A term
+    that looks into other namespaces (``namespaces``, ``namespaceSelector``) is not judged."""
+    pods = [
+        (_namespace(rendered.manifest, deployment), _pod_labels(rendered.manifest))
+        for rendered in deployment.chart_objects()
+        if _pod_spec(rendered.manifest) is not None
+    ]
+    problems = []
+    for rendered in deployment.chart_objects():
+        pod_spec = _pod_spec(rendered.manifest) or {}
+        required = ((pod_spec.get("affinity") or {}).get("podAffinity") or {}).get(
+            "requiredDuringSchedulingIgnoredDuringExecution"
+        ) or []
+        namespace = _namespace(rendered.manifest, deployment)
+        for term in required:
+            if term.get("namespaces") or term.get("namespaceSelector") is not None:
+                continue
+            selector = term.get("labelSelector") or {}
+            if not any(where == namespace and _selects(selector, labels) for where, labels in pods):
+                problems.append(
+                    _problem(
+                        rendered.manifest,
+                        deployment.fallback_key(),
+                        f"requires to run beside pods labelled {_selector_text(selector)}, which no pod of this "
+                        "cluster carries: its pods would never be scheduled",
+                    )
+                )
+    return problems
+
+
+def _namespace(manifest: Manifest, deployment: Deployment) -> str:
+    return str((manifest.get("metadata") or {}).get("namespace") or deployment.worksheet.namespace)
+
+
+def _pod_labels(manifest: Manifest) -> dict[str, str]:
+    metadata = manifest.get("metadata") if manifest.get("kind") == "Pod" else _template(manifest).get("metadata")
+    return dict((metadata or {}).get("labels") or {})
+
+
+def _template(manifest: Manifest) -> Manifest:
+    spec = manifest.get("spec") or {}
+    if manifest.get("kind") == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return spec.get("template") or {}
+
+
+def _selects(selector: Manifest, labels: dict[str, str]) -> bool:
+    """A label selector (matchLabels and matchExpressions, all of them) on a pod's labels."""
+    return (selector.get("matchLabels") or {}).items() <= labels.items() and all(
+        _matches(expression, labels) for expression in selector.get("matchExpressions") or []
+    )
+
+
+def _selector_text(selector: Manifest) -> str:
+    pairs = [f"{key}={value}" for key, value in sorted((selector.get("matchLabels") or {}).items())]
+    return ", ".join(pairs + [_requirement_text(expression) for expression in selector.get("matchExpressions") or []])
+
+
 def _affinity_terms(pod_spec: Manifest) -> list[tuple[str, Manifest]]:
     terms = []
     for kind in ("podAffinity", "podAntiAffinity"):
@@ -555,13 +617,10 @@ def _identity(manifest: Manifest) -> tuple[str, str]:
 
 def _pod_spec(manifest: Manifest) -> Manifest | None:
     kind = manifest.get("kind")
-    spec = manifest.get("spec") or {}
     if kind == "Pod":
-        return spec
-    if kind == "CronJob":
-        return ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template", {}).get("spec")
-    if kind in _POD_KINDS:
-        return (spec.get("template") or {}).get("spec")
+        return manifest.get("spec") or {}
+    if kind in _POD_KINDS or kind == "CronJob":
+        return _template(manifest).get("spec")
     return None
 
 
