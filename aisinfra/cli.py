@@ -20,6 +20,7 @@ from aisinfra.review.check import check_rendered_stacks, check_stacks
 from aisinfra.review.consequences import release_consequences
 from aisinfra.review.diff import diff_renders
 from aisinfra.review.manifest_diff import DuplicateObjectError, diff_manifests
+from aisinfra.worksheet import reference
 from aisinfra.worksheet.model import Problem, WorksheetError
 from aisinfra.worksheet.questionnaire import QUESTIONS, AnswerError, ask_all, stack_config, stack_name_problem
 from aisinfra.worksheet.stackfile import (
@@ -162,6 +163,16 @@ def _parser() -> argparse.ArgumentParser:
     labels.add_argument("stack", help="stack name: reads Pulumi.STACK.yaml")
     labels.add_argument("--remove", action="store_true", help="print the commands that remove those labels")
     labels.set_defaults(run=_labels)
+
+    docs = commands.add_parser(
+        "docs",
+        help="write the worksheet reference and the stack file's JSON Schema, generated from the model",
+        description=f"Write {reference.REFERENCE_PAGE} (every worksheet key: type, default, rules, init flag, "
+        f"example) and {reference.SCHEMA_FILE} (the JSON Schema of Pulumi.STACK.yaml, for editors), both "
+        "generated from the worksheet's model.",
+    )
+    docs.add_argument("--out", type=Path, default=reference.DOCS_DIR, help="directory to write to (default: docs/)")
+    docs.set_defaults(run=_docs)
     return parser
 
 
@@ -212,7 +223,8 @@ def _init(arguments: argparse.Namespace) -> int:
     config = stack_config(ask_all(given, input if interactive else None, stack_judge(path)))
     stack = stack_from_document({"config": config}, path)
     load_worksheet(stack.project_values(), stack.project_secret_keys())
-    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    # The first line lets editors (yaml-language-server) check the file against its schema as it is edited.
+    path.write_text(f"{reference.schema_comment(path)}\n{yaml.safe_dump({'config': config}, sort_keys=False)}")
     print(f"wrote {path}")
     print(_next_steps(arguments, config))
     return EXIT_OK
@@ -452,4 +464,13 @@ def _labels(arguments: argparse.Namespace) -> int:
         keys = sorted(labels, key=lambda key: order.index(key) if key in order else len(order))
         changes = [f"{key}-" for key in keys] if arguments.remove else [f"{key}={labels[key]}" for key in keys]
         print(f"kubectl label node {node} {' '.join(changes)}")
+    return EXIT_OK
+
+
+def _docs(arguments: argparse.Namespace) -> int:
+    if not arguments.out.is_dir():
+        raise UsageError(f"--out {arguments.out}: no such directory; create it or name another")
+    for name, text in reference.generated_files().items():
+        (arguments.out / name).write_text(text)
+        print(f"wrote {arguments.out / name}")
     return EXIT_OK
