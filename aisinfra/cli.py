@@ -245,7 +245,7 @@ def _next_steps(arguments: argparse.Namespace, config: dict[str, Any]) -> str:
         lines.append(
             f"  then move {stack_path(arguments.stack, stacks_dir).name} to {PROJECT_DIR}, where Pulumi reads it"
         )
-    lines.append(f"  then deploy as README.md says under 'Deploying for real' (pulumi stack init {stack}, ...)")
+    lines.append(f"  then deploy as docs/deploying.md says (pulumi stack init {stack}, ...)")
     if config.get("aisinfra:monitoring", {}).get("enabled"):
         lines.append(f"  and give Grafana a password: pulumi config set --secret grafanaAdminPassword --stack {stack}")
     return "\n".join(lines)

@@ -23,7 +23,7 @@ from aisinfra.worksheet.stackfile import PROJECT_DIR
 # directory, which is the project directory. A relative path keeps the value stored in the
 # Release identical on every machine that runs the stack.
 POSTRENDER_COMMAND = f"./{POSTRENDER_LAUNCHER}"
-NODE_GONE_RUNBOOK = "README, Runbook: 'A node that no longer exists'"
+NODE_GONE_RUNBOOK = "docs/deploying.md, Runbook: 'A node that no longer exists'"
 
 
 @dataclass(frozen=True)

@@ -982,7 +982,7 @@ def error_message(detail: Any) -> str:
     if kind == "value_error":  # our own rules' ValueErrors say it all
         return str(context.get("error", detail["msg"]))
     if kind == "missing":
-        return "required, but not set; add it (the README's worksheet table says what it takes)"
+        return "required, but not set; add it (docs/worksheet.md says what it takes)"
     got = _shown(value)
     if kind == "string_type":
         return f"must be text, not {got}; quote the value"
@@ -998,7 +998,7 @@ def error_message(detail: Any) -> str:
         return f"must be {context.get('ge')} or more, not {got}"
     if kind == "too_short":
         return "must list at least one entry, but is empty"
-    return f"{got} is not a value this key takes; the README's worksheet table says what it takes"
+    return f"{got} is not a value this key takes; docs/worksheet.md says what it takes"
 
 
 def _shown(value: Any) -> str:
