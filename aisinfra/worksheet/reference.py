@@ -63,7 +63,7 @@ class ReferenceKey:
 
     key: str  # as problems name it: releaseName, targets.nodes
     info: FieldInfo
-    schema: dict[str, Any]  # the key's JSON Schema, $refs resolved one level
+    schema: dict[str, Any]  # the key's JSON Schema, a section it holds written out
 
     @property
     def config_key(self) -> str:
@@ -88,8 +88,17 @@ def reference_keys() -> list[ReferenceKey]:
         section_schema = schema["$defs"][section.__name__]
         for inner in section.model_fields.values():
             inner_alias = str(inner.alias)
-            keys.append(ReferenceKey(f"{alias}.{inner_alias}", inner, section_schema["properties"][inner_alias]))
+            inner_schema = _resolved(section_schema["properties"][inner_alias], schema["$defs"])
+            keys.append(ReferenceKey(f"{alias}.{inner_alias}", inner, inner_schema))
     return keys
+
+
+def _resolved(schema: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+    """A key's schema with its options' references to a section (``Storage``) written out."""
+    if "anyOf" not in schema:
+        return schema
+    options = [definitions[option["$ref"].split("/")[-1]] if "$ref" in option else option for option in schema["anyOf"]]
+    return {**schema, "anyOf": options}
 
 
 # --- the reference page -----------------------------------------------------------------------
@@ -105,13 +114,10 @@ def _type_text(schema: dict[str, Any]) -> str:
     options = [option for option in schema.get("anyOf", [schema]) if option.get("type") != "null"]
     words = []
     for option in options:
-        if "$ref" in option:
-            words.append(
-                "mapping `{node, path, size}` or `{existingClaim}`" if "Storage" in option["$ref"] else "mapping"
-            )
-            continue
         kind = option.get("type")
-        if kind == "array":
+        if kind == "object" and "properties" in option:
+            words.append(f"mapping of `{', '.join(option['properties'])}`")
+        elif kind == "array":
             words.append(f"list of {_type_text(option['items'])}" + _limits(option))
         elif kind == "string" and option.get("format") == "password":
             words.append("secret (`secure:`)")
@@ -136,12 +142,24 @@ def _schema_checks(schema: dict[str, Any]) -> str:
     options = [option for option in schema.get("anyOf", [schema]) if option.get("type") != "null"]
     checks = []
     for option in options:
-        target = option.get("items", option)
-        if "pattern" in target:
-            checks.append(f"pattern `{target['pattern']}`")
-        if "maxLength" in target:
-            checks.append(f"at most {target['maxLength']} characters")
-    return "type" + "".join(f", {check}" for check in checks)
+        if "properties" in option:
+            checks += [f"`{name}`: {_value_checks(inner)}" for name, inner in option["properties"].items()]
+        else:
+            checks += [_value_checks(option), _value_checks(option.get("items", {}))]
+    return "type" + "".join(f", {check}" for check in checks if check)
+
+
+def _value_checks(schema: dict[str, Any]) -> str:
+    options = [option for option in schema.get("anyOf", [schema]) if option.get("type") != "null"]
+    checks = []
+    for option in options:
+        if "pattern" in option:
+            checks.append(f"pattern `{option['pattern']}`")
+        if "maxLength" in option:
+            checks.append(f"at most {option['maxLength']} characters")
+        if "minimum" in option or "minItems" in option:
+            checks.append(f"bounds ({_limits(option).removeprefix(', ')})")
+    return ", ".join(checks)
 
 
 def _init_text(key: ReferenceKey) -> str:
@@ -152,9 +170,13 @@ def _init_text(key: ReferenceKey) -> str:
         if key.key.startswith(("targets.", "identityChange.")):
             return "none: an edit of a deployed stack"
         return "none"
+    return _flag_text(question)
+
+
+def _flag_text(question: Question) -> str:
     if not question.prompted:
-        return f"`{question.flag}` (not asked)"
-    return f'`{question.flag}`, asked as "{question.label}"'
+        return f"`{question.flag}` (a flag only, not asked): {question.text}"
+    return f"`{question.flag}`, asked as: {question.text}"
 
 
 def _default_text(key: ReferenceKey) -> str:
@@ -180,7 +202,7 @@ def _key_section(key: ReferenceKey) -> str:
 
 def _other_key_section(key: OtherKey) -> str:
     question = next((question for question in QUESTIONS if question.key == key.key), None)
-    flag = f'`{question.flag}`, asked as "{question.label}"' if question else "none"
+    flag = _flag_text(question) if question else "none"
     return "\n".join(
         [
             f"### `{key.key}`",
