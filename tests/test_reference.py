@@ -95,12 +95,13 @@ def stack_document(config: dict[str, Any]) -> Any:
 
 
 def schema_errors(document: Any) -> list[str]:
-    validator = jsonschema.Draft202012Validator(SCHEMA)
+    validator = jsonschema.Draft7Validator(SCHEMA)
     return [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(document)]
 
 
 def test_the_schema_is_a_valid_json_schema_of_every_stack_file_key() -> None:
-    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    assert SCHEMA["$schema"] == "http://json-schema.org/draft-07/schema#"
+    jsonschema.Draft7Validator.check_schema(SCHEMA)
     assert set(SCHEMA["properties"]) == set(STACK_FILE_KEYS)
 
 

@@ -23,7 +23,8 @@ from aisinfra.worksheet.stackfile import NAMESPACE, PREFIX, PROJECT_DIR
 DOCS_DIR = PROJECT_DIR / "docs"
 REFERENCE_PAGE = "worksheet.md"
 SCHEMA_FILE = "stack-file.schema.json"
-SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
+# Draft 7: the newest draft every YAML language server implements; the schema uses nothing later.
+SCHEMA_URI = "http://json-schema.org/draft-07/schema#"
 # The words a top-level boolean may also be written as: the CLI hands top-level values over as
 # text, and the program reads these (model._boolean).
 TOP_LEVEL_BOOLEAN_TEXT = ["true", "True", "false", "False"]
@@ -318,7 +319,6 @@ def stack_file_schema() -> dict[str, Any]:
     }
     return {
         "$schema": SCHEMA_URI,
-        "$id": SCHEMA_FILE,
         "title": "aisinfra stack file (Pulumi.<stack>.yaml)",
         "description": "Generated from aisinfra/worksheet/model.py by `python -m aisinfra docs`; rules a JSON Schema "
         "cannot express are checked by `python -m aisinfra check` (docs/worksheet.md says which).",
