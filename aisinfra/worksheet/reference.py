@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 
-from aisinfra.worksheet.model import Worksheet, section_type
+from aisinfra.worksheet.model import IdentityChange, Worksheet, section_type
 from aisinfra.worksheet.questionnaire import QUESTIONS, Question
 from aisinfra.worksheet.stackfile import NAMESPACE, PREFIX, PROJECT_DIR
 
@@ -56,6 +56,17 @@ OTHER_NAMESPACE_KEYS = (
         "unset",
     ),
 )
+
+
+_DEPLOYED_STACK_EDIT = "an edit of a deployed stack, see [Keeping the data](keeping-data.md)"
+# The keys init never sets, and how they are set instead (a test holds every other key to a question).
+NOT_SET_BY_INIT = {
+    "grafanaAdminPassword": "`pulumi config set --secret grafanaAdminPassword`",
+    "targets.decommissioned": _DEPLOYED_STACK_EDIT,
+    "targets.scaleInTo": _DEPLOYED_STACK_EDIT,
+    "targets.removedMountpoints": _DEPLOYED_STACK_EDIT,
+    **{f"identityChange.{info.alias}": _DEPLOYED_STACK_EDIT for info in IdentityChange.model_fields.values()},
+}
 
 
 @dataclass(frozen=True)
@@ -166,11 +177,7 @@ def _value_checks(schema: dict[str, Any]) -> str:
 def _init_text(key: ReferenceKey) -> str:
     question = key.question
     if question is None:
-        if key.key == "grafanaAdminPassword":
-            return "none: `pulumi config set --secret grafanaAdminPassword`"
-        if key.key.startswith(("targets.", "identityChange.")):
-            return "none: an edit of a deployed stack"
-        return "none"
+        return f"none: {NOT_SET_BY_INIT[key.key]}"
     return _flag_text(question)
 
 
@@ -185,9 +192,7 @@ def _default_text(key: ReferenceKey) -> str:
         return "required"
     default = key.info.get_default(call_default_factory=True)
     if default is None:
-        return "none (unset)"
-    if hasattr(default, "model_dump"):
-        return "its keys' defaults"
+        return "optional, unset by default"
     return f"default {_shown(default)}"
 
 
@@ -203,7 +208,7 @@ def _key_section(key: ReferenceKey) -> str:
 
 def _other_key_section(key: OtherKey) -> str:
     question = next((question for question in QUESTIONS if question.key == key.key), None)
-    flag = _flag_text(question) if question else "none"
+    flag = _flag_text(question) if question else "none: Pulumi's own key, refused when set"
     return "\n".join(
         [
             f"### `{key.key}`",
