@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from aisinfra.worksheet.stackfile import NAMESPACE, PREFIX, PROJECT_DIR
 DOCS_DIR = PROJECT_DIR / "docs"
 REFERENCE_PAGE = "worksheet.md"
 SCHEMA_FILE = "stack-file.schema.json"
+PAGE_WIDTH = 100
 # Draft 7: the newest draft every YAML language server implements; the schema uses nothing later.
 SCHEMA_URI = "http://json-schema.org/draft-07/schema#"
 # The words a top-level boolean may also be written as: the CLI hands top-level values over as
@@ -196,29 +198,34 @@ def _default_text(key: ReferenceKey) -> str:
     return f"default {_shown(default)}"
 
 
+def _wrapped(text: str, bullet: bool = False) -> str:
+    """Prose wrapped to read in a terminal too (a code span may break at a space, as Markdown allows)."""
+    prefix, indent = ("- ", "  ") if bullet else ("", "")
+    return textwrap.fill(
+        text,
+        PAGE_WIDTH,
+        initial_indent=prefix,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
 def _key_section(key: ReferenceKey) -> str:
-    lines = [f"### `{key.key}`", "", f"**{key.info.title}.** {key.info.description}", ""]
-    lines.append(f"- {_default_text(key)}; type: {_type_text(key.schema)}")
-    lines.append(f"- `init`: {_init_text(key)}")
+    facts = [f"{_default_text(key)}; type: {_type_text(key.schema)}", f"`init`: {_init_text(key)}"]
     if key.info.examples:
-        lines.append(f"- example: {_shown(key.info.examples[0])}")
-    lines.append(f"- the schema checks: {_schema_checks(key.schema)}")
-    return "\n".join(lines)
+        facts.append(f"example: {_shown(key.info.examples[0])}")
+    facts.append(f"the schema checks: {_schema_checks(key.schema)}")
+    heading = [f"### `{key.key}`", "", _wrapped(f"**{key.info.title}.** {key.info.description}"), ""]
+    return "\n".join(heading + [_wrapped(fact, bullet=True) for fact in facts])
 
 
 def _other_key_section(key: OtherKey) -> str:
     question = next((question for question in QUESTIONS if question.key == key.key), None)
-    flag = _flag_text(question) if question else "none: Pulumi's own key, refused when set"
-    return "\n".join(
-        [
-            f"### `{key.key}`",
-            "",
-            f"**{key.title}.** {key.description}",
-            "",
-            f"- default: {key.default}",
-            f"- `init`: {flag}",
-        ]
-    )
+    flag = _flag_text(question) if question else "none"
+    facts = [f"default: {key.default}", f"`init`: {flag}"]
+    heading = [f"### `{key.key}`", "", _wrapped(f"**{key.title}.** {key.description}"), ""]
+    return "\n".join(heading + [_wrapped(fact, bullet=True) for fact in facts])
 
 
 _PAGE_HEAD = """# The worksheet reference
@@ -259,7 +266,7 @@ def worksheet_page() -> str:
             section = group
             info = Worksheet.model_fields[_field_name(group)] if group != "top-level keys" else None
             title = f"## `{PREFIX}{group}`" if info else "## Top-level keys"
-            parts.append(title + (f"\n\n{info.description}" if info else ""))
+            parts.append(title + (f"\n\n{_wrapped(str(info.description))}" if info else ""))
         parts.append(_key_section(key))
     parts.append("## Keys of other namespaces")
     parts += [_other_key_section(key) for key in OTHER_NAMESPACE_KEYS]
