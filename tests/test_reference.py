@@ -26,6 +26,7 @@ from aisinfra.worksheet.reference import (
     generated_files,
 )
 from aisinfra.worksheet.stackfile import PROJECT_DIR, STACK_FILE_KEYS, go_yaml
+from tests import test_worksheet_rules as worksheet_rules
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 
 PAGE = (DOCS_DIR / REFERENCE_PAGE).read_text()
@@ -228,3 +229,19 @@ def test_an_esc_environment_import_is_flagged_by_the_schema_and_by_check(tmp_pat
     assert schema_errors(document) != []
     (tmp_path / "Pulumi.test.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
     assert main(["--stacks-dir", str(tmp_path), "check"]) == 1, capsys.readouterr()
+
+
+def as_stack_document(config: dict[str, Any], secret_keys: frozenset[str]) -> dict[str, Any]:
+    """Decoded stack config (keys without their namespace) as the stack file that gives it."""
+    return {"config": {f"aisinfra:{key}": SECURE if key in secret_keys else value for key, value in config.items()}}
+
+
+@pytest.mark.parametrize(
+    ("changes", "secret_keys"),
+    [case[1:] for case in worksheet_rules.ACCEPTED],
+    ids=[case[0] for case in worksheet_rules.ACCEPTED],
+)
+def test_the_schema_accepts_every_worksheet_the_rules_accept(
+    changes: dict[str, Any], secret_keys: frozenset[str]
+) -> None:
+    assert schema_errors(as_stack_document(worksheet_rules.config(**changes), secret_keys)) == []
