@@ -201,6 +201,15 @@ def job_spec(check: NodeCheck) -> k8s.batch.v1.JobSpecArgs:
     )
 
 
+def job_metadata(check: NodeCheck, namespace: pulumi.Input[str], release_name: str) -> k8s.meta.v1.ObjectMetaArgs:
+    return k8s.meta.v1.ObjectMetaArgs(
+        name=job_name(check),
+        namespace=namespace,
+        labels={**COMPONENT_LABELS, "app.kubernetes.io/part-of": naming.fullname(release_name)},
+        annotations={"pulumi.com/replaceUnready": "true"},
+    )
+
+
 @dataclass(frozen=True)
 class PreflightLayerArgs:
     namespace: pulumi.Input[str]
@@ -220,12 +229,7 @@ class PreflightLayer(pulumi.ComponentResource):
     def _job(self, name: str, check: NodeCheck, args: PreflightLayerArgs) -> k8s.batch.v1.Job:
         return k8s.batch.v1.Job(
             f"{name}-{check.node}",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=job_name(check),
-                namespace=args.namespace,
-                labels={**COMPONENT_LABELS, "app.kubernetes.io/part-of": naming.fullname(args.release_name)},
-                annotations={"pulumi.com/replaceUnready": "true"},
-            ),
+            metadata=job_metadata(check, args.namespace, args.release_name),
             spec=job_spec(check),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node_reads[check.node]]),
         )
