@@ -9,12 +9,15 @@ import contextvars
 import inspect
 import json
 import re
+import traceback
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pulumi.runtime import config as runtime_config
+from pulumi.runtime import resource as runtime_resource
+from pulumi.runtime.proto import source_pb2
 
 from aisinfra.program import sdk
 from aisinfra.review.render import run_program
@@ -68,6 +71,24 @@ def test_run_pulumi_func_is_still_a_coroutine_function_of_one_callable() -> None
     parameters = list(inspect.signature(run_pulumi_func).parameters)
     assert inspect.iscoroutinefunction(run_pulumi_func), f"{SDK}: run_pulumi_func is no coroutine function"
     assert parameters[:1] == ["func"], f"{SDK}: run_pulumi_func takes {parameters}"
+
+
+@pytest.mark.parametrize("function", [runtime_resource.register_resource, runtime_resource.read_resource])
+def test_registrations_still_take_their_stack_trace_from_the_module_global(function: Any) -> None:
+    # Looked up by name at each call, so replacing the module's attribute replaces the capture.
+    assert "_get_stack_trace" in function.__code__.co_names, f"{SDK}: {function.__name__} no longer calls it"
+    parameters = inspect.signature(runtime_resource._get_stack_trace).parameters
+    assert not parameters, f"{SDK}: _get_stack_trace takes {list(parameters)}"
+    assert runtime_resource._get_source_position(source_pb2.StackTrace()) is None, SDK
+
+
+def test_a_run_under_mocks_walks_no_stack_and_puts_the_capture_back(make_stack: Any, monkeypatch: Any) -> None:
+    capture = runtime_resource._get_stack_trace
+    walks = []
+    monkeypatch.setattr(traceback, "extract_stack", lambda *args: walks.append(args) or [])
+    rendering = run_program(make_stack(WORKSHEET_EXAMPLE))
+    assert len(rendering.resources) > 12 and walks == []
+    assert runtime_resource._get_stack_trace is capture
 
 
 @pytest.mark.parametrize("package", ["pulumi", "pulumi-kubernetes"])

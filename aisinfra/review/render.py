@@ -180,7 +180,8 @@ def run_program(
     deployed); ``organization`` is what the backend reports (a local backend's by default).
     Each run gets a fresh context, so runs never see each other's config, root stack or
     resources."""
-    return contextvars.Context().run(_run, stack, deployed_outputs or {}, organization)
+    with sdk.without_source_positions():
+        return contextvars.Context().run(_run, stack, deployed_outputs or {}, organization)
 
 
 def _run(stack: StackConfig, deployed_outputs: dict[str, Any], organization: str) -> Rendering:
