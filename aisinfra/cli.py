@@ -16,7 +16,7 @@ import yaml
 
 from aisinfra.chart.naming import CLUSTER_LABEL_KEY, INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
 from aisinfra.chart.rules import load_worksheet
-from aisinfra.review import chart_render, manifests, object_checks, render
+from aisinfra.review import chart_render, manifests, object_checks, render, yaml_out
 from aisinfra.review.check import check_rendered_stacks, check_stacks
 from aisinfra.review.consequences import release_consequences
 from aisinfra.review.diff import diff_renders
@@ -369,7 +369,7 @@ def _render_outputs(directory: Path) -> dict[str, Any]:
     """The stack outputs an earlier ``render --out`` wrote (as `pulumi up` would have exported them)."""
     path = directory / render.OUTPUTS_FILE
     try:
-        outputs = yaml.safe_load(path.read_bytes().decode("utf-8")) if path.is_file() else None
+        outputs = yaml_out.load(path.read_bytes().decode("utf-8")) if path.is_file() else None
     except (UnicodeDecodeError, yaml.YAMLError) as error:
         raise _not_a_render(directory, f"{path.name} is not YAML", error) from None
     if not isinstance(outputs, dict):
@@ -383,7 +383,7 @@ def _render_output(directory: Path) -> list[dict[str, Any]]:
     if not resources.is_file():
         raise _not_a_render(directory, f"it has no {render.RESOURCES_FILE}; write one with `render STACK --out DIR`")
     try:
-        documents = yaml.safe_load(resources.read_bytes().decode("utf-8"))
+        documents = yaml_out.load(resources.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as error:
         raise _not_a_render(directory, f"{resources.name} is not YAML", error) from None
     shaped = isinstance(documents, list) and all(
