@@ -188,7 +188,9 @@ def _run(stack: StackConfig, deployed_outputs: dict[str, Any], organization: str
     pulumi.runtime.set_all_config(dict(stack.values), sorted(stack.secret_keys))
     monitor = _RecordingMonitor(deployed_outputs)
     warnings = _Warnings()
-    logger = logging.Logger("aisinfra.render")
+    # The SDK logs a debug line or more per registration: at its default level the logger
+    # would make every one into a record, only for the handler to drop it.
+    logger = logging.Logger("aisinfra.render", level=logging.WARNING)
     logger.addHandler(warnings)
     pulumi.runtime.set_mocks(
         monitor.mocks,
