@@ -13,10 +13,12 @@ import traceback
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import resource as runtime_resource
+from pulumi.runtime import resource_cycle_breaker
 from pulumi.runtime.proto import source_pb2
 
 from aisinfra.program import sdk
@@ -89,6 +91,40 @@ def test_a_run_under_mocks_walks_no_stack_and_puts_the_capture_back(make_stack: 
     rendering = run_program(make_stack(WORKSHEET_EXAMPLE))
     assert len(rendering.resources) > 12 and walks == []
     assert runtime_resource._get_stack_trace is capture
+
+
+def test_dependencies_are_still_remembered_through_the_module_globals() -> None:
+    names = resource_cycle_breaker.declare_dependency.__code__.co_names
+    assert {"_reachable", "_add_dep"} <= set(names), f"{SDK}: declare_dependency calls {names}"
+    assert isinstance(resource_cycle_breaker._DEPENDENCIES_PROPERTY, str), SDK
+
+
+def test_adding_in_place_remembers_what_the_sdk_remembers() -> None:
+    """The same dependencies, and the same cycles refused, whichever adds them."""
+
+    class Node:
+        pass
+
+    def remembered(add: Any) -> tuple[list[bool], list[set[int]]]:
+        nodes = [Node() for _ in range(5)]
+        edges = [(0, 1), (1, 2), (0, 2), (2, 0), (3, 0), (1, 3), (4, 4), (3, 4), (4, 3)]
+        with mock.patch.object(resource_cycle_breaker, "_add_dep", add):
+            accepted = [resource_cycle_breaker.declare_dependency(nodes[a], nodes[b]) for a, b in edges]
+        return accepted, [{nodes.index(n) for n in resource_cycle_breaker._deps(node)} for node in nodes]
+
+    assert remembered(sdk.add_dependency_in_place) == remembered(resource_cycle_breaker._add_dep), SDK
+
+
+def test_a_run_under_mocks_never_copies_a_resources_dependencies(make_stack: Any, monkeypatch: Any) -> None:
+    """The Release waits for every node's patches and Job: copying its dependencies at each one
+    added was quadratic in the nodes."""
+    copies = []
+    add = resource_cycle_breaker._add_dep
+    monkeypatch.setattr(resource_cycle_breaker, "_add_dep", lambda *args: copies.append(args) or add(*args))
+    counting = resource_cycle_breaker._add_dep
+    rendering = run_program(make_stack(WORKSHEET_EXAMPLE))
+    assert len(rendering.release().dependencies) > 3 * 12 and copies == []
+    assert resource_cycle_breaker._add_dep is counting  # put back after the run
 
 
 @pytest.mark.parametrize("package", ["pulumi", "pulumi-kubernetes"])

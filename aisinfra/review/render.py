@@ -180,7 +180,7 @@ def run_program(
     deployed); ``organization`` is what the backend reports (a local backend's by default).
     Each run gets a fresh context, so runs never see each other's config, root stack or
     resources."""
-    with sdk.without_source_positions():
+    with sdk.for_mock_runs():
         return contextvars.Context().run(_run, stack, deployed_outputs or {}, organization)
 
 
