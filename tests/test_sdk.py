@@ -87,7 +87,12 @@ def test_registrations_still_take_their_stack_trace_from_the_module_global(funct
 def test_a_run_under_mocks_walks_no_stack_and_puts_the_capture_back(make_stack: Any, monkeypatch: Any) -> None:
     capture = runtime_resource._get_stack_trace
     walks = []
-    monkeypatch.setattr(traceback, "extract_stack", lambda *args: walks.append(args) or [])
+
+    def extract_stack(*args: Any) -> list[Any]:
+        walks.append(args)
+        return []
+
+    monkeypatch.setattr(traceback, "extract_stack", extract_stack)
     rendering = run_program(make_stack(WORKSHEET_EXAMPLE))
     assert len(rendering.resources) > 12 and walks == []
     assert runtime_resource._get_stack_trace is capture
@@ -106,7 +111,7 @@ def test_adding_in_place_remembers_what_the_sdk_remembers() -> None:
         pass
 
     def remembered(add: Any) -> tuple[list[bool], list[set[int]]]:
-        nodes = [Node() for _ in range(5)]
+        nodes: list[Any] = [Node() for _ in range(5)]
         edges = [(0, 1), (1, 2), (0, 2), (2, 0), (3, 0), (1, 3), (4, 4), (3, 4), (4, 3)]
         with mock.patch.object(resource_cycle_breaker, "_add_dep", add):
             accepted = [resource_cycle_breaker.declare_dependency(nodes[a], nodes[b]) for a, b in edges]
@@ -120,8 +125,12 @@ def test_a_run_under_mocks_never_copies_a_resources_dependencies(make_stack: Any
     added was quadratic in the nodes."""
     copies = []
     add = resource_cycle_breaker._add_dep
-    monkeypatch.setattr(resource_cycle_breaker, "_add_dep", lambda *args: copies.append(args) or add(*args))
-    counting = resource_cycle_breaker._add_dep
+
+    def counting(*args: Any) -> None:
+        copies.append(args)
+        add(*args)
+
+    monkeypatch.setattr(resource_cycle_breaker, "_add_dep", counting)
     rendering = run_program(make_stack(WORKSHEET_EXAMPLE))
     assert len(rendering.release().dependencies) > 3 * 12 and copies == []
     assert resource_cycle_breaker._add_dep is counting  # put back after the run

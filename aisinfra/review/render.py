@@ -115,7 +115,8 @@ class _RecordingMonitor(MockMonitor):
     """The SDK's mock monitor, also keeping what the plain mocks do not see."""
 
     def __init__(self, deployed_outputs: dict[str, Any]) -> None:
-        super().__init__(_Mocks(deployed_outputs))
+        self.answers = _Mocks(deployed_outputs)
+        super().__init__(self.answers)
         self.registrations: dict[str, Registration] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
@@ -135,7 +136,7 @@ class _RecordingMonitor(MockMonitor):
             type=request.type,
             name=request.name,
             parent=request.parent,
-            inputs=_whole_numbers(self.mocks.answering.inputs),
+            inputs=_whole_numbers(self.answers.answering.inputs),
             read_id=read_id,
             dependencies=sorted(request.dependencies),
             protect=protect,
