@@ -672,6 +672,29 @@ REFUSALS: list[tuple[str, dict[str, Any], frozenset[str], list[str]]] = [
         ],
     ),
     (
+        "a monitoring node that is no node name",
+        {"monitoring": {**MONITORING, "graphite": {**GRAPHITE, "node": "Bad_Node"}}},
+        frozenset(),
+        [
+            "monitoring.graphite.node: 'Bad_Node' is not a valid node name: Kubernetes names are lowercase letters, "
+            "digits, '-' and '.', starting and ending with a letter or digit"
+        ],
+    ),
+    (
+        "the Graphite claim mounted into Grafana through chart.values",
+        {
+            "chart": {
+                "path": "./charts",
+                "values": {"grafana": {"extraVolumeMounts": [{"existingClaim": "demo-ais-graphite"}]}},
+            }
+        },
+        frozenset(),
+        [
+            "chart.values.grafana.extraVolumeMounts[0].existingClaim: 'demo-ais-graphite' is monitoring.graphite's "
+            "claim; a second service would write into graphite's volume: give it a claim of its own"
+        ],
+    ),
+    (
         "a monitoring node one character over a label value",
         {"monitoring": {**MONITORING, "graphite": {**GRAPHITE, "node": "n" * 64}}},
         frozenset(),
@@ -713,6 +736,7 @@ ACCEPTED: list[tuple[str, dict[str, Any], frozenset[str]]] = [
         },
         frozenset(),
     ),
+    ("a state path with a name of NAME_MAX, 255 characters", {"statePath": "/var/" + "d" * 255}, frozenset()),
     (
         "a state path as long as the chart's directories allow (4031 characters)",
         {"statePath": "/" + "s" * 200 + ("/" + "t" * 200) * 19 + "/" + "u" * 10},
