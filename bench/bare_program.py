@@ -23,6 +23,9 @@ import pulumi_kubernetes as k8s
 from aisinfra.chart import naming
 from aisinfra.chart.fingerprint import release_description
 from aisinfra.chart.values import ChartSource, required_node_labels
+from aisinfra.monitoring.chart_values import monitoring_values
+from aisinfra.monitoring.scope import ClusterScope
+from aisinfra.worksheet.model import Alerts
 from aisinfra.worksheet.patterns import expand
 from aisinfra.worksheet.stackfile import PROJECT_DIR
 
@@ -54,6 +57,7 @@ def bare_values(
     proxy_count: int,
     mountpoints: list[str],
     images: dict[str, str],
+    target_nodes: list[str],
 ) -> dict[str, Any]:
     values: dict[str, Any] = {
         "aiscluster": {
@@ -76,6 +80,15 @@ def bare_values(
             "ais": {"pv": {"path": ""}},
         }
     values["graphite"]["graphite"] = {"affinity": {}}
+    # The dashboards' sidecar, node-exporter's view of the disks and the alerting rules, with the
+    # default thresholds (the bench worksheet sets none).
+    scope = ClusterScope(release_name, namespace, tuple(target_nodes), tuple(mountpoints))
+    monitoring = monitoring_values(scope, Alerts())
+    values["grafana"]["sidecar"] = monitoring["grafana"]["sidecar"]
+    values["prometheus"] = monitoring["prometheus"]
+    values["prometheus"]["nodeExporter"]["nodeSelector"] = {
+        naming.CLUSTER_LABEL_KEY: naming.cluster_label_value(namespace, release_name)
+    }
     return values
 
 
@@ -126,6 +139,7 @@ def main() -> None:
         len(proxy_nodes),
         _names(targets["mountpoints"]),
         config.get_object("images") or {},
+        target_nodes,
     )
     k8s.helm.v3.Release(
         f"{NAME}-release",

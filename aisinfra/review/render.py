@@ -46,6 +46,8 @@ PREFLIGHT_JOB = "kubernetes:batch/v1:Job"
 APPLIED_AS_IS = (
     ("kubernetes:core/v1:PersistentVolume", "v1", "PersistentVolume"),
     ("kubernetes:core/v1:PersistentVolumeClaim", "v1", "PersistentVolumeClaim"),
+    # The dashboards the chart's Grafana sidecar loads.
+    ("kubernetes:core/v1:ConfigMap", "v1", "ConfigMap"),
     (PREFLIGHT_JOB, "batch/v1", "Job"),
 )
 
@@ -305,7 +307,27 @@ def values_text(rendering: Rendering) -> str:
     """The Release's values, one ``key: value`` line per value this program sets (the chart's
     own defaults do the rest), lists of names as worksheet patterns."""
     values = reveal_secrets_as_placeholder(rendering.release().inputs.get("values", {}))
-    return "\n".join(f"{key}: {_shown(value)}" for key, value in _leaves(values))
+    return "\n".join(
+        f"{key}: {_rules_shown(value) if key.startswith(ALERTING_RULES_KEY) else _shown(value)}"
+        for key, value in _leaves(values)
+    )
+
+
+# The prometheus subchart's alerting rules: shown by name (values.yaml with --out has them whole).
+ALERTING_RULES_KEY = "prometheus.serverFiles.alerting_rules.yml"
+
+
+def _rules_shown(groups: Any) -> str:
+    if not isinstance(groups, list):
+        return _shown(groups)
+    return (
+        "; ".join(
+            f"group {group.get('name')}: {', '.join(str(rule.get('alert')) for rule in group.get('rules', []))}"
+            for group in groups
+            if isinstance(group, dict)
+        )
+        + "  (the rules whole: values.yaml with --out)"
+    )
 
 
 def _leaves(value: Any, prefix: str = "") -> list[tuple[str, Any]]:

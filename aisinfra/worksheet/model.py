@@ -480,12 +480,34 @@ class Storage(_Section):
         return f"{self.node}:{self.path}:{self.size}"
 
 
+class Alerts(_Section):
+    """Thresholds of the Prometheus alerting rules (aisinfra.monitoring.alerts)."""
+
+    disk_warning_percent: Annotated[int, Field(ge=1, le=99, strict=True)] = 85
+    disk_critical_percent: Annotated[int, Field(ge=1, le=99, strict=True)] = 95
+    fill_within_hours: Annotated[int, Field(ge=1, le=720, strict=True)] = 24
+    # Share of the time a mountpoint's disk is busy (node_disk_io_time_seconds_total's rate).
+    disk_busy_percent: Annotated[int, Field(ge=1, le=100, strict=True)] = 90
+    disk_busy_minutes: Annotated[int, Field(ge=1, le=1440, strict=True)] = 30
+    node_down_minutes: Annotated[int, Field(ge=1, le=1440, strict=True)] = 5
+
+    @model_validator(mode="after")
+    def _warning_before_critical(self) -> Alerts:
+        if self.disk_warning_percent >= self.disk_critical_percent:
+            raise ValueError(
+                f"diskWarningPercent ({self.disk_warning_percent}) must be below diskCriticalPercent "
+                f"({self.disk_critical_percent})"
+            )
+        return self
+
+
 class Monitoring(_Section):
     enabled: Boolean = True
     prometheus: Boolean | None = None
     graphite: Storage | None = None
     grafana: Storage | None = None
     external_graphite: HostPort | None = None
+    alerts: Alerts = Alerts()
 
 
 class Preflight(_Section):
