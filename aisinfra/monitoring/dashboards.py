@@ -181,7 +181,7 @@ def throughput_panels() -> tuple[PanelSpec, ...]:
     throughput = metrics.gauge(metrics.TARGET, metrics.GET_THROUGHPUT)
     return (
         PanelSpec("GET throughput (cluster)", "Bps", (_alias(f"sumSeries({throughput})", "GET"),)),
-        PanelSpec("GET throughput by target", "Bps", (_by_daemon(throughput, metrics.COUNTER_DAEMON_NODE),)),
+        PanelSpec("GET throughput by target", "Bps", (_by_daemon(throughput, metrics.GAUGE_DAEMON_NODE),)),
     )
 
 

@@ -49,9 +49,11 @@ TIMER_ROOT = "stats.timers"
 GAUGE_ROOT = "stats.gauges"
 TIMER_MEAN = "mean"
 TIMER_P90 = "upper_90"
-# Node position in a Graphite path ``stats.<role>.<DaemonID>.<name>`` (aliasByNode counts from 0).
+# The DaemonID's node in a Graphite path (aliasByNode counts from 0): ``stats.<role>.<DaemonID>...``
+# for counters, ``stats.timers.<role>.<DaemonID>...`` and ``stats.gauges.<role>.<DaemonID>...``.
 COUNTER_DAEMON_NODE = 2
 TIMER_DAEMON_NODE = 3
+GAUGE_DAEMON_NODE = 3
 
 
 def error_count(operation: str) -> str:
