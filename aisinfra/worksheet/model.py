@@ -756,6 +756,8 @@ def error_message(detail: Any) -> str:
         return f"must be a mapping of keys (key: value), not {got}"
     if kind == "greater_than_equal":
         return f"must be {context.get('ge')} or more, not {got}"
+    if kind == "less_than_equal":
+        return f"must be {context.get('le')} or less, not {got}"
     if kind == "too_short":
         return "must list at least one entry, but is empty"
     return f"{got} is not a value this key takes; the README's worksheet table says what it takes"
