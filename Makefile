@@ -50,7 +50,14 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
-unit: $(VENV)/.dev-installed
+# Etsy's StatsD, the daemon the aisnode image runs: tests/test_monitoring_graphite.py starts it.
+STATSD_VERSION := 0.9.0
+STATSD := build/npm/node_modules/statsd/stats.js
+$(STATSD):
+	mkdir -p build/npm
+	cd build/npm && npm install --no-audit --no-fund --silent statsd@$(STATSD_VERSION)
+
+unit: $(VENV)/.dev-installed $(STATSD)
 	$(BIN)/python -m pytest
 
 # Mutation testing of the safety-critical modules; minutes, so not part of `make test`

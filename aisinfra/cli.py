@@ -16,6 +16,7 @@ import yaml
 
 from aisinfra.chart.naming import CLUSTER_LABEL_KEY, INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
 from aisinfra.chart.rules import load_worksheet
+from aisinfra.monitoring.dashboards import dashboard_files
 from aisinfra.review import chart_render, manifests, object_checks, render, yaml_out
 from aisinfra.review.check import check_rendered_stacks, check_stacks
 from aisinfra.review.consequences import release_consequences
@@ -434,6 +435,9 @@ def _render(arguments: argparse.Namespace) -> int:
     rendering = render.run_program(stack)
     print(render.summary_text(rendering))
     written = render.write_outputs(rendering, arguments.out) if arguments.out is not None else []
+    if arguments.out is not None:
+        worksheet = load_worksheet(stack.project_values(), stack.project_secret_keys())
+        written += render.write_dashboards(dashboard_files(worksheet), arguments.out)
     problems, clean, unreviewed = [], "", ""
     try:
         deployment = object_checks.deployment_of(stack, arguments.chart, rendering)

@@ -24,8 +24,10 @@ import pulumi_kubernetes as k8s
 from aisinfra.chart import naming
 from aisinfra.chart.fingerprint import release_description
 from aisinfra.chart.values import ChartSource, required_node_labels
+from aisinfra.monitoring.chart_values import monitoring_values
+from aisinfra.monitoring.scope import ClusterScope
 from aisinfra.program.preflight import NodeCheck, job_metadata, job_spec
-from aisinfra.worksheet.model import DEFAULT_PREFLIGHT_IMAGE
+from aisinfra.worksheet.model import DEFAULT_PREFLIGHT_IMAGE, Alerts
 from aisinfra.worksheet.patterns import expand
 from aisinfra.worksheet.stackfile import PROJECT_DIR
 
@@ -57,6 +59,7 @@ def bare_values(
     proxy_count: int,
     mountpoints: list[str],
     images: dict[str, str],
+    target_nodes: list[str],
 ) -> dict[str, Any]:
     values: dict[str, Any] = {
         "aiscluster": {
@@ -79,6 +82,15 @@ def bare_values(
             "ais": {"pv": {"path": ""}},
         }
     values["graphite"]["graphite"] = {"affinity": {}}
+    # The dashboards' sidecar, node-exporter's view of the disks and the alerting rules, with the
+    # default thresholds (the bench worksheet sets none).
+    scope = ClusterScope(release_name, namespace, tuple(target_nodes), tuple(mountpoints))
+    monitoring = monitoring_values(scope, Alerts())
+    values["grafana"]["sidecar"] = monitoring["grafana"]["sidecar"]
+    values["prometheus"] = monitoring["prometheus"]
+    values["prometheus"]["nodeExporter"]["nodeSelector"] = {
+        naming.CLUSTER_LABEL_KEY: naming.cluster_label_value(namespace, release_name)
+    }
     return values
 
 
@@ -147,6 +159,7 @@ def main() -> None:
         len(proxy_nodes),
         mountpoints,
         config.get_object("images") or {},
+        target_nodes,
     )
     k8s.helm.v3.Release(
         f"{NAME}-release",

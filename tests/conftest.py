@@ -81,6 +81,14 @@ def missing_fixture(message: str) -> NoReturn:
     pytest.skip(message)
 
 
+def missing_server(message: str) -> NoReturn:
+    """A real server a test starts (Prometheus, StatsD, Graphite) that is not installed: fails the run
+    in CI, which installs them (.ci/run, `make test`), and skips the test elsewhere, saying how to get it."""
+    if in_ci():
+        pytest.fail(f"CI needs this server: {message}")
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     """The chart's reference files (its rendering for release demo, its inventory), read in place."""

@@ -134,10 +134,10 @@ def test_the_render_measurement_runs_the_command_through_every_stage_it_reports(
     names = sorted({name for name, _, _ in [*RENDER_STAGES, SCHEMA_STAGE]})
     assert sorted(report["stages"]) == sorted(report["cpu_stages"]) == names
     # The chart with monitoring on, after the post-renderer (which drops the PodSecurityPolicies and
-    # the roles that only use them): 11 ConfigMaps, 8 ServiceAccounts, 9 Services, 6 ClusterRoles,
-    # 6 ClusterRoleBindings, 5 Deployments, 3 StatefulSets, a DaemonSet, a Role, a RoleBinding,
-    # a StorageClass and Grafana's Secret.
-    assert report["resources"] == 53
+    # the roles that only use them): 12 ConfigMaps (one the dashboard sidecar's provider), 8
+    # ServiceAccounts, 9 Services, 6 ClusterRoles, 6 ClusterRoleBindings, 5 Deployments, 3
+    # StatefulSets, a DaemonSet, a Role, a RoleBinding, a StorageClass and Grafana's Secret.
+    assert report["resources"] == 54
     stages = report["stages"]
     assert stages["schema"] <= stages["validation"]
     assert sum(stages[name] for name in render_stage_names()) <= report["seconds"]

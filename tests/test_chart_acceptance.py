@@ -194,10 +194,15 @@ def test_monitoring_mounts_the_programs_claims_or_the_worksheets(deployments: di
     }
     assert claims(deployments["monitoring-off"]) == {}
     # An existing namespace is only read and the claims are the user's: the program creates
-    # only the Secret that hands Grafana its admin password, and the preflight Jobs.
+    # only the dashboards' ConfigMaps, the Secret that hands Grafana its admin password, and the
+    # preflight Jobs.
     created = [(rendered.kind, rendered.name) for rendered in deployments["existing-claims"].program_objects()]
-    assert created[0] == ("Secret", "edge-ais-grafana-admin")
-    assert [(kind, name.rsplit("-", 1)[0]) for kind, name in created[1:]] == [
+    assert created[:3] == [
+        ("ConfigMap", "edge-dashboard-cluster"),
+        ("ConfigMap", "edge-dashboard-nodes"),
+        ("Secret", "edge-ais-grafana-admin"),
+    ]
+    assert [(kind, name.rsplit("-", 1)[0]) for kind, name in created[3:]] == [
         ("Job", "preflight-edge1"),
         ("Job", "preflight-edge2"),
         ("Job", "preflight-edge3"),
@@ -222,10 +227,12 @@ def test_the_charts_objects_before_post_rendering_are_the_reference_inventory(
     deployments: dict[str, Deployment], reference_inventory: str
 ) -> None:
     """The engine renders what the reference rendering lists for release demo, less the chart's
-    own PVs and claims, which the program turns off (empty ais.pv.path)."""
+    own PVs and claims, which the program turns off (empty ais.pv.path), plus the provider
+    configuration of the Grafana dashboard sidecar, which the program turns on."""
     listed = [line.split() for line in reference_inventory.splitlines() if not line.startswith("#")]
     expected = sorted(
-        (api, kind, name) for api, kind, name in listed if kind not in ("PersistentVolume", "PersistentVolumeClaim")
+        [(api, kind, name) for api, kind, name in listed if kind not in ("PersistentVolume", "PersistentVolumeClaim")]
+        + [("v1", "ConfigMap", "demo-grafana-config-dashboards")]
     )
     raw = raw_deployment(deployments["example"])
     rendered = [rendered.manifest for rendered in raw.chart.objects] + [hook.manifest for hook in raw.chart.hooks]

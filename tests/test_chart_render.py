@@ -188,17 +188,18 @@ def test_render_writes_every_object_with_secrets_redacted(tmp_path: Path, chart_
     out = tmp_path / "out"
     assert main(["--stacks-dir", str(tmp_path), "render", "dev", "--chart", str(chart_dir), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "Release demo in namespace ais: 53 objects from the chart at" in printed
+    assert "Release demo in namespace ais: 54 objects from the chart at" in printed
     assert "StatefulSet         1      1       1           -      3" in printed
-    # 53 from the chart; from the program the Namespace, Graphite's and Grafana's PV and claim,
-    # and a preflight Job for each of the 12 target nodes.
+    # 54 from the chart (with the dashboard sidecar's provider); from the program the Namespace,
+    # Graphite's and Grafana's PV and claim, the two dashboards' ConfigMaps, and a preflight Job for
+    # each of the 12 target nodes.
     assert printed.endswith(
-        "\nNo problems in the 70 objects the cluster would get (the chart's and the program's), checked against "
+        "\nNo problems in the 73 objects the cluster would get (the chart's and the program's), checked against "
         "Kubernetes 1.30's schemas, the nodes the program labels, and each other: volume mounts, claims, host "
         "paths, topology keys and references\n"
     )
     objects = list(yaml.safe_load_all((out / RELEASE_OBJECTS_FILE).read_text()))
-    assert len(objects) == 53
+    assert len(objects) == 54
     secret = next(manifest for manifest in objects if manifest["kind"] == "Secret")
     assert secret["metadata"]["name"] == "demo-grafana"
     assert set(secret["data"].values()) == {"[secret]"}

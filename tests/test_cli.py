@@ -273,13 +273,23 @@ def changed_resources(make_stack: Any, before: dict[str, Any], after: dict[str, 
     )
 
 
-def test_adding_one_node_changes_only_that_nodes_resources(make_stack: Any) -> None:
+def keys_of(lines: list[str]) -> list[str]:
+    """A diff with each changed value shown by its key only (a dashboard's or the rules' text is long)."""
+    return [line.split(": ", 1)[0] if line.startswith("    ") else line for line in lines]
+
+
+def test_adding_one_node_changes_only_that_nodes_resources_and_what_monitors_it(make_stack: Any) -> None:
     fixed_count = {**TARGETS, "initialCount": 12}
     before = worksheet(targets={**fixed_count, "nodes": ["cpu{01..12}"]})
     after = worksheet(targets={**fixed_count, "nodes": ["cpu{01..13}"]})
-    assert changed_resources(make_stack, before, after) == [
+    # The node dashboard and the alerting rules select the target nodes by name: both gain cpu13.
+    assert keys_of(changed_resources(make_stack, before, after)) == [
+        "~ kubernetes:core/v1:ConfigMap  aistore-monitoring-dashboard-nodes",
+        "    inputs.data.ais-nodes-9de97218f5383f7654c4.json",
         "> kubernetes:core/v1:Node  aistore-node-cpu13  (read: must exist, nothing is created)",
         "+ kubernetes:batch/v1:Job  aistore-preflight-cpu13",
+        "~ kubernetes:helm.sh/v3:Release  aistore-release",
+        "    inputs.values.prometheus.serverFiles.alerting_rules.yml.groups",
         "+ kubernetes:core/v1:NodePatch  aistore-targets-cpu13",
     ]
 
@@ -288,11 +298,14 @@ def test_the_release_changes_only_when_a_chart_value_does(make_stack: Any) -> No
     # initialCount 0: the target count follows the node list, so a value really changes.
     before = worksheet(targets={**TARGETS, "nodes": ["cpu{01..12}"]})
     after = worksheet(targets={**TARGETS, "nodes": ["cpu{01..12}", "gpu01"]})
-    assert changed_resources(make_stack, before, after) == [
+    assert keys_of(changed_resources(make_stack, before, after)) == [
+        "~ kubernetes:core/v1:ConfigMap  aistore-monitoring-dashboard-nodes",
+        "    inputs.data.ais-nodes-9de97218f5383f7654c4.json",
         "> kubernetes:core/v1:Node  aistore-node-gpu01  (read: must exist, nothing is created)",
         "+ kubernetes:batch/v1:Job  aistore-preflight-gpu01",
         "~ kubernetes:helm.sh/v3:Release  aistore-release",
-        "    inputs.values.aiscluster.expected_target_nodes: 12 -> 13",
+        "    inputs.values.aiscluster.expected_target_nodes",
+        "    inputs.values.prometheus.serverFiles.alerting_rules.yml.groups",
         "+ kubernetes:core/v1:NodePatch  aistore-targets-gpu01",
     ]
 

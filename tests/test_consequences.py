@@ -71,7 +71,9 @@ def refused(before: Manifest, changed: Manifest) -> str:
 
 def test_no_object_as_it_is_has_a_consequence(example: Deployment) -> None:
     objects = every_object(example)
-    assert len(objects) == 70  # the 52 objects of the chart and the program's 18
+    # the chart's objects (one more: the dashboard sidecar's provider) and the program's (two more:
+    # the dashboards' ConfigMaps)
+    assert len(objects) == 73
     assert [lines(manifest, copy.deepcopy(manifest)) for manifest in objects] == [[]] * len(objects)
 
 

@@ -31,9 +31,16 @@ def test_a_removed_node_is_a_read_no_longer_made_not_a_deletion(make_stack: Any)
     fixed_count = {**TARGETS, "initialCount": 11}
     before = worksheet(targets={**fixed_count, "nodes": ["cpu{01..12}"]}, proxies={"nodes": ["cpu01"]})
     after = worksheet(targets={**fixed_count, "nodes": ["cpu{01..11}"]}, proxies={"nodes": ["cpu01"]})
-    assert changes(make_stack, before, after) == [
+    # The node dashboard and the alerting rules no longer select cpu12.
+    assert [
+        line.split(": ", 1)[0] if line.startswith("    ") else line for line in changes(make_stack, before, after)
+    ] == [
+        "~ kubernetes:core/v1:ConfigMap  aistore-monitoring-dashboard-nodes",
+        "    inputs.data.ais-nodes-9de97218f5383f7654c4.json",
         "< kubernetes:core/v1:Node  aistore-node-cpu12  (no longer read)",
         "- kubernetes:batch/v1:Job  aistore-preflight-cpu12",
+        "~ kubernetes:helm.sh/v3:Release  aistore-release",
+        "    inputs.values.prometheus.serverFiles.alerting_rules.yml.groups",
         "- kubernetes:core/v1:NodePatch  aistore-targets-cpu12",
     ]
 

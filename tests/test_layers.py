@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "aisinfra"
-# Bottom to top: the worksheet coming in, what the chart needs, the Pulumi program, the
-# offline review, and the CLI on top.
-LAYERS = ("worksheet", "chart", "program", "review", "cli")
+# Bottom to top: the worksheet coming in, the dashboards and alerts it implies, what the chart
+# needs, the Pulumi program, the offline review, and the CLI on top.
+LAYERS = ("worksheet", "monitoring", "chart", "program", "review", "cli")
 
 
 def layer_of(module: str) -> int:

@@ -13,7 +13,10 @@ import yaml
 from pulumi.runtime import rpc
 
 from aisinfra.chart.fingerprint import postrender_digest
+from aisinfra.monitoring.alerts import alerting_rules
+from aisinfra.monitoring.scope import cluster_scope
 from aisinfra.review.render import NODE_PATCH, ProgramError, Rendering, run_program, summary_text, write_outputs
+from aisinfra.worksheet.model import Worksheet, parse_worksheet
 from aisinfra.worksheet.stackfile import PROJECT_DIR, read_stack, stack_path
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 
@@ -28,6 +31,10 @@ CLUSTER_URN = "urn:pulumi:test::aisinfra::pulumi:pulumi:Stack$aisinfra:index:Ais
 def children(rendering: Rendering, parent_name: str) -> list[str]:
     parent = rendering.by_name(parent_name).urn
     return [resource.name for resource in rendering.resources if resource.parent == parent]
+
+
+def load_worksheet_of(config: dict[str, Any]) -> Worksheet:
+    return parse_worksheet({key.removeprefix("aisinfra:"): value for key, value in config.items()})
 
 
 @pytest.fixture
@@ -108,6 +115,8 @@ def test_components_own_their_layers(dev: Rendering) -> None:
     ]
     assert children(dev, "aistore-targets") == [f"aistore-targets-{node}" for node in CPUS]
     assert children(dev, "aistore-monitoring") == [
+        "aistore-monitoring-dashboard-cluster",
+        "aistore-monitoring-dashboard-nodes",
         "aistore-monitoring-grafana-pv",
         "aistore-monitoring-grafana-pvc",
         "aistore-monitoring-graphite-pv",
@@ -189,6 +198,7 @@ def test_release_inputs_and_values(dev: Rendering) -> None:
         "timeout": 1800,
         "atomic": False,
     }
+    example = load_worksheet_of(WORKSHEET_EXAMPLE)
     assert release.inputs["values"] == {
         "aiscluster": {
             "expected_target_nodes": 12,
@@ -238,7 +248,29 @@ def test_release_inputs_and_values(dev: Rendering) -> None:
             "ais": {"pv": {"path": ""}},
             "graphite": {"affinity": {}},
         },
-        "grafana": {"persistence": {"enabled": True, "existingClaim": "demo-ais-grafana"}, "ais": {"pv": {"path": ""}}},
+        "grafana": {
+            "persistence": {"enabled": True, "existingClaim": "demo-ais-grafana"},
+            "ais": {"pv": {"path": ""}},
+            # The sidecar loads the dashboard ConfigMaps of this namespace only.
+            "sidecar": {"dashboards": {"enabled": True, "label": "ais_grafana_dashboard", "searchNamespace": "ais"}},
+        },
+        "prometheus": {
+            "nodeExporter": {
+                "extraHostPathMounts": [
+                    {
+                        "name": "root",
+                        "hostPath": "/",
+                        "mountPath": "/host/root",
+                        "readOnly": True,
+                        "mountPropagation": "HostToContainer",
+                    }
+                ],
+                "extraArgs": {"path.rootfs": "/host/root"},
+                "nodeSelector": {"aisinfra/cluster": "ais.demo"},
+            },
+            # The rules' text is tests/test_monitoring_prometheus.py's: it runs them on a real Prometheus.
+            "serverFiles": {"alerting_rules.yml": alerting_rules(cluster_scope(example), example.monitoring.alerts)},
+        },
     }
 
 
@@ -248,7 +280,8 @@ def test_release_waits_for_labels_volumes_preflight_checks_and_namespace(dev: Re
     expected += [dev.by_name(f"aistore-preflight-{node}").urn for node in CPUS]
     expected += [
         dev.by_name(f"aistore-monitoring-{name}").urn
-        for name in ("graphite-pv", "graphite-pvc", "grafana-pv", "grafana-pvc")
+        # The dashboards are there before Grafana's sidecar starts.
+        for name in ("graphite-pv", "graphite-pvc", "grafana-pv", "grafana-pvc", "dashboard-cluster", "dashboard-nodes")
     ]
     assert dev.release().dependencies == sorted(expected)
 
@@ -342,7 +375,11 @@ def test_existing_claims_are_handed_to_the_chart_and_no_volume_is_made(render_st
     namespace = rendering.by_name("aistore-namespace")
     assert (namespace.type, namespace.read_id) == ("kubernetes:core/v1:Namespace", "ais")
     assert rendering.release().inputs["namespace"] == "ais"
-    assert children(rendering, "aistore-monitoring") == []
+    # No volume: only the dashboards' ConfigMaps.
+    assert children(rendering, "aistore-monitoring") == [
+        "aistore-monitoring-dashboard-cluster",
+        "aistore-monitoring-dashboard-nodes",
+    ]
     values = rendering.release().inputs["values"]
     assert values["graphite"]["persistence"] == {"enabled": True, "existingClaim": "site-graphite"}
     assert values["grafana"]["persistence"] == {"enabled": True, "existingClaim": "site-grafana"}
@@ -434,7 +471,13 @@ def test_manifests_hold_what_the_program_applies(dev: Rendering, tmp_path: Path)
     documents = list(yaml.safe_load_all((tmp_path / "manifests.yaml").read_text()))
     kinds = [document["kind"] for document in documents]
     assert (
-        kinds == ["Namespace"] + ["Node"] * 12 + ["PersistentVolume"] * 2 + ["PersistentVolumeClaim"] * 2 + ["Job"] * 12
+        kinds
+        == ["Namespace"]
+        + ["Node"] * 12
+        + ["PersistentVolume"] * 2
+        + ["PersistentVolumeClaim"] * 2
+        + ["ConfigMap"] * 2
+        + ["Job"] * 12
     )
     assert documents[1] == {
         "apiVersion": "v1",

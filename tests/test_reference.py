@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from aisinfra.cli import main
-from aisinfra.worksheet.model import Storage, Worksheet, section_type
+from aisinfra.worksheet.model import Alerts, Storage, Worksheet, section_type
 from aisinfra.worksheet.questionnaire import QUESTIONS
 from aisinfra.worksheet.reference import (
     DOCS_DIR,
@@ -54,7 +54,8 @@ def test_the_docs_command_writes_them(tmp_path: Path, capsys: Any) -> None:
 
 def model_keys() -> set[str]:
     """Every key a stack file sets: the top-level ones, and the keys of each section
-    (monitoring storage is one key, given as a mapping of its own)."""
+    (monitoring storage is one key, given as a mapping of its own; the alert thresholds are each a key,
+    ``monitoring.alerts.diskWarningPercent``)."""
     keys = set()
     for info in Worksheet.model_fields.values():
         section = section_type(info.annotation)
@@ -62,8 +63,12 @@ def model_keys() -> set[str]:
             keys.add(str(info.alias))
             continue
         for inner in section.model_fields.values():
+            nested = section_type(inner.annotation)
+            if nested is Alerts:
+                keys |= {f"{info.alias}.{inner.alias}.{leaf.alias}" for leaf in Alerts.model_fields.values()}
+                continue
             keys.add(f"{info.alias}.{inner.alias}")
-            assert section_type(inner.annotation) in (None, Storage)
+            assert nested in (None, Storage)
     return keys
 
 

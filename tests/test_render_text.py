@@ -61,6 +61,8 @@ def test_only_runs_of_like_resources_collapse(render_stack: Any) -> None:
         "pulumi:pulumi:Stack  aisinfra-test",
         "    create aisinfra:index:AisCluster  aistore",
         "        create aisinfra:index:MonitoringLayer  aistore-monitoring",
+        "            create kubernetes:core/v1:ConfigMap  aistore-monitoring-dashboard-cluster",
+        "            create kubernetes:core/v1:ConfigMap  aistore-monitoring-dashboard-nodes",
         "            create kubernetes:core/v1:PersistentVolume  aistore-monitoring-grafana-pv  [protected]",
         "            create kubernetes:core/v1:PersistentVolumeClaim  aistore-monitoring-grafana-pvc  [protected]",
         "            create kubernetes:core/v1:PersistentVolume  aistore-monitoring-graphite-pv  [protected]",
@@ -100,10 +102,20 @@ def test_the_release_values_show_as_the_keys_the_worksheet_sets(render_stack: An
         'grafana.ais.pv.path: ""',
         "grafana.persistence.enabled: true",
         'grafana.persistence.existingClaim: "demo-ais-grafana"',
+        "grafana.sidecar.dashboards.enabled: true",
+        'grafana.sidecar.dashboards.label: "ais_grafana_dashboard"',
+        'grafana.sidecar.dashboards.searchNamespace: "ais"',
         'graphite.ais.pv.path: ""',
         "graphite.graphite.affinity: {}",
         "graphite.persistence.enabled: true",
         'graphite.persistence.existingClaim: "demo-ais-graphite"',
+        'prometheus.nodeExporter.extraArgs.path.rootfs: "/host/root"',
+        'prometheus.nodeExporter.extraHostPathMounts: [{"hostPath": "/", "mountPath": "/host/root", '
+        '"mountPropagation": "HostToContainer", "name": "root", "readOnly": true}]',
+        'prometheus.nodeExporter.nodeSelector.aisinfra/cluster: "ais.demo"',
+        "prometheus.serverFiles.alerting_rules.yml.groups: group aistore-ais-demo: AisTargetNodeDown, "
+        "AisMountpointFullWarning, AisMountpointFullCritical, AisMountpointFillsSoon, AisMountpointReadOnly, "
+        "AisMountpointMissing, AisDiskSaturated  (the rules whole: values.yaml with --out)",
         "proxy.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms: "
         '[{"matchExpressions": [{"key": "nvidia.com/ais-proxy", "operator": "In", "values": ["demo-ais-electable"]}, '
         '{"key": "aisinfra/cluster", "operator": "In", "values": ["ais.demo"]}]}]',

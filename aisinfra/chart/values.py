@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aisinfra.chart import naming
+from aisinfra.monitoring.chart_values import monitoring_values
+from aisinfra.monitoring.scope import cluster_scope
 
 if TYPE_CHECKING:
     from aisinfra.worksheet.model import Worksheet
@@ -169,6 +171,11 @@ def worksheet_values(worksheet: Worksheet) -> dict[str, Any]:
                 "userKey": naming.GRAFANA_ADMIN_USER_KEY,
                 "passwordKey": naming.GRAFANA_ADMIN_PASSWORD_KEY,
             }
+        values = deep_merge(values, monitoring_values(cluster_scope(worksheet), worksheet.monitoring.alerts))
+        # node-exporter listens on each node's own port 9100: only on this cluster's nodes, so
+        # that another cluster's node-exporter never finds the port taken.
+        cluster = {naming.CLUSTER_LABEL_KEY: naming.cluster_label_value(namespace, release)}
+        values["prometheus"]["nodeExporter"]["nodeSelector"] = cluster
     else:
         host, _, port = (worksheet.monitoring.external_graphite or "").rpartition(":")
         values["external_monitoring"] = {"graphite_host": host, "graphite_port": int(port)}

@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 from aisinfra.chart import naming
 from aisinfra.chart.fingerprint import POSTRENDER_LAUNCHER, release_description
 from aisinfra.chart.values import chart_source, monitoring_volumes, release_values
+from aisinfra.monitoring.dashboards import dashboard_files
 from aisinfra.program.monitoring import GrafanaAdmin, MonitoringLayer, MonitoringLayerArgs
 from aisinfra.program.nodes import read_node
 from aisinfra.program.preflight import PreflightLayer, PreflightLayerArgs, node_checks
@@ -117,6 +118,7 @@ class AisCluster(pulumi.ComponentResource):
                 node_reads=node_reads,
                 protect=keep,
                 grafana_admin=grafana_admin(worksheet),
+                dashboards=dashboard_files(worksheet) if worksheet.monitoring.enabled else [],
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

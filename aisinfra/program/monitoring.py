@@ -1,17 +1,20 @@
 """The monitoring layer: for Graphite and Grafana, a PersistentVolume on the nominated node
 and a claim bound to it in the cluster's namespace -- unless the worksheet names an existing
 claim. The chart is then handed the claims (see ``aisinfra.values``). When the stack sets
-a Grafana admin password, a Secret holds it for the chart's ``grafana.admin.existingSecret``."""
+a Grafana admin password, a Secret holds it for the chart's ``grafana.admin.existingSecret``.
+Each of the cluster's dashboards is a ConfigMap with the label the chart's Grafana sidecar loads."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from aisinfra.chart import naming
 from aisinfra.chart.values import MonitoringVolume
+from aisinfra.monitoring.chart_values import DASHBOARD_LABEL
+from aisinfra.monitoring.dashboards import DashboardFile
 
 
 @dataclass(frozen=True)
@@ -27,12 +30,15 @@ class MonitoringLayerArgs:
     node_reads: dict[str, k8s.core.v1.Node]
     protect: bool
     grafana_admin: GrafanaAdmin | None = None
+    # Empty with monitoring off: there is no Grafana of the chart's to load them.
+    dashboards: list[DashboardFile] = field(default_factory=list)
 
 
 class MonitoringLayer(pulumi.ComponentResource):
     volumes: dict[str, k8s.core.v1.PersistentVolume]
     claims: dict[str, k8s.core.v1.PersistentVolumeClaim]
     grafana_admin_secret: k8s.core.v1.Secret | None
+    dashboards: dict[str, k8s.core.v1.ConfigMap]
 
     def __init__(self, name: str, args: MonitoringLayerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aisinfra:index:MonitoringLayer", name, None, opts)
@@ -51,7 +57,25 @@ class MonitoringLayer(pulumi.ComponentResource):
                 },
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        self.register_outputs({"claims": {volume.service: volume.claim_name for volume in args.volumes}})
+        self.dashboards = {
+            dashboard.configmap_name: self._dashboard(name, dashboard, args) for dashboard in args.dashboards
+        }
+        self.register_outputs(
+            {
+                "claims": {volume.service: volume.claim_name for volume in args.volumes},
+                "dashboards": [dashboard.title for dashboard in args.dashboards],
+            }
+        )
+
+    def _dashboard(self, name: str, dashboard: DashboardFile, args: MonitoringLayerArgs) -> k8s.core.v1.ConfigMap:
+        return k8s.core.v1.ConfigMap(
+            f"{name}-dashboard-{dashboard.key}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=dashboard.configmap_name, namespace=args.namespace, labels={DASHBOARD_LABEL: "1"}
+            ),
+            data={dashboard.file_name: dashboard.text},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _volume(self, name: str, volume: MonitoringVolume, args: MonitoringLayerArgs) -> k8s.core.v1.PersistentVolume:
         return k8s.core.v1.PersistentVolume(

@@ -69,7 +69,7 @@ ROLE_KEYS = {"target": "targets.nodes", "proxy": "proxies.nodes"}
 PROGRAM_KINDS = {
     **{
         f"kubernetes:core/v1:{kind}": ("v1", kind)
-        for kind in ("Namespace", "PersistentVolume", "PersistentVolumeClaim", "Secret")
+        for kind in ("Namespace", "PersistentVolume", "PersistentVolumeClaim", "Secret", "ConfigMap")
     },
     "kubernetes:batch/v1:Job": ("batch/v1", "Job"),  # the preflight
 }

@@ -27,6 +27,8 @@ from pulumi.runtime.settings import get_root_resource
 
 from aisinfra.chart.dependencies import missing_subchart_problems
 from aisinfra.chart.naming import CLUSTER_LABEL_KEY, INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
+from aisinfra.monitoring.chart_values import DASHBOARD_LABEL
+from aisinfra.monitoring.dashboards import DashboardFile
 from aisinfra.program import sdk
 from aisinfra.program.config import FILE_BACKEND_ORGANIZATION
 from aisinfra.review import yaml_out
@@ -47,6 +49,8 @@ PREFLIGHT_JOB = "kubernetes:batch/v1:Job"
 APPLIED_AS_IS = (
     ("kubernetes:core/v1:PersistentVolume", "v1", "PersistentVolume"),
     ("kubernetes:core/v1:PersistentVolumeClaim", "v1", "PersistentVolumeClaim"),
+    # The dashboards the chart's Grafana sidecar loads.
+    ("kubernetes:core/v1:ConfigMap", "v1", "ConfigMap"),
     (PREFLIGHT_JOB, "batch/v1", "Job"),
 )
 
@@ -313,7 +317,27 @@ def values_text(rendering: Rendering) -> str:
     """The Release's values, one ``key: value`` line per value this program sets (the chart's
     own defaults do the rest), lists of names as worksheet patterns."""
     values = reveal_secrets_as_placeholder(rendering.release().inputs.get("values", {}))
-    return "\n".join(f"{key}: {_shown(value)}" for key, value in _leaves(values))
+    return "\n".join(
+        f"{key}: {_rules_shown(value) if key.startswith(ALERTING_RULES_KEY) else _shown(value)}"
+        for key, value in _leaves(values)
+    )
+
+
+# The prometheus subchart's alerting rules: shown by name (values.yaml with --out has them whole).
+ALERTING_RULES_KEY = "prometheus.serverFiles.alerting_rules.yml"
+
+
+def _rules_shown(groups: Any) -> str:
+    if not isinstance(groups, list):
+        return _shown(groups)
+    return (
+        "; ".join(
+            f"group {group.get('name')}: {', '.join(str(rule.get('alert')) for rule in group.get('rules', []))}"
+            for group in groups
+            if isinstance(group, dict)
+        )
+        + "  (the rules whole: values.yaml with --out)"
+    )
 
 
 def _leaves(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -338,6 +362,51 @@ def preflight_line(rendering: Rendering) -> str:
     )
 
 
+DASHBOARDS_DIR = "dashboards"
+
+
+def monitoring_text(rendering: Rendering) -> str:
+    """Which dashboards the cluster's Grafana loads and which alert rule groups its Prometheus has."""
+    configmaps = [
+        resource
+        for resource in rendering.of_type("kubernetes:core/v1:ConfigMap")
+        if DASHBOARD_LABEL in (resource.inputs.get("metadata", {}).get("labels") or {})
+    ]
+    lines = []
+    for resource in configmaps:
+        metadata = resource.inputs["metadata"]
+        [text] = resource.inputs["data"].values()
+        lines.append(f"  {json.loads(text)['title']}  (ConfigMap {metadata['namespace']}/{metadata['name']})")
+    if not lines:
+        lines.append(
+            f"  none loaded: monitoring is off; `render --out DIR` writes them to DIR/{DASHBOARDS_DIR}/ to import "
+            "into your Grafana (docs/monitoring.md)"
+        )
+    values = rendering.release().inputs.get("values", {})
+    rules = values.get("prometheus", {}).get("serverFiles", {}).get("alerting_rules.yml", {})
+    groups = [
+        f"  {group['name']}: {', '.join(rule['alert'] for rule in group['rules'])}" for group in rules.get("groups", [])
+    ]
+    return (
+        "Dashboards (Grafana):\n"
+        + "\n".join(lines)
+        + "\nAlert rule groups (Prometheus):\n"
+        + ("\n".join(groups) or "  none: the chart runs no Prometheus with monitoring off")
+    )
+
+
+def write_dashboards(files: list[DashboardFile], directory: Path) -> list[Path]:
+    """Each dashboard as a JSON file to import into a Grafana."""
+    folder = directory / DASHBOARDS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for dashboard in files:
+        path = folder / dashboard.file_name
+        path.write_text(dashboard.text)
+        written.append(path)
+    return written
+
+
 def summary_text(rendering: Rendering) -> str:
     outputs = {
         name: compress(value) if isinstance(value, list) and all(isinstance(item, str) for item in value) else value
@@ -350,6 +419,7 @@ def summary_text(rendering: Rendering) -> str:
         f"{tree_text(rendering)}\n\n{warnings}"
         f"Node labels:\n{labels_table(rendering)}\n\n{preflight_line(rendering)}\n\n"
         f"Release values (set by this program; the chart's defaults do the rest):\n{values_text(rendering)}\n\n"
+        f"{monitoring_text(rendering)}\n\n"
         "Stack outputs (lists of names as patterns; outputs.yaml with --out lists each):\n"
         f"{yaml.safe_dump(outputs, sort_keys=True, default_flow_style=False)}"
     )

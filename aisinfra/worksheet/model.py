@@ -640,6 +640,51 @@ class Storage(_Section):
         return f"{self.node}:{self.path}:{self.size}"
 
 
+class Alerts(_Section):
+    """Thresholds of the Prometheus alerting rules (aisinfra.monitoring.alerts)."""
+
+    disk_warning_percent: Annotated[int, Field(ge=1, le=99, strict=True)] = Field(
+        default=85, title="Mountpoint full: warning", description="Percent of a mountpoint's space used.", examples=[80]
+    )
+    disk_critical_percent: Annotated[int, Field(ge=1, le=99, strict=True)] = Field(
+        default=95,
+        title="Mountpoint full: critical",
+        description="Percent of a mountpoint's space used; above `diskWarningPercent`.",
+        examples=[90],
+    )
+    fill_within_hours: Annotated[int, Field(ge=1, le=720, strict=True)] = Field(
+        default=24,
+        title="Mountpoint filling",
+        description="Alert when a mountpoint is predicted to fill within this many hours.",
+        examples=[48],
+    )
+    # Share of the time a mountpoint's disk is busy (node_disk_io_time_seconds_total's rate).
+    disk_busy_percent: Annotated[int, Field(ge=1, le=100, strict=True)] = Field(
+        default=90, title="Disk saturated", description="Percent of the time a disk is busy.", examples=[95]
+    )
+    disk_busy_minutes: Annotated[int, Field(ge=1, le=1440, strict=True)] = Field(
+        default=30,
+        title="Disk saturated for",
+        description="Minutes a disk stays above `diskBusyPercent` before the alert fires.",
+        examples=[60],
+    )
+    node_down_minutes: Annotated[int, Field(ge=1, le=1440, strict=True)] = Field(
+        default=5,
+        title="Target node down for",
+        description="Minutes a target node's node-exporter is gone before the alert fires.",
+        examples=[10],
+    )
+
+    @model_validator(mode="after")
+    def _warning_before_critical(self) -> Alerts:
+        if self.disk_warning_percent >= self.disk_critical_percent:
+            raise ValueError(
+                f"diskWarningPercent ({self.disk_warning_percent}) must be below diskCriticalPercent "
+                f"({self.disk_critical_percent})"
+            )
+        return self
+
+
 class Monitoring(_Section):
     """Prometheus, Graphite and Grafana, installed with the chart, or an external Graphite."""
 
@@ -674,6 +719,7 @@ class Monitoring(_Section):
         description="`host:port`; required while monitoring is off.",
         examples=["graphite.example.com:2003"],
     )
+    alerts: Alerts = Field(default=Alerts(), title="Alert thresholds", description="See each key below.")
 
 
 class Preflight(_Section):
@@ -996,6 +1042,8 @@ def error_message(detail: Any) -> str:
         return f"must be a mapping of keys (key: value), not {got}"
     if kind == "greater_than_equal":
         return f"must be {context.get('ge')} or more, not {got}"
+    if kind == "less_than_equal":
+        return f"must be {context.get('le')} or less, not {got}"
     if kind == "too_short":
         return "must list at least one entry, but is empty"
     return f"{got} is not a value this key takes; docs/worksheet.md says what it takes"

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 
-from aisinfra.worksheet.model import IdentityChange, Worksheet, section_type
+from aisinfra.worksheet.model import Alerts, IdentityChange, Worksheet, section_type
 from aisinfra.worksheet.questionnaire import QUESTIONS, Question
 from aisinfra.worksheet.stackfile import NAMESPACE, PREFIX, PROJECT_DIR
 
@@ -68,6 +68,10 @@ NOT_SET_BY_INIT = {
     "targets.scaleInTo": _DEPLOYED_STACK_EDIT,
     "targets.removedMountpoints": _DEPLOYED_STACK_EDIT,
     **{f"identityChange.{info.alias}": _DEPLOYED_STACK_EDIT for info in IdentityChange.model_fields.values()},
+    **{
+        f"monitoring.alerts.{info.alias}": "written into the stack file; `init` leaves the defaults"
+        for info in Alerts.model_fields.values()
+    },
 }
 
 
@@ -99,11 +103,22 @@ def reference_keys() -> list[ReferenceKey]:
         if section is None:
             keys.append(ReferenceKey(alias, info, schema["properties"][alias]))
             continue
-        section_schema = schema["$defs"][section.__name__]
-        for inner in section.model_fields.values():
-            inner_alias = str(inner.alias)
-            inner_schema = _resolved(section_schema["properties"][inner_alias], schema["$defs"])
-            keys.append(ReferenceKey(f"{alias}.{inner_alias}", inner, inner_schema))
+        keys += _section_keys(alias, section, schema["$defs"])
+    return keys
+
+
+def _section_keys(prefix: str, section: Any, definitions: dict[str, Any]) -> list[ReferenceKey]:
+    """A section's keys; one that holds a section of defaults (``monitoring.alerts``) key by key,
+    as they are written one by one, while a section with no defaults (monitoring storage) is one key."""
+    keys = []
+    section_schema = definitions[section.__name__]
+    for inner in section.model_fields.values():
+        key, nested = f"{prefix}.{inner.alias}", section_type(inner.annotation)
+        if nested is not None and inner.get_default(call_default_factory=True) is not None:
+            keys += _section_keys(key, nested, definitions)
+            continue
+        inner_schema = _resolved(section_schema["properties"][str(inner.alias)], definitions)
+        keys.append(ReferenceKey(key, inner, inner_schema))
     return keys
 
 
