@@ -14,15 +14,22 @@ fails, naming the installed SDK version, if an upgrade changes any of them.
   ``pulumi.run`` (an asynchronous entry point) only exists in the newest SDKs.
 - Running a program under mocks (``run_pulumi_func``): what the SDK's own entry point uses to
   run a program and wait for every registration it started.
+- What a run sends as the stack's outputs (``massage`` and ``rpc.serialize_properties``, as
+  ``Stack._finish`` and ``register_resource_outputs`` do): the mock runtime registers its own
+  root stack's outputs before the program runs, so it never sends the program's. After a
+  run whose resources failed, the runtime's outstanding outputs and RPC error are cleared (``SETTINGS.outputs``, ``_get_rpc_manager``): a fresh context starts from
+  the same objects, so they would fail the next run in the same process.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from pulumi.runtime import config as runtime_config
-from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.stack import massage, run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 T = TypeVar("T")
@@ -46,3 +53,24 @@ def wait_for(awaitable: Awaitable[T]) -> T:
 def run_program_function(program: Callable[[], Any]) -> None:
     """Run ``program`` as the SDK runs a Pulumi program, until all it registered is done."""
     wait_for(run_pulumi_func(program))
+
+
+def sent_stack_outputs(outputs: dict[str, Any]) -> Any | None:
+    """The stack's outputs as the SDK serializes them for the engine at the end of a run, or
+    None when one of them failed to resolve: then the SDK sends none of them."""
+    try:
+        return wait_for(rpc.serialize_properties(massage(outputs, []), {}))
+    except Exception:  # noqa: BLE001 (any failure of a value: the SDK then sends nothing)
+        return None
+
+
+def settle_failed_run() -> None:
+    """Forget every registration and output a failed run left pending, so that none of them
+    fails the next run in this process."""
+    # The runtime's bookkeeping of outstanding outputs and RPCs (and the first RPC error) is
+    # shared with every later context: a fresh one starts from these same objects.
+    settings.SETTINGS.outputs.clear()
+    settings._get_rpc_manager().clear()
+    # The failed futures log "exception was never retrieved" when collected; collected in the
+    # middle of the next run's ast.parse (the chart fingerprint), that logging breaks it.
+    gc.collect()

@@ -91,11 +91,18 @@ class Rendering:
         return dict(sorted(labels.items(), key=lambda item: natural_order(item[0])))
 
 
+class ResourceFailure(Exception):
+    """A resource's create, update or read failed, as ``run_program(failing=...)`` asks."""
+
+
 class _Mocks(pulumi.runtime.Mocks):
-    def __init__(self, deployed_outputs: dict[str, Any]):
+    def __init__(self, deployed_outputs: dict[str, Any], failing: frozenset[str] = frozenset()):
         self.deployed_outputs = deployed_outputs
+        self.failing = failing
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        if args.name in self.failing:
+            raise ResourceFailure(f"{args.typ} ({args.name}): failed, as the test asked")
         if args.typ == STACK_REFERENCE:  # the stack's own outputs from its last update
             return args.resource_id, {**args.inputs, "outputs": self.deployed_outputs, "secretOutputNames": []}
         if args.resource_id:  # a read: the object exists, as a cluster would answer
@@ -109,8 +116,8 @@ class _Mocks(pulumi.runtime.Mocks):
 class _RecordingMonitor(MockMonitor):
     """The SDK's mock monitor, also keeping what the plain mocks do not see."""
 
-    def __init__(self, deployed_outputs: dict[str, Any]) -> None:
-        super().__init__(_Mocks(deployed_outputs))
+    def __init__(self, deployed_outputs: dict[str, Any], failing: frozenset[str] = frozenset()) -> None:
+        super().__init__(_Mocks(deployed_outputs, failing))
         self.registrations: dict[str, Registration] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
@@ -151,14 +158,22 @@ def _whole_numbers(value: Any) -> Any:
 
 class ProgramError(Exception):
     """The program stopped with an error; ``registered`` is what it had registered by then,
-    ``outputs`` what it had exported (the SDK registers them as the stack's outputs even
-    when the program fails)."""
+    ``outputs`` what it had exported, ``sent_outputs`` what the SDK sent as the stack's
+    outputs (it sends them even when the program fails, once every exported value resolved;
+    None when it never could), which the engine records over the last ones."""
 
-    def __init__(self, cause: BaseException, registered: list[Registration], outputs: dict[str, Any]):
+    def __init__(
+        self,
+        cause: BaseException,
+        registered: list[Registration],
+        outputs: dict[str, Any],
+        sent_outputs: dict[str, Any] | None = None,
+    ):
         super().__init__(str(cause))
         self.cause = cause
         self.registered = registered
         self.outputs = outputs
+        self.sent_outputs = sent_outputs
 
 
 class _Warnings(logging.Handler):
@@ -174,18 +189,22 @@ def run_program(
     stack: StackConfig,
     deployed_outputs: dict[str, Any] | None = None,
     organization: str = FILE_BACKEND_ORGANIZATION,
+    failing: frozenset[str] = frozenset(),
 ) -> Rendering:
     """Run ``__main__.py`` for one stack under mocks, as a preview. ``deployed_outputs`` are
     the outputs of the stack's last update as its self-reference reads them (none: never
-    deployed); ``organization`` is what the backend reports (a local backend's by default).
+    deployed); ``organization`` is what the backend reports (a local backend's by default);
+    the resources named in ``failing`` fail as a failed create, update or read would.
     Each run gets a fresh context, so runs never see each other's config, root stack or
     resources."""
-    return contextvars.Context().run(_run, stack, deployed_outputs or {}, organization)
+    return contextvars.Context().run(_run, stack, deployed_outputs or {}, organization, failing)
 
 
-def _run(stack: StackConfig, deployed_outputs: dict[str, Any], organization: str) -> Rendering:
+def _run(
+    stack: StackConfig, deployed_outputs: dict[str, Any], organization: str, failing: frozenset[str]
+) -> Rendering:
     pulumi.runtime.set_all_config(dict(stack.values), sorted(stack.secret_keys))
-    monitor = _RecordingMonitor(deployed_outputs)
+    monitor = _RecordingMonitor(deployed_outputs, failing)
     warnings = _Warnings()
     logger = logging.Logger("aisinfra.render")
     logger.addHandler(warnings)
@@ -206,7 +225,9 @@ def _run(stack: StackConfig, deployed_outputs: dict[str, Any], organization: str
         sdk.run_program_function(program)
     except Exception as error:
         registered = [r for r in monitor.registrations.values() if r.type != STACK_TYPE]
-        raise ProgramError(error, registered, _stack_outputs()) from error
+        failure = ProgramError(error, registered, _stack_outputs(), _sent_outputs())
+        sdk.settle_failed_run()
+        raise failure from error
     resources = [registration for registration in monitor.registrations.values() if registration.type != STACK_TYPE]
     return Rendering(
         stack=stack.name, resources=_tree_order(resources), outputs=_stack_outputs(), warnings=warnings.messages
@@ -218,8 +239,23 @@ def _stack_outputs() -> dict[str, Any]:
     return {name: _resolve(value) for name, value in getattr(root, "outputs", {}).items()}
 
 
+def _sent_outputs() -> dict[str, Any] | None:
+    """What the SDK sends as the stack's outputs at the end of a run (the mock runtime sends
+    none of the program's), which the engine records; None when it cannot send them."""
+    root = get_root_resource()
+    sent = sdk.sent_stack_outputs(getattr(root, "outputs", {}))
+    return None if sent is None else _whole_numbers(rpc.deserialize_properties(sent))
+
+
+NOT_RESOLVED = "(never resolved: the update failed)"
+
+
 def _resolve(value: Any) -> Any:
     output = pulumi.Output.from_input(value)
+    try:
+        sdk.wait_for(output.future())
+    except Exception:  # noqa: BLE001 (a resource it waits for failed: the run's own error says which)
+        return NOT_RESOLVED
     if sdk.wait_for(output.is_secret()):
         return SECRET_PLACEHOLDER
     if not sdk.wait_for(output.is_known()):
