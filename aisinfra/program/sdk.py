@@ -16,9 +16,10 @@ fails, naming the installed SDK version, if an upgrade changes any of them.
   run a program and wait for every registration it started.
 - What a run sends as the stack's outputs (``massage`` and ``rpc.serialize_properties``, as
   ``Stack._finish`` and ``register_resource_outputs`` do): the mock runtime registers its own
-  root stack's outputs before the program runs, so it never sends the program's. After a
-  run whose resources failed, the runtime's outstanding outputs and RPC error are cleared (``SETTINGS.outputs``, ``_get_rpc_manager``): a fresh context starts from
-  the same objects, so they would fail the next run in the same process.
+  root stack's outputs before the program runs, so it never sends the program's. After a run
+  whose resources failed, the runtime's outstanding outputs and RPC error are cleared
+  (``SETTINGS.outputs``, ``_get_rpc_manager``): a fresh context starts from the same objects,
+  so they would fail the next run in the same process.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def sent_stack_outputs(outputs: dict[str, Any]) -> Any | None:
     None when one of them failed to resolve: then the SDK sends none of them."""
     try:
         return wait_for(rpc.serialize_properties(massage(outputs, []), {}))
-    except Exception:  # noqa: BLE001 (any failure of a value: the SDK then sends nothing)
+    except Exception:  # any failure of a value: the SDK then sends nothing
         return None
 
 

@@ -91,7 +91,7 @@ class Rendering:
         return dict(sorted(labels.items(), key=lambda item: natural_order(item[0])))
 
 
-class ResourceFailure(Exception):
+class ResourceFailureError(Exception):
     """A resource's create, update or read failed, as ``run_program(failing=...)`` asks."""
 
 
@@ -102,7 +102,7 @@ class _Mocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         if args.name in self.failing:
-            raise ResourceFailure(f"{args.typ} ({args.name}): failed, as the test asked")
+            raise ResourceFailureError(f"{args.typ} ({args.name}): failed, as the test asked")
         if args.typ == STACK_REFERENCE:  # the stack's own outputs from its last update
             return args.resource_id, {**args.inputs, "outputs": self.deployed_outputs, "secretOutputNames": []}
         if args.resource_id:  # a read: the object exists, as a cluster would answer
@@ -200,9 +200,7 @@ def run_program(
     return contextvars.Context().run(_run, stack, deployed_outputs or {}, organization, failing)
 
 
-def _run(
-    stack: StackConfig, deployed_outputs: dict[str, Any], organization: str, failing: frozenset[str]
-) -> Rendering:
+def _run(stack: StackConfig, deployed_outputs: dict[str, Any], organization: str, failing: frozenset[str]) -> Rendering:
     pulumi.runtime.set_all_config(dict(stack.values), sorted(stack.secret_keys))
     monitor = _RecordingMonitor(deployed_outputs, failing)
     warnings = _Warnings()
@@ -254,7 +252,7 @@ def _resolve(value: Any) -> Any:
     output = pulumi.Output.from_input(value)
     try:
         sdk.wait_for(output.future())
-    except Exception:  # noqa: BLE001 (a resource it waits for failed: the run's own error says which)
+    except Exception:  # a resource it waits for failed: the run's error says which
         return NOT_RESOLVED
     if sdk.wait_for(output.is_secret()):
         return SECRET_PLACEHOLDER
