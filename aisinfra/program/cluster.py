@@ -152,7 +152,7 @@ class AisCluster(pulumi.ComponentResource):
                 postrender=POSTRENDER_COMMAND,
                 # Changes exactly when the post-renderer's code or the chart's files do, so
                 # that a repair or a chart edit shows in the diff and upgrades the release.
-                description=release_description(source, worksheet.chart.dependency_update, PROJECT_DIR),
+                description=release_description(source, PROJECT_DIR),
                 timeout=worksheet.chart.timeout_seconds,
                 # A rollback on a timeout would delete a cluster's pods mid-bootstrap; a
                 # timed-out release stays as it is and the next `pulumi up` upgrades it.
