@@ -86,3 +86,18 @@ def test_two_stacks_alike_but_for_their_names_show_no_difference(tmp_path: Path,
         (tmp_path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": WORKSHEET_EXAMPLE}))
     assert main(["--stacks-dir", str(tmp_path), "render", "west", "--diff", "east"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "no differences between east and west"
+
+
+def test_a_namespaced_resource_moved_to_another_namespace_is_replaced_not_updated(make_stack: Any) -> None:
+    """metadata.namespace is part of a Kubernetes object's identity: the provider replaces it."""
+    lines = changes(make_stack, worksheet(protect=False), worksheet(protect=False, namespace="ais2"))
+    claim = lines.index(
+        "+- kubernetes:core/v1:PersistentVolumeClaim  aistore-monitoring-graphite-pvc  "
+        "(replaced: inputs.metadata.namespace changes)"
+    )
+    assert lines[claim + 1] == (
+        "    ! loses data: the Graphite/Grafana claim goes, and with it the monitoring history it holds; "
+        "back it up first"
+    )
+    assert "+- kubernetes:batch/v1:Job  aistore-preflight-cpu01  (replaced: inputs.metadata.namespace changes)" in lines
+    assert not [line for line in lines if line.startswith("~ ")]

@@ -301,3 +301,29 @@ def test_a_long_value_is_shortened_with_its_length(reference: list[Manifest], ed
 def test_two_objects_with_one_identity_are_refused(reference: list[Manifest]) -> None:
     with pytest.raises(DuplicateObjectError, match="two rendered objects are StatefulSet ais/demo-ais-target"):
         diff_manifests(reference, [*reference, find(reference, TARGET)])
+
+
+def test_every_element_removed_from_a_list_without_names_is_shown(
+    reference: list[Manifest], edited: list[Manifest]
+) -> None:
+    """Each removed element of a list without names, in the middle and at the end, is a line."""
+    rules = [{"apiGroups": [""], "resources": [resource], "verbs": ["get"]} for resource in "abcd"]
+    find(reference, ("Role", "ais-r"))["rules"] = copy.deepcopy(rules)
+    find(edited, ("Role", "ais-r"))["rules"] = [rules[0], rules[2]]
+    assert diff_manifests(reference, edited)[1:] == [
+        "~ Role ais/ais-r",
+        '    rules[1]: {"apiGroups": [""], "resources": ["b"], "verbs": ["get"]} -> (absent)',
+        '    rules[3]: {"apiGroups": [""], "resources": ["d"], "verbs": ["get"]} -> (absent)',
+    ]
+
+
+def test_an_object_moved_to_another_namespace_is_removed_and_added(
+    reference: list[Manifest], edited: list[Manifest]
+) -> None:
+    """Objects are matched by kind, namespace and name: a move is never shown as an update."""
+    find(edited, ("Role", "ais-r"))["metadata"]["namespace"] = "ais2"
+    assert diff_manifests(reference, edited)[:3] == [
+        "rendered objects: 1 added, 1 removed, 0 changed, 12 unchanged",
+        "- Role ais/ais-r",
+        "+ Role ais2/ais-r",
+    ]
