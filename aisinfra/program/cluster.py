@@ -194,7 +194,8 @@ class AisCluster(pulumi.ComponentResource):
         pulumi.log.warn(
             f"node '{node}' leaves this cluster: its label patches are deleted by this update. If the read "
             f"'{name}-leaving-node-{node}' fails because '{node}' no longer exists in Kubernetes, first "
-            f"`pulumi state delete` the patches of '{node}' ({NODE_GONE_RUNBOOK}), then run again",
+            f"take the patches of '{node}' out of the state (`python -m aisinfra teardown-check`, "
+            f"{NODE_GONE_RUNBOOK}), then run again",
             resource=read,
         )
         return read
