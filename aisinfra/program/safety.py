@@ -264,7 +264,8 @@ def _identity_changes(deployed: DeployedState, worksheet: Worksheet) -> list[str
     problems = []
     for key, value in now.items():
         same = same_chart if key == "chart" else operator.eq
-        if before[key] is None or same(before[key], value) or acknowledged[key] == value:
+        deployed_value = before[key]
+        if deployed_value is None or same(deployed_value, value) or acknowledged[key] == value:
             continue
         problems.append(
             f"{written.get(key, key)}: the deployed cluster has '{before[key]}'; changing it to '{value}' "
