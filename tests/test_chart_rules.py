@@ -389,6 +389,20 @@ HOST_ADVICE = (
 )
 
 
+def test_a_shaped_credential_is_reported_once_with_the_advice_of_its_key() -> None:
+    values = {
+        "grafana": {"adminPassword": "ghp_" + "x" * 36},
+        "env": [{"name": "DB_PASSWORD", "value": "postgres://ais:pw@db/ais"}],
+    }
+    assert chart_values_problems(values) == [
+        f"chart.values.grafana.adminPassword: holds a GitHub token, {PLAIN_TEXT}; remove it and run `pulumi config "
+        "set --secret grafanaAdminPassword`",
+        f"chart.values.env[0].value: holds a URL with a password in it (user:password@), {OWN_SECRET}",
+    ]
+    # Stored with --secret, chart.values may hold credentials: none is reported, env vars neither.
+    assert chart_values_problems(values, credentials=False) == []
+
+
 def test_host_access_through_values_is_refused_but_node_exporters_own_defaults() -> None:
     values = {
         "grafana": {"extraVolumes": [{"name": "r", "hostPath": {"path": "/"}}], "hostIPC": True, "hostNetwork": False},

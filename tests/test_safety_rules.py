@@ -12,11 +12,13 @@ import pytest
 
 from aisinfra.chart.rules import load_worksheet
 from aisinfra.program.safety import (
+    DeployedOutputError,
     DeployedState,
     UnsafeChangeError,
     forced_patch_problems,
     leaving_nodes,
     monitoring_storage,
+    respelled_chart,
     unsafe_changes,
 )
 from aisinfra.worksheet.model import IdentityChange, Worksheet
@@ -337,3 +339,43 @@ def test_a_new_release_name_names_the_host_state_it_leaves_under_the_deployed_st
     changed = load(worksheet(releaseName="demo2", statePath="/var/ais"))
     release_problem = next(problem for problem in unsafe_changes(DEPLOYED, changed) if problem.startswith("release"))
     assert "leaves the host state under /etc/ais/demo behind" in release_problem
+
+
+def test_outputs_of_another_shape_name_each_output_and_its_shape() -> None:
+    outputs = {**OUTPUTS, "targetCount": "four", "proxyNodes": "cpu01", "statePath": None}
+    with pytest.raises(DeployedOutputError) as raised:
+        DeployedState.from_outputs(outputs)
+    # In the order the outputs are read; an output that is not there (None) is not judged.
+    assert [str(problem) for problem in raised.value.problems] == [
+        "targetCount: the output is 'four', not a whole number; no change can be judged safe against it",
+        "proxyNodes: the output is 'cpu01', not a list of names; no change can be judged safe against it",
+    ]
+    assert str(raised.value).startswith(
+        "the deployed stack's outputs are not as this program exports them (see `pulumi stack output --json`); it "
+        "has 2 problems:\n"
+    )
+    # A whole float is a count (JSON numbers arrive as floats); a negative or fractional one is not.
+    assert DeployedState.from_outputs({"targetCount": 3.0}).target_count == 3
+    for count in (-1.0, 2.5, True):
+        with pytest.raises(DeployedOutputError):
+            DeployedState.from_outputs({"targetCount": count})
+
+
+@pytest.mark.parametrize(
+    ("written", "note"),
+    [
+        (
+            "../ais-k8s/helm/ais/charts/",
+            "chart.path: '../ais-k8s/helm/ais/charts/' is the deployed '../ais-k8s/helm/ais/charts' written "
+            "otherwise; the Release's chart input changes, so `pulumi up` upgrades it in place with the same chart",
+        ),
+        ("../ais-k8s/helm/ais/charts", None),  # as deployed
+        ("../ais-k8s/helm/ais/other", None),  # another chart: an identity change, refused elsewhere
+    ],
+)
+def test_a_chart_path_written_otherwise_is_the_same_chart_with_a_note(written: str, note: str | None) -> None:
+    changed = load(worksheet(chart={"path": written}))
+    assert respelled_chart(DEPLOYED, changed) == note
+    assert respelled_chart(DeployedState(), changed) is None  # never deployed: nothing to compare
+    if note is not None:
+        assert unsafe_changes(DEPLOYED, changed) == []

@@ -611,6 +611,98 @@ REFUSALS: list[tuple[str, dict[str, Any], frozenset[str], list[str]]] = [
         frozenset(),
         ["statePath: '/var/" + "d" * 35 + "...' has a name of 256 characters; a name in a path is at most 255"],
     ),
+    (
+        "a path exactly PATH_MAX long: the chart's directories would not fit below it",
+        {"statePath": ("/" + "p" * 90) * 44 + "/" + "q" * 27},  # 4095 - 64 + 1 = 4032 characters
+        frozenset(),
+        [
+            "statePath: '/" + "p" * 39 + "...' is 4032 characters long; a path is at most 4095, and the chart appends "
+            "up to 64 characters below it"
+        ],
+    ),
+    (
+        "the host's own trees and directories, each with why",
+        {
+            "statePath": "/var/lib/kubelet/ais",
+            "targets": {**TARGETS, "mountpoints": ["/dev/sdb", "/sys"]},
+            "monitoring": {
+                "graphite": {**GRAPHITE, "path": "/root"},
+                "grafana": {**GRAFANA, "path": "/var/log/grafana"},
+            },
+        },
+        frozenset(),
+        [
+            "statePath: '/var/lib/kubelet/ais' lies in /var/lib/kubelet, the kubelet's pods, volumes and plugins; give "
+            "AIStore a directory of its own (e.g. under /var/lib or on a data disk)",
+            "targets.mountpoints[0]: '/dev/sdb' lies in /dev, the node's device files; give AIStore a directory of its "
+            "own (e.g. under /var/lib or on a data disk)",
+            "targets.mountpoints[1]: '/sys' is the kernel's device and driver filesystem; give AIStore a directory of "
+            "its own (e.g. under /var/lib or on a data disk)",
+            "monitoring.graphite.path: '/root' is the administrator's home directory; give AIStore a directory of its "
+            "own (e.g. under /var/lib or on a data disk)",
+            "monitoring.grafana.path: '/var/log/grafana' lies in /var/log, the node's and the pods' logs; give AIStore "
+            "a directory of its own (e.g. under /var/lib or on a data disk)",
+        ],
+    ),
+    (
+        "booleans inside objects written as text",
+        {
+            "preflight": {"enabled": "false"},
+            "proxies": {**PROXIES, "initialPrimaryLabel": "True"},
+            "monitoring": {**MONITORING, "enabled": "on"},
+        },
+        frozenset(),
+        [
+            "proxies.initialPrimaryLabel: must be true or false, not the text 'True' (write true without quotes: "
+            "inside an object, quoted it is text)",
+            "monitoring.enabled: must be true or false, not the text 'on' (YAML's yes/no/on/off are text to the "
+            "Pulumi CLI)",
+            "preflight.enabled: must be true or false, not the text 'false' (write false without quotes: inside an "
+            "object, quoted it is text)",
+        ],
+    ),
+    (
+        "a URL as chart.path",
+        {"chart": {"path": "https://example.com/ais.tgz"}},
+        frozenset(),
+        [
+            "chart.path: 'https://example.com/ais.tgz' is a URL, but chart.path is a directory here (a checkout of "
+            "ais-k8s helm/ais/charts); for a chart in a repository give chart.repo, chart.name and chart.version, for "
+            "an archive untar it and give its directory"
+        ],
+    ),
+    (
+        "a monitoring node that is no node name",
+        {"monitoring": {**MONITORING, "graphite": {**GRAPHITE, "node": "Bad_Node"}}},
+        frozenset(),
+        [
+            "monitoring.graphite.node: 'Bad_Node' is not a valid node name: Kubernetes names are lowercase letters, "
+            "digits, '-' and '.', starting and ending with a letter or digit"
+        ],
+    ),
+    (
+        "the Graphite claim mounted into Grafana through chart.values",
+        {
+            "chart": {
+                "path": "./charts",
+                "values": {"grafana": {"extraVolumeMounts": [{"existingClaim": "demo-ais-graphite"}]}},
+            }
+        },
+        frozenset(),
+        [
+            "chart.values.grafana.extraVolumeMounts[0].existingClaim: 'demo-ais-graphite' is monitoring.graphite's "
+            "claim; a second service would write into graphite's volume: give it a claim of its own"
+        ],
+    ),
+    (
+        "a monitoring node one character over a label value",
+        {"monitoring": {**MONITORING, "graphite": {**GRAPHITE, "node": "n" * 64}}},
+        frozenset(),
+        [
+            f"monitoring.graphite.node: '{'n' * 64}' is 64 characters; the volume is pinned to the node's "
+            "kubernetes.io/hostname label, and a label value is at most 63: give the node's hostname label instead"
+        ],
+    ),
 ]
 
 
@@ -632,6 +724,24 @@ ACCEPTED: list[tuple[str, dict[str, Any], frozenset[str]]] = [
     ("mountpoints sharing a prefix", {"targets": {**TARGETS, "mountpoints": ["/ais/sd", "/ais/sda"]}}, frozenset()),
     ("Kubernetes 1.29", {"kubernetesVersion": "1.29"}, frozenset()),
     ("booleans as the CLI writes them", {"protect": "True", "existingNamespace": "false"}, frozenset()),
+    (
+        "directories beside the host's own, or below /etc and /var/lib",
+        {
+            "statePath": "/etc/ais",
+            "targets": {**TARGETS, "mountpoints": ["/proc2", "/devices/a", "/var/lib/ais/sd"]},
+            "monitoring": {
+                "graphite": {**GRAPHITE, "path": "/var/lib/graphite"},
+                "grafana": {**GRAFANA, "node": "n" * 63},
+            },
+        },
+        frozenset(),
+    ),
+    ("a state path with a name of NAME_MAX, 255 characters", {"statePath": "/var/" + "d" * 255}, frozenset()),
+    (
+        "a state path as long as the chart's directories allow (4031 characters)",
+        {"statePath": "/" + "s" * 200 + ("/" + "t" * 200) * 19 + "/" + "u" * 10},
+        frozenset(),
+    ),
     (
         "an OCI chart repository and a name with every allowed character",
         {"chart": {"repo": "oci://registry.example.com/charts", "name": "a_i.s-1", "version": "0.1.0"}},
