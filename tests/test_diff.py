@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from aisinfra.cli import main
-from aisinfra.review.diff import diff_renders
+from aisinfra.review.diff import _without_own_name, diff_renders
 from aisinfra.review.render import resource_documents, run_program
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 
@@ -191,3 +191,11 @@ def test_the_reference_to_itself_keeps_the_organization_and_project() -> None:
     assert diff_renders([reference("org1/aisinfra/east")], [reference("org2/aisinfra/west")]) == [
         f">> {REFERENCE}  (this stack)-deployed  (read again: inputs.name, reads changes)"
     ]
+
+
+def test_a_bare_stack_name_becomes_this_stack_alone() -> None:
+    """A local backend names the stack bare: no organization to keep, no leading '/'."""
+    bare = document(REFERENCE, "east-deployed", reads="east", inputs={"name": "east"})
+    assert _without_own_name(bare) == document(
+        REFERENCE, "(this stack)-deployed", reads="(this stack)", inputs={"name": "(this stack)"}
+    )
