@@ -427,3 +427,20 @@ def test_eight_objects_with_one_change_are_named_on_one_line() -> None:
     names = [f"c{n}" for n in range(1, 9)]
     lines = diff_manifests([config_map(name) for name in names], [config_map(name, data={"a": "1"}) for name in names])
     assert lines[1] == f"~ ConfigMap {', '.join(f'n/{name}' for name in names)} (8 objects)"
+
+
+def test_a_top_level_field_removed_or_not_plain() -> None:
+    assert changed(config_map(extra="x"), config_map()) == ['extra: "x" -> (absent)']
+    assert changed(config_map(**{"x.y": 1}), config_map(**{"x.y": 2})) == ['["x.y"]: 1 -> 2']
+
+
+def test_a_secret_value_nested_deeper_stays_hidden() -> None:
+    old = {"kind": "Secret", "metadata": {"name": "s", "namespace": "n"}, "data": {"k": {"a": "1"}}}
+    new = {"kind": "Secret", "metadata": {"name": "s", "namespace": "n"}, "data": {"k": {"a": "2"}}}
+    assert changed(old, new) == ["data.k.a: (changed)"]
+
+
+def test_a_list_that_becomes_a_long_string_is_one_change() -> None:
+    assert changed(config_map(items=["a"]), config_map(items="b" * 120)) == [
+        'items: ["a"] -> "' + "b" * 79 + "... (122 characters)"
+    ]
