@@ -431,7 +431,7 @@ def test_eight_objects_with_one_change_are_named_on_one_line() -> None:
 
 def test_a_top_level_field_removed_or_not_plain() -> None:
     assert changed(config_map(extra="x"), config_map()) == ['extra: "x" -> (absent)']
-    assert changed(config_map(**{"x.y": 1}), config_map(**{"x.y": 2})) == ['["x.y"]: 1 -> 2']
+    assert changed({**config_map(), "x.y": 1}, {**config_map(), "x.y": 2}) == ['["x.y"]: 1 -> 2']
 
 
 def test_a_secret_value_nested_deeper_stays_hidden() -> None:
