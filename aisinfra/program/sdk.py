@@ -19,7 +19,8 @@ fails, naming the installed SDK version, if an upgrade changes any of them.
   root stack's outputs before the program runs, so it never sends the program's. After a run
   whose resources failed, the runtime's outstanding outputs and RPC error are cleared
   (``SETTINGS.outputs``, ``_get_rpc_manager``): a fresh context starts from the same objects,
-  so they would fail the next run in the same process.
+  so they would fail the next run in the same process; its failed futures are collected on
+  the SDK's event loop (``_ensure_event_loop``) without logging each one.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any, TypeVar
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import massage, run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 T = TypeVar("T")
 
@@ -73,5 +74,12 @@ def settle_failed_run() -> None:
     settings.SETTINGS.outputs.clear()
     settings._get_rpc_manager().clear()
     # The failed futures log "exception was never retrieved" when collected; collected in the
-    # middle of the next run's ast.parse (the chart fingerprint), that logging breaks it.
-    gc.collect()
+    # middle of the next run's ast.parse (the chart fingerprint), that logging breaks it. So
+    # they are collected here, quietly: the run's own error already says what failed.
+    loop = _ensure_event_loop()
+    handler = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, _context: None)
+    try:
+        gc.collect()
+    finally:
+        loop.set_exception_handler(handler)
