@@ -9,6 +9,7 @@ import json
 import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import yaml
 
 from aisinfra.chart.naming import CLUSTER_LABEL_KEY, INITIAL_PRIMARY_LABEL_KEY, PROXY_LABEL_KEY, TARGET_LABEL_KEY
 from aisinfra.chart.rules import load_worksheet
-from aisinfra.review import chart_render, manifests, object_checks, render
+from aisinfra.review import chart_render, manifests, object_checks, render, yaml_out
 from aisinfra.review.check import check_rendered_stacks, check_stacks
 from aisinfra.review.consequences import release_consequences
 from aisinfra.review.diff import diff_renders
@@ -288,43 +289,50 @@ def _check(arguments: argparse.Namespace) -> int:
     return EXIT_NOT_REVIEWED if rendered.unreviewed else EXIT_OK
 
 
-def _other_render(arguments: argparse.Namespace, other: str) -> render.Rendering | Path:
+@dataclass(frozen=True)
+class _RenderOutput:
+    """A directory an earlier ``render --out`` wrote, and the resources in it, read once."""
+
+    directory: Path
+    resources: list[dict[str, Any]]
+
+
+def _other_render(arguments: argparse.Namespace, other: str) -> render.Rendering | _RenderOutput:
     """What ``--diff OTHER`` compares with: another stack run under mocks, or a directory an
     earlier ``render --out`` wrote."""
     directory = Path(other)
     if directory.is_dir():
-        _render_output(directory)
-        return directory
+        return _RenderOutput(directory, _render_output(directory))
     if directory.exists() or "/" in other:
         raise UsageError(f"{other} is not a directory written by `render STACK --out DIR`, nor a stack name")
     return render.run_program(read_stack(_stack_file(arguments, other)))
 
 
-def _resources(other: render.Rendering | Path) -> list[dict[str, Any]]:
-    if isinstance(other, Path):
-        return _render_output(other)
+def _resources(other: render.Rendering | _RenderOutput) -> list[dict[str, Any]]:
+    if isinstance(other, _RenderOutput):
+        return other.resources
     return render.resource_documents(other)
 
 
-def _release_objects(side: render.Rendering | Path, chart_dir: Path | None = None) -> list[manifests.Manifest]:
+def _release_objects(side: render.Rendering | _RenderOutput, chart_dir: Path | None = None) -> list[manifests.Manifest]:
     """The objects a side's Release installs, Secrets redacted on both sides alike (a directory
     holds them redacted); raises ChartUnavailableError when they cannot be had."""
-    if isinstance(side, Path):
-        if not (side / manifests.RELEASE_OBJECTS_FILE).is_file():
+    if isinstance(side, _RenderOutput):
+        if not (side.directory / manifests.RELEASE_OBJECTS_FILE).is_file():
             raise chart_render.ChartUnavailableError(
-                f"{side} has no {manifests.RELEASE_OBJECTS_FILE} (it was written without the chart)"
+                f"{side.directory} has no {manifests.RELEASE_OBJECTS_FILE} (it was written without the chart)"
             )
         try:
-            return manifests.read_release_objects(side)
+            return manifests.read_release_objects(side.directory)
         except (UnicodeDecodeError, yaml.YAMLError) as error:
-            raise _not_a_render(side, f"{manifests.RELEASE_OBJECTS_FILE} is not YAML", error) from None
+            raise _not_a_render(side.directory, f"{manifests.RELEASE_OBJECTS_FILE} is not YAML", error) from None
     release = chart_render.ReleaseInputs.of(side)
     chart = chart_render.render_release(side, chart_render.locate_chart(release, chart_dir))
     return [manifests.redacted(rendered.manifest) for rendered in chart.objects]
 
 
 def _print_release_objects_diff(
-    arguments: argparse.Namespace, rendering: render.Rendering, other: render.Rendering | Path
+    arguments: argparse.Namespace, rendering: render.Rendering, other: render.Rendering | _RenderOutput
 ) -> int:
     """The object-level diff of what the two Releases install -- what `pulumi preview` never
     shows for a Release -- with what each change does, or, on stderr, why it cannot be shown.
@@ -354,12 +362,12 @@ def _render_diff(arguments: argparse.Namespace, stack: StackConfig) -> int:
     would, so every refusal of the deployed-state guard shows before the diff."""
     other = _other_render(arguments, arguments.diff)
     refusal = None
-    if isinstance(other, Path):
+    if isinstance(other, _RenderOutput):
         try:
-            rendering = render.run_program(stack, deployed_outputs=_render_outputs(other))
+            rendering = render.run_program(stack, deployed_outputs=_render_outputs(other.directory))
         except render.ProgramError as error:
             refusal = error
-    if refusal is not None or not isinstance(other, Path):
+    if refusal is not None or not isinstance(other, _RenderOutput):
         rendering = render.run_program(stack)
     if refusal is not None:
         print(f"! `pulumi up` will refuse this change, with {arguments.diff} as what is deployed: {refusal}\n")
@@ -381,7 +389,7 @@ def _render_outputs(directory: Path) -> dict[str, Any]:
     """The stack outputs an earlier ``render --out`` wrote (as `pulumi up` would have exported them)."""
     path = directory / render.OUTPUTS_FILE
     try:
-        outputs = yaml.safe_load(path.read_bytes().decode("utf-8")) if path.is_file() else None
+        outputs = yaml_out.load(path.read_bytes().decode("utf-8")) if path.is_file() else None
     except (UnicodeDecodeError, yaml.YAMLError) as error:
         raise _not_a_render(directory, f"{path.name} is not YAML", error) from None
     if not isinstance(outputs, dict):
@@ -395,7 +403,7 @@ def _render_output(directory: Path) -> list[dict[str, Any]]:
     if not resources.is_file():
         raise _not_a_render(directory, f"it has no {render.RESOURCES_FILE}; write one with `render STACK --out DIR`")
     try:
-        documents = yaml.safe_load(resources.read_bytes().decode("utf-8"))
+        documents = yaml_out.load(resources.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as error:
         raise _not_a_render(directory, f"{resources.name} is not YAML", error) from None
     shaped = isinstance(documents, list) and all(

@@ -2,14 +2,15 @@
 registers for the bench worksheet's labels and chart, and nothing else.
 
 One ``NodePatch`` per node and role (target, proxy, initial primary) with the same names and
-labels, and one ``helm.v3.Release`` with the same values. No worksheet model, no validation, no
+labels, one preflight ``batch.v1.Job`` per target node with the same name and spec (built by the
+program's own functions), and one ``helm.v3.Release`` with the same values. No worksheet model, no validation, no
 safety check, no components, no node reads, no namespace, volumes or outputs. It understands only
 the bench worksheet's shape (chart from a path, built-in monitoring on volumes the program
 creates) and trusts it. ``bench/run.py`` runs it through ``aisinfra.review.render.run_program`` in place
 of ``__main__.py``, so both go through the same mock runtime and recording monitor.
 
 With ``bench:nodeReads`` set to true it also reads every node once (``Node.get``, named as the
-program names its reads) and makes each patch depend on its node's read, as the program does:
+program names its reads) and makes each patch and Job depend on its node's read, as the program does:
 that variant tells how much of the program's extra time is the guard alone.
 """
 
@@ -23,6 +24,8 @@ import pulumi_kubernetes as k8s
 from aisinfra.chart import naming
 from aisinfra.chart.fingerprint import release_description
 from aisinfra.chart.values import ChartSource, required_node_labels
+from aisinfra.program.preflight import NodeCheck, job_metadata, job_spec
+from aisinfra.worksheet.model import DEFAULT_PREFLIGHT_IMAGE
 from aisinfra.worksheet.patterns import expand
 from aisinfra.worksheet.stackfile import PROJECT_DIR
 
@@ -89,6 +92,15 @@ def _patch(
     )
 
 
+def _preflight_job(check: NodeCheck, namespace: str, release_name: str, read: k8s.core.v1.Node | None) -> None:
+    k8s.batch.v1.Job(
+        f"{NAME}-preflight-{check.node}",
+        metadata=job_metadata(check, namespace, release_name),
+        spec=job_spec(check),
+        opts=pulumi.ResourceOptions(depends_on=[read]) if read is not None else None,
+    )
+
+
 def main() -> None:
     config = pulumi.Config("aisinfra")
     release_name = config.require("releaseName")
@@ -118,13 +130,22 @@ def main() -> None:
         reads.get(initial_primary),
     )
 
+    state_path = config.get("statePath") or DEFAULT_STATE_PATH
+    mountpoints = _names(targets["mountpoints"])
+    preflight: dict[str, Any] = config.get_object("preflight") or {}
+    if preflight.get("enabled", True):
+        image = preflight.get("image", DEFAULT_PREFLIGHT_IMAGE)
+        for node in target_nodes:
+            check = NodeCheck(node=node, mountpoints=tuple(mountpoints), state_path=state_path, image=image)
+            _preflight_job(check, namespace, release_name, reads.get(node))
+
     values = bare_values(
         release_name,
         namespace,
-        config.get("statePath") or DEFAULT_STATE_PATH,
+        state_path,
         targets.get("initialCount") or len(target_nodes),
         len(proxy_nodes),
-        _names(targets["mountpoints"]),
+        mountpoints,
         config.get_object("images") or {},
     )
     k8s.helm.v3.Release(

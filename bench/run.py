@@ -1,5 +1,5 @@
-"""The program's cost at scale, against a bare Pulumi program that registers the same labels
-and Release (``bench/bare_program.py``), both under the same mock runtime.
+"""The program's cost at scale, against a bare Pulumi program that registers the same labels,
+preflight Jobs and Release (``bench/bare_program.py``), both under the same mock runtime.
 
     venv/bin/python bench/run.py [--sizes 12,100,500,2000] [--repeat 3] [--markdown] [--profile]
 
@@ -7,7 +7,7 @@ For each size N it writes an N-node worksheet as a stack file and runs, each tim
 subprocess so that peak memory is per run, (a) ``program``: ``run_program(read_stack(path))`` --
 what ``python -m aisinfra render`` does minus printing -- and (b) ``bare``: the bare program
 through the same ``run_program`` harness, plus (c) ``bare-reads``: the bare program with the
-program's node reads, which tells how much of the difference the reads alone account for.
+program's node reads: the program's floor, everything it must register and nothing else.
 Reported: median wall time of the run, median wall time of the whole child process (interpreter
 start and imports included), peak RSS, resources registered, the ratios, and time per node. No
 Pulumi engine, provider or network is involved: the SDK's mock monitor answers every

@@ -1,15 +1,16 @@
 """bench/run.py compares like with like: its worksheet passes the program, and its bare program
-registers exactly the program's node labels and Release, without the program's reads,
-components and checks; and its `render` measurement runs the real command, every stage it
+registers exactly the program's node labels, preflight Jobs and Release, without the program's
+reads, components and checks; and its `render` measurement runs the real command, every stage it
 reports included (no timing here: that is what bench/run.py is for)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from aisinfra.review.render import NODE_PATCH, RELEASE, Rendering
+from aisinfra.review.render import NODE_PATCH, PREFLIGHT_JOB, RELEASE, Rendering
 from aisinfra.worksheet.patterns import expand
 from bench.run import (
     KINDS,
@@ -44,12 +45,19 @@ def patch_labels(rendering: Rendering) -> PatchLabels:
     )
 
 
-def reads_behind_patches(rendering: Rendering) -> list[tuple[str, list[str]]]:
-    """Every NodePatch as (node, the nodes whose reads it waits for), sorted."""
+def preflight_jobs(rendering: Rendering) -> list[dict[str, Any]]:
+    """Every preflight Job's inputs, in the order of the Jobs' names."""
+    return sorted(
+        (job.inputs for job in rendering.of_type(PREFLIGHT_JOB)), key=lambda inputs: inputs["metadata"]["name"]
+    )
+
+
+def reads_behind(rendering: Rendering, type_: str) -> list[tuple[str, list[str]]]:
+    """Every resource of ``type_`` as (the object it names, the nodes whose reads it waits for), sorted."""
     read_ids = {read.urn: str(read.read_id) for read in rendering.of_type(NODE_READ)}
     return sorted(
-        (patch.inputs["metadata"]["name"], sorted(read_ids[urn] for urn in patch.dependencies if urn in read_ids))
-        for patch in rendering.of_type(NODE_PATCH)
+        (resource.inputs["metadata"]["name"], sorted(read_ids[urn] for urn in resource.dependencies if urn in read_ids))
+        for resource in rendering.of_type(type_)
     )
 
 
@@ -89,20 +97,33 @@ def test_the_bare_program_registers_the_same_release(renderings: dict[str, Rende
     assert bare.inputs == program.inputs
 
 
+@pytest.mark.parametrize("kind", ["bare", "bare-reads"])
+def test_the_bare_program_registers_the_same_preflight_jobs(renderings: dict[str, Rendering], kind: str) -> None:
+    program = preflight_jobs(renderings["program"])
+    assert len(program) == NODES
+    assert [job["metadata"]["name"].rsplit("-", 1)[0] for job in program] == [f"preflight-{n}" for n in NODE_NAMES]
+    assert preflight_jobs(renderings[kind]) == program
+
+
 def test_the_bare_program_registers_nothing_else(renderings: dict[str, Rendering]) -> None:
     bare = renderings["bare"]
-    assert {resource.type for resource in bare.resources} == {NODE_PATCH, RELEASE}
-    assert len(bare.resources) == 2 * NODES + 2
-    assert all(not patch.dependencies for patch in bare.of_type(NODE_PATCH))
+    assert {resource.type for resource in bare.resources} == {NODE_PATCH, PREFLIGHT_JOB, RELEASE}
+    assert len(bare.resources) == 3 * NODES + 2
+    assert all(not resource.dependencies for resource in bare.resources)
 
 
 def test_bare_reads_adds_exactly_the_programs_node_reads(renderings: dict[str, Rendering]) -> None:
     program, bare_reads = renderings["program"], renderings["bare-reads"]
     assert sorted(str(read.read_id) for read in bare_reads.of_type(NODE_READ)) == NODE_NAMES
     assert sorted(str(read.read_id) for read in program.of_type(NODE_READ)) == NODE_NAMES
-    assert reads_behind_patches(bare_reads) == reads_behind_patches(program)
-    assert all(reads == [node] for node, reads in reads_behind_patches(program))
-    assert {resource.type for resource in bare_reads.resources} == {NODE_PATCH, RELEASE, NODE_READ}
+    for type_ in (NODE_PATCH, PREFLIGHT_JOB):
+        assert reads_behind(bare_reads, type_) == reads_behind(program, type_)
+    assert all(reads == [node] for node, reads in reads_behind(program, NODE_PATCH))
+    assert all(
+        reads == [job.removeprefix("preflight-").rsplit("-", 1)[0]]
+        for job, reads in reads_behind(program, PREFLIGHT_JOB)
+    )
+    assert {resource.type for resource in bare_reads.resources} == {NODE_PATCH, PREFLIGHT_JOB, RELEASE, NODE_READ}
 
 
 def test_the_render_measurement_runs_the_command_through_every_stage_it_reports(

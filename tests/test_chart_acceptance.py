@@ -210,9 +210,12 @@ def test_the_preflight_jobs_are_checked_like_every_other_object(deployments: dic
     assert len(jobs) == 12
     assert {rendered.manifest["apiVersion"] for rendered in jobs} == {"batch/v1"}
     assert schema_problems(example) == []
-    first = next(resource for resource in example.rendering.resources if resource.type == "kubernetes:batch/v1:Job")
+    # A Deployment makes its objects once: the edited registrations are another Deployment.
+    edited = copy.deepcopy(example.rendering)
+    first = next(resource for resource in edited.resources if resource.type == "kubernetes:batch/v1:Job")
     first.inputs["spec"]["backoffLimit"] = "none"
-    assert [problem.object for problem in schema_problems(example)] == [f"Job ais/{jobs[0].name}"]
+    broken = dataclasses.replace(example, rendering=edited)
+    assert [problem.object for problem in schema_problems(broken)] == [f"Job ais/{jobs[0].name}"]
 
 
 def test_the_charts_objects_before_post_rendering_are_the_reference_inventory(

@@ -401,6 +401,7 @@ def test_a_shaped_credential_is_reported_once_with_the_advice_of_its_key() -> No
     ]
     # Stored with --secret, chart.values may hold credentials: none is reported, env vars neither.
     assert chart_values_problems(values, credentials=False) == []
+    assert chart_values_problems({"env": [{"name": "DB_PASSWORD", "value": "p"}]}, credentials=False) == []
 
 
 def test_host_access_through_values_is_refused_but_node_exporters_own_defaults() -> None:

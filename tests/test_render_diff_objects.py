@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
+from aisinfra import cli as cli_module
 from aisinfra.cli import main
+from aisinfra.review import chart_render, render
 from tests.conftest import worksheet
 
 TARGET = "StatefulSet ais/demo-ais-target"
@@ -37,6 +39,21 @@ def object_section(output: str, other: str, stack: str) -> list[str]:
     heading = HEADING.format(other=other, stack=stack)
     start = next(index for index, line in enumerate(lines) if line.startswith(heading))
     return lines[start:]
+
+
+@pytest.fixture
+def calls(monkeypatch: Any) -> dict[str, int]:
+    """How often the costly steps of a diff run: the program, Helm's engine, reading a render's resources."""
+    counted: dict[str, int] = {}
+    for module, name in ((render, "run_program"), (chart_render, "render_release"), (cli_module, "_render_output")):
+        function = getattr(module, name)
+
+        def count(*args: Any, _name: str = name, _function: Any = function, **kwargs: Any) -> Any:
+            counted[_name] = counted.get(_name, 0) + 1
+            return _function(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, count)
+    return counted
 
 
 @pytest.fixture
@@ -81,20 +98,28 @@ ONE_MORE_TARGET = [
 ]
 
 
-def test_one_more_target_node_shows_the_replicas_and_the_proxies_target_count(stacks: Path, capsys: Any) -> None:
+def test_one_more_target_node_shows_the_replicas_and_the_proxies_target_count(
+    stacks: Path, capsys: Any, calls: dict[str, int]
+) -> None:
     assert cli(stacks, "render", "thirteen", "--diff", "twelve") == 0
     output = capsys.readouterr().out
     assert "~ kubernetes:helm.sh/v3:Release  aistore-release" in output  # the resource-level diff comes first
     assert object_section(output, "twelve", "thirteen") == ONE_MORE_TARGET
+    assert calls == {"run_program": 2, "render_release": 2}  # each side once
 
 
-def test_a_directory_written_by_render_out_is_compared_the_same_way(stacks: Path, capsys: Any) -> None:
+def test_a_directory_written_by_render_out_is_compared_the_same_way(
+    stacks: Path, capsys: Any, calls: dict[str, int]
+) -> None:
     out = stacks.parent / "out-twelve"
     assert cli(stacks, "render", "twelve", "--out", str(out)) == 0
     capsys.readouterr()
+    calls.clear()
     assert cli(stacks, "render", "thirteen", "--diff", str(out)) == 0
     expected = [line.replace("twelve", str(out), 1) if line.startswith("Objects") else line for line in ONE_MORE_TARGET]
     assert object_section(capsys.readouterr().out, str(out), "thirteen") == expected
+    # The directory is read, once, never rendered again; this stack runs and renders once.
+    assert calls == {"_render_output": 1, "run_program": 1, "render_release": 1}
 
 
 def test_monitoring_off_removes_the_monitoring_objects_and_points_statsd_at_the_external_graphite(

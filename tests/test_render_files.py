@@ -1,5 +1,6 @@
 """The files of ``render --out`` are written by libyaml's emitter where PyYAML has it, byte for
-byte what PyYAML's own emitter writes, which is what they fall back to without libyaml."""
+byte what PyYAML's own emitter writes, which is what they fall back to without libyaml; and
+read back (``render --diff DIR``) by libyaml's parser, as the same values as PyYAML's own."""
 
 from __future__ import annotations
 
@@ -102,3 +103,24 @@ def test_without_libyaml_pyyaml_writes_them(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(yaml, "__with_libyaml__", False)
     monkeypatch.delattr(yaml, "CSafeDumper", raising=False)
     assert yaml_out.fastest_safe_dumper() is yaml.SafeDumper
+
+
+@needs_libyaml
+def test_a_render_is_read_back_by_libyaml_as_pyyaml_reads_it(
+    chart_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment = deployment_of(read_stack(PROJECT_DIR / "Pulumi.dev.yaml"), chart_dir)
+    paths = render.write_outputs(deployment.rendering, tmp_path)
+    paths += manifests.write_release_objects(deployment.chart, tmp_path)
+    paths.append(tmp_path / "tricky.yaml")
+    paths[-1].write_text(yaml_out.dump_all([TRICKY, [TRICKY, TRICKY]]))
+    read = [yaml_out.load_all(path.read_text()) for path in paths]
+    monkeypatch.setattr(yaml_out, "LOADER", yaml.SafeLoader)
+    assert read == [yaml_out.load_all(path.read_text()) for path in paths]
+    assert yaml_out.fastest_safe_loader() is yaml.CSafeLoader
+
+
+def test_without_libyaml_pyyaml_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yaml, "__with_libyaml__", False)
+    monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    assert yaml_out.fastest_safe_loader() is yaml.SafeLoader

@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 from aisinfra.chart.rules import load_worksheet
+from aisinfra.review import object_checks
 from aisinfra.review.chart_render import ChartRendering, ReleaseInputs, RenderedObject
-from aisinfra.review.object_checks import Deployment, Problem, schema_problems
+from aisinfra.review.object_checks import Deployment, Problem, clean_text, deployment_problems, schema_problems
 from aisinfra.review.render import Rendering, run_program
 from aisinfra.review.schemas import StrictSchemas
 from aisinfra.worksheet.stackfile import PROJECT_DIR, StackConfig, read_stack
@@ -128,3 +129,21 @@ def test_each_schema_is_loaded_once_and_each_object_validated_once(make_stack: A
     assert len(problems) == 3 * 10
     assert len(loads) == len(apis) + 1 and set(loads.values()) == {1}, loads  # the kinds' and the definitions
     assert validated == [rendered.manifest for rendered in objects]  # each object once
+
+
+def test_the_programs_objects_are_made_once_however_many_checks_ask(make_stack: Any) -> None:
+    """Every check goes through the program's objects (a preflight Job per node): they are made,
+    their secrets shaped, once."""
+    stack = make_stack(worksheet(targets={**TARGETS, "nodes": ["cpu{01..60}"]}))
+    deployment = deployment_with(stack, run_program(stack), fixture_objects())
+    made = Counter[str]()
+
+    def rendered_object(manifest: Manifest, source: str) -> RenderedObject:
+        made[source] += 1
+        return RenderedObject(manifest, source)
+
+    with mock.patch.object(object_checks, "RenderedObject", rendered_object):
+        deployment_problems(deployment)
+        clean_text(deployment)
+    program = [source for source in made if source.startswith("program: ")]
+    assert len(program) > 60 and {made[source] for source in program} == {1}

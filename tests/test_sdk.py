@@ -9,12 +9,17 @@ import contextvars
 import inspect
 import json
 import re
+import traceback
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from pulumi.runtime import config as runtime_config
+from pulumi.runtime import resource as runtime_resource
+from pulumi.runtime import resource_cycle_breaker
+from pulumi.runtime.proto import source_pb2
 
 from aisinfra.program import sdk
 from aisinfra.review.render import run_program
@@ -70,6 +75,67 @@ def test_run_pulumi_func_is_still_a_coroutine_function_of_one_callable() -> None
     assert parameters[:1] == ["func"], f"{SDK}: run_pulumi_func takes {parameters}"
 
 
+@pytest.mark.parametrize("function", [runtime_resource.register_resource, runtime_resource.read_resource])
+def test_registrations_still_take_their_stack_trace_from_the_module_global(function: Any) -> None:
+    # Looked up by name at each call, so replacing the module's attribute replaces the capture.
+    assert "_get_stack_trace" in function.__code__.co_names, f"{SDK}: {function.__name__} no longer calls it"
+    parameters = inspect.signature(runtime_resource._get_stack_trace).parameters
+    assert not parameters, f"{SDK}: _get_stack_trace takes {list(parameters)}"
+    assert runtime_resource._get_source_position(source_pb2.StackTrace()) is None, SDK
+
+
+def test_a_run_under_mocks_walks_no_stack_and_puts_the_capture_back(make_stack: Any, monkeypatch: Any) -> None:
+    capture = runtime_resource._get_stack_trace
+    walks = []
+
+    def extract_stack(*args: Any) -> list[Any]:
+        walks.append(args)
+        return []
+
+    monkeypatch.setattr(traceback, "extract_stack", extract_stack)
+    rendering = run_program(make_stack(WORKSHEET_EXAMPLE))
+    assert len(rendering.resources) > 12 and walks == []
+    assert runtime_resource._get_stack_trace is capture
+
+
+def test_dependencies_are_still_remembered_through_the_module_globals() -> None:
+    names = resource_cycle_breaker.declare_dependency.__code__.co_names
+    assert {"_reachable", "_add_dep"} <= set(names), f"{SDK}: declare_dependency calls {names}"
+    assert isinstance(resource_cycle_breaker._DEPENDENCIES_PROPERTY, str), SDK
+
+
+def test_adding_in_place_remembers_what_the_sdk_remembers() -> None:
+    """The same dependencies, and the same cycles refused, whichever adds them."""
+
+    class Node:
+        pass
+
+    def remembered(add: Any) -> tuple[list[bool], list[set[int]]]:
+        nodes: list[Any] = [Node() for _ in range(5)]
+        edges = [(0, 1), (1, 2), (0, 2), (2, 0), (3, 0), (1, 3), (4, 4), (3, 4), (4, 3)]
+        with mock.patch.object(resource_cycle_breaker, "_add_dep", add):
+            accepted = [resource_cycle_breaker.declare_dependency(nodes[a], nodes[b]) for a, b in edges]
+        return accepted, [{nodes.index(n) for n in resource_cycle_breaker._deps(node)} for node in nodes]
+
+    assert remembered(sdk.add_dependency_in_place) == remembered(resource_cycle_breaker._add_dep), SDK
+
+
+def test_a_run_under_mocks_never_copies_a_resources_dependencies(make_stack: Any, monkeypatch: Any) -> None:
+    """The Release waits for every node's patches and Job: copying its dependencies at each one
+    added was quadratic in the nodes."""
+    copies = []
+    add = resource_cycle_breaker._add_dep
+
+    def counting(*args: Any) -> None:
+        copies.append(args)
+        add(*args)
+
+    monkeypatch.setattr(resource_cycle_breaker, "_add_dep", counting)
+    rendering = run_program(make_stack(WORKSHEET_EXAMPLE))
+    assert len(rendering.release().dependencies) > 3 * 12 and copies == []
+    assert resource_cycle_breaker._add_dep is counting  # put back after the run
+
+
 @pytest.mark.parametrize("package", ["pulumi", "pulumi-kubernetes"])
 def test_the_installed_sdk_is_inside_the_tested_range(package: str) -> None:
     requirement = next(
@@ -78,3 +144,16 @@ def test_the_installed_sdk_is_inside_the_tested_range(package: str) -> None:
     low, high = re.fullmatch(rf"{package}>=([\d.]+),<([\d.]+)", requirement).groups()  # type: ignore[union-attr]
     installed = tuple(int(part) for part in version(package).split(".")[:3])
     assert tuple(map(int, low.split("."))) <= installed < tuple(map(int, high.split("."))), requirement
+
+
+def test_what_a_failed_run_leaves_is_still_reachable_to_clear() -> None:
+    """settle_failed_run clears the runtime's outstanding outputs and RPC error, and
+    sent_stack_outputs serializes outputs as Stack._finish does."""
+    from pulumi.runtime import settings
+    from pulumi.runtime.stack import Stack, massage
+    from pulumi.runtime.sync_await import _ensure_event_loop
+
+    assert "massage" in Stack._finish.__code__.co_names, SDK
+    assert callable(massage) and callable(_ensure_event_loop), SDK
+    assert isinstance(settings.SETTINGS.outputs, set) and hasattr(settings._get_rpc_manager(), "clear"), SDK
+    assert sdk.sent_stack_outputs({"a": 1}) is not None

@@ -201,6 +201,15 @@ def job_spec(check: NodeCheck) -> k8s.batch.v1.JobSpecArgs:
     )
 
 
+def job_metadata(check: NodeCheck, namespace: pulumi.Input[str], release_name: str) -> k8s.meta.v1.ObjectMetaArgs:
+    return k8s.meta.v1.ObjectMetaArgs(
+        name=job_name(check),
+        namespace=namespace,
+        labels={**COMPONENT_LABELS, "app.kubernetes.io/part-of": naming.fullname(release_name)},
+        annotations={"pulumi.com/replaceUnready": "true"},
+    )
+
+
 @dataclass(frozen=True)
 class PreflightLayerArgs:
     namespace: pulumi.Input[str]
@@ -214,18 +223,17 @@ class PreflightLayer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PreflightLayerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aisinfra:index:PreflightLayer", name, None, opts)
-        self.jobs = {check.node: self._job(name, check, args) for check in args.checks}
-        self.register_outputs({"jobs": {check.node: job_name(check) for check in args.checks}})
+        # A Job's name digests its whole pod template: worked out once per node.
+        metadata = {check.node: job_metadata(check, args.namespace, args.release_name) for check in args.checks}
+        self.jobs = {check.node: self._job(name, check, metadata[check.node], args) for check in args.checks}
+        self.register_outputs({"jobs": {node: job.name for node, job in metadata.items()}})
 
-    def _job(self, name: str, check: NodeCheck, args: PreflightLayerArgs) -> k8s.batch.v1.Job:
+    def _job(
+        self, name: str, check: NodeCheck, metadata: k8s.meta.v1.ObjectMetaArgs, args: PreflightLayerArgs
+    ) -> k8s.batch.v1.Job:
         return k8s.batch.v1.Job(
             f"{name}-{check.node}",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=job_name(check),
-                namespace=args.namespace,
-                labels={**COMPONENT_LABELS, "app.kubernetes.io/part-of": naming.fullname(args.release_name)},
-                annotations={"pulumi.com/replaceUnready": "true"},
-            ),
+            metadata=metadata,
             spec=job_spec(check),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.node_reads[check.node]]),
         )

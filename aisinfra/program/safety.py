@@ -19,7 +19,7 @@ A scale-in goes through only when the worksheet acknowledges it (``targets.decom
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -263,9 +263,8 @@ def _identity_changes(deployed: DeployedState, worksheet: Worksheet) -> list[str
     acknowledged = acknowledgement_entries(worksheet.identity_change)
     problems = []
     for key, value in now.items():
-        same = same_chart if key == "chart" else operator.eq
-        deployed_value = before[key]
-        if deployed_value is None or same(deployed_value, value) or acknowledged[key] == value:
+        same: Callable[[Any, Any], bool] = same_chart if key == "chart" else operator.eq
+        if before[key] is None or same(before[key], value) or acknowledged[key] == value:
             continue
         problems.append(
             f"{written.get(key, key)}: the deployed cluster has '{before[key]}'; changing it to '{value}' "

@@ -13,8 +13,6 @@ import copy
 from collections import Counter
 from pathlib import Path
 
-import yaml
-
 from aisinfra.review import yaml_out
 from aisinfra.review.chart_render import CLUSTER_SCOPED_KINDS, ChartRendering, Hook, Manifest, RenderedObject
 from aisinfra.worksheet.stackfile import SECRET_PLACEHOLDER
@@ -128,4 +126,4 @@ def _hook_comment(hook: Hook) -> str:
 def read_release_objects(directory: Path) -> list[Manifest]:
     """The objects an earlier ``render --out DIR`` wrote."""
     text = (directory / RELEASE_OBJECTS_FILE).read_text()
-    return [document for document in yaml.safe_load_all(text) if isinstance(document, dict)]
+    return [document for document in yaml_out.load_all(text) if isinstance(document, dict)]

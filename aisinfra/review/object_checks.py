@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,8 @@ class Problem:
 
 @dataclass(frozen=True)
 class Deployment:
-    """What one stack deploys: its worksheet, the program's registrations, the chart's objects."""
+    """What one stack deploys: its worksheet, the program's registrations, the chart's objects.
+    The program's objects are made from its registrations once: a Deployment is not edited."""
 
     stack: str  # the stack file, e.g. Pulumi.dev.yaml
     worksheet: Worksheet
@@ -103,6 +105,11 @@ class Deployment:
 
     def program_objects(self) -> list[RenderedObject]:
         """The objects the program creates (a namespace it only reads is not one)."""
+        return list(self._program_objects)
+
+    @cached_property
+    def _program_objects(self) -> tuple[RenderedObject, ...]:
+        # Made once: every check asks for them, and a preflight Job per node makes them many.
         objects = []
         for resource in self.rendering.resources:
             api = PROGRAM_KINDS.get(resource.type)
@@ -110,7 +117,7 @@ class Deployment:
                 inputs = {key: value for key, value in resource.inputs.items() if key not in ("apiVersion", "kind")}
                 manifest = {"apiVersion": api[0], "kind": api[1], **_secrets_shaped(inputs)}
                 objects.append(RenderedObject(manifest, f"program: {resource.name}"))
-        return objects
+        return tuple(objects)
 
     def fallback_key(self) -> str:
         if self.worksheet.chart.values:

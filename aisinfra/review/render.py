@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import runpy
+import threading
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
@@ -99,8 +100,12 @@ class _Mocks(pulumi.runtime.Mocks):
     def __init__(self, deployed_outputs: dict[str, Any], failing: frozenset[str] = frozenset()):
         self.deployed_outputs = deployed_outputs
         self.failing = failing
+        # The inputs of the registration each thread is answering, as the mock monitor
+        # deserialized them: recorded as they are, not deserialized a second time.
+        self.answering = threading.local()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        self.answering.inputs = args.inputs
         if args.name in self.failing:
             raise ResourceFailureError(f"{args.typ} ({args.name}): failed, as the test asked")
         if args.typ == STACK_REFERENCE:  # the stack's own outputs from its last update
@@ -117,28 +122,28 @@ class _RecordingMonitor(MockMonitor):
     """The SDK's mock monitor, also keeping what the plain mocks do not see."""
 
     def __init__(self, deployed_outputs: dict[str, Any], failing: frozenset[str] = frozenset()) -> None:
-        super().__init__(_Mocks(deployed_outputs, failing))
+        self.answers = _Mocks(deployed_outputs, failing)
+        super().__init__(self.answers)
         self.registrations: dict[str, Registration] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
-        self._record(request, response.urn, request.object, protect=request.protect)
+        if request.type != STACK_TYPE:  # the one registration the mocks are not asked about
+            self._record(request, response.urn, protect=request.protect)
         return response
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().ReadResource(request)
-        self._record(request, response.urn, request.properties, read_id=request.id)
+        self._record(request, response.urn, read_id=request.id)
         return response
 
-    def _record(
-        self, request: Any, urn: str, properties: Any, read_id: str | None = None, protect: bool = False
-    ) -> None:
+    def _record(self, request: Any, urn: str, read_id: str | None = None, protect: bool = False) -> None:
         self.registrations[urn] = Registration(
             urn=urn,
             type=request.type,
             name=request.name,
             parent=request.parent,
-            inputs=_whole_numbers(rpc.deserialize_properties(properties)),
+            inputs=_whole_numbers(self.answers.answering.inputs),
             read_id=read_id,
             dependencies=sorted(request.dependencies),
             protect=protect,
@@ -197,14 +202,17 @@ def run_program(
     the resources named in ``failing`` fail as a failed create, update or read would.
     Each run gets a fresh context, so runs never see each other's config, root stack or
     resources."""
-    return contextvars.Context().run(_run, stack, deployed_outputs or {}, organization, failing)
+    with sdk.for_mock_runs():
+        return contextvars.Context().run(_run, stack, deployed_outputs or {}, organization, failing)
 
 
 def _run(stack: StackConfig, deployed_outputs: dict[str, Any], organization: str, failing: frozenset[str]) -> Rendering:
     pulumi.runtime.set_all_config(dict(stack.values), sorted(stack.secret_keys))
     monitor = _RecordingMonitor(deployed_outputs, failing)
     warnings = _Warnings()
-    logger = logging.Logger("aisinfra.render")
+    # The SDK logs a debug line or more per registration: at its default level the logger
+    # would make every one into a record, only for the handler to drop it.
+    logger = logging.Logger("aisinfra.render", level=logging.WARNING)
     logger.addHandler(warnings)
     pulumi.runtime.set_mocks(
         monitor.mocks,
@@ -222,11 +230,11 @@ def _run(stack: StackConfig, deployed_outputs: dict[str, Any], organization: str
     try:
         sdk.run_program_function(program)
     except Exception as error:
-        registered = [r for r in monitor.registrations.values() if r.type != STACK_TYPE]
+        registered = list(monitor.registrations.values())
         failure = ProgramError(error, registered, _stack_outputs(), _sent_outputs())
         sdk.settle_failed_run()
         raise failure from error
-    resources = [registration for registration in monitor.registrations.values() if registration.type != STACK_TYPE]
+    resources = list(monitor.registrations.values())
     return Rendering(
         stack=stack.name, resources=_tree_order(resources), outputs=_stack_outputs(), warnings=warnings.messages
     )

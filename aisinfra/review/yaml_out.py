@@ -8,6 +8,9 @@ preflight script of every Job) at different places, that they draw the line betw
 characters or more, keys of other than printable ASCII), and after a document that is a lone
 scalar. So no value is folded (each is written on one line, as the post-renderer does), and
 documents with such keys, or that are not a mapping or a list, are left to PyYAML's emitter.
+
+``render --diff DIR`` reads those files back by libyaml's parser too: the same values as
+PyYAML's own parser, which took 20 s of CPU for a 2000-node render's resources.yaml.
 """
 
 from __future__ import annotations
@@ -28,7 +31,21 @@ def fastest_safe_dumper() -> Any:
     return yaml.CSafeDumper if yaml.__with_libyaml__ else yaml.SafeDumper
 
 
+def fastest_safe_loader() -> Any:
+    """libyaml's parser where PyYAML was built with it, else PyYAML's own."""
+    return yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+
+
 DUMPER = fastest_safe_dumper()
+LOADER = fastest_safe_loader()
+
+
+def load(text: str) -> Any:
+    return yaml.load(text, Loader=LOADER)
+
+
+def load_all(text: str) -> list[Any]:
+    return list(yaml.load_all(text, Loader=LOADER))
 
 
 def dump(document: Any) -> str:
