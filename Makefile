@@ -7,7 +7,7 @@ STACK ?= dev
 RENDER_DIR ?= build/render/$(STACK)
 # Tool settings (ruff, mypy, pytest) live in pyproject.toml, where editors find them too.
 
-.PHONY: render test lint typecheck unit mutate bugs clean
+.PHONY: render test docs lint typecheck unit mutate bugs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ render: $(VENV)/.review-installed
 	fi; exit $$status
 
 test: lint typecheck unit
+
+# docs/worksheet.md and docs/stack-file.schema.json from the worksheet's model; a test fails
+# when the committed ones differ.
+docs: $(VENV)/.runtime-installed
+	$(BIN)/python -m aisinfra docs
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

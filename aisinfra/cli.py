@@ -23,6 +23,7 @@ from aisinfra.review.consequences import release_consequences
 from aisinfra.review.diff import diff_renders
 from aisinfra.review.manifest_diff import DuplicateObjectError, diff_manifests
 from aisinfra.review.teardown import dependents, node_names, vanished_patches, without_resources
+from aisinfra.worksheet import reference
 from aisinfra.worksheet.model import Problem, WorksheetError
 from aisinfra.worksheet.questionnaire import QUESTIONS, AnswerError, ask_all, stack_config, stack_name_problem
 from aisinfra.worksheet.stackfile import (
@@ -183,6 +184,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     teardown.add_argument("--out", type=Path, help="write the state without those patches here")
     teardown.set_defaults(run=_teardown_check)
+    docs = commands.add_parser(
+        "docs",
+        help="write the worksheet reference and the stack file's JSON Schema, generated from the model",
+        description=f"Write {reference.REFERENCE_PAGE} (every worksheet key: type, default, rules, init flag, "
+        f"example) and {reference.SCHEMA_FILE} (the JSON Schema of Pulumi.STACK.yaml, for editors), both "
+        "generated from the worksheet's model.",
+    )
+    docs.add_argument("--out", type=Path, default=reference.DOCS_DIR, help="directory to write to (default: docs/)")
+    docs.set_defaults(run=_docs)
     return parser
 
 
@@ -233,7 +243,8 @@ def _init(arguments: argparse.Namespace) -> int:
     config = stack_config(ask_all(given, input if interactive else None, stack_judge(path)))
     stack = stack_from_document({"config": config}, path)
     load_worksheet(stack.project_values(), stack.project_secret_keys())
-    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    # The first line lets editors (yaml-language-server) check the file against its schema as it is edited.
+    path.write_text(f"{reference.schema_comment(path)}\n{yaml.safe_dump({'config': config}, sort_keys=False)}")
     print(f"wrote {path}")
     print(_next_steps(arguments, config))
     return EXIT_OK
@@ -254,7 +265,7 @@ def _next_steps(arguments: argparse.Namespace, config: dict[str, Any]) -> str:
         lines.append(
             f"  then move {stack_path(arguments.stack, stacks_dir).name} to {PROJECT_DIR}, where Pulumi reads it"
         )
-    lines.append(f"  then deploy as README.md says under 'Deploying for real' (pulumi stack init {stack}, ...)")
+    lines.append(f"  then deploy as docs/deploying.md says (pulumi stack init {stack}, ...)")
     if config.get("aisinfra:monitoring", {}).get("enabled"):
         lines.append(f"  and give Grafana a password: pulumi config set --secret grafanaAdminPassword --stack {stack}")
     return "\n".join(lines)
@@ -521,3 +532,12 @@ def _teardown_check(arguments: argparse.Namespace) -> int:
         "then `pulumi destroy`, or take the nodes out of the worksheet and `pulumi up`"
     )
     return EXIT_PROBLEMS
+
+
+def _docs(arguments: argparse.Namespace) -> int:
+    if not arguments.out.is_dir():
+        raise UsageError(f"--out {arguments.out}: no such directory; create it or name another")
+    for name, text in reference.generated_files().items():
+        (arguments.out / name).write_text(text)
+        print(f"wrote {arguments.out / name}")
+    return EXIT_OK

@@ -66,8 +66,8 @@ BUGS = {
     "protect": Bug(
         "the worksheet model's protect default False",
         "aisinfra/worksheet/model.py",
-        "    protect: TopLevelBoolean = True",
-        "    protect: TopLevelBoolean = False",
+        "    protect: TopLevelBoolean = Field(\n        default=True,",
+        "    protect: TopLevelBoolean = Field(\n        default=False,",
         ("tests/test_worksheet_rules.py", "tests/test_worksheet.py"),
     ),
 }

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import builtins
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
@@ -52,7 +54,14 @@ AFTER_MOUNTPOINTS = ["", "", "no", "graphite.example.com:2003", "", "", "", "", 
 
 def test_init_with_flags_writes_a_stack_that_check_and_render_accept(tmp_path: Path, capsys: Any) -> None:
     assert cli(tmp_path, "init", "lab", "--no-input", *INIT_FLAGS) == 0
-    config = yaml.safe_load((tmp_path / "Pulumi.lab.yaml").read_text())["config"]
+    text = (tmp_path / "Pulumi.lab.yaml").read_text()
+    # The first line points editors at the stack file's schema, by a path from where the file is.
+    first_line = text.splitlines()[0]
+    assert first_line.startswith("# yaml-language-server: $schema=")
+    schema_path = tmp_path / first_line.split("$schema=", 1)[1]
+    assert schema_path.resolve() == PROJECT_DIR / "docs" / "stack-file.schema.json"
+    jsonschema.validate(yaml.safe_load(text), json.loads(schema_path.read_text()))
+    config = yaml.safe_load(text)["config"]
     assert config == {
         "aisinfra:releaseName": "lab",
         "aisinfra:namespace": "ais-lab",

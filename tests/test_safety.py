@@ -501,8 +501,8 @@ def test_a_leaving_node_is_read_first_under_a_name_that_says_why(preview: Any) -
     assert leaving_warnings(rendering) == [
         "node 'cpu12' leaves this cluster: its label patches are deleted by this update. If the read "
         "'aistore-leaving-node-cpu12' fails because 'cpu12' no longer exists in Kubernetes, first take the patches "
-        "of 'cpu12' out of the state (`python -m aisinfra teardown-check`, README, Runbook: 'A node that no longer "
-        "exists'), then run again"
+        "of 'cpu12' out of the state (`python -m aisinfra teardown-check`, docs/deploying.md, Runbook: 'A node that no "
+        "longer exists'), then run again"
     ]
 
 

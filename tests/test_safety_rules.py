@@ -313,8 +313,8 @@ def test_the_monitoring_storage_exported_for_the_next_run() -> None:
 def test_settings_that_force_patches_are_refused() -> None:
     assert forced_patch_problems({"kubernetes:enablePatchForce": "true"}, {"PULUMI_K8S_ENABLE_PATCH_FORCE": "1"}) == [
         "kubernetes:enablePatchForce: is 'true'; forced patches would take node labels over from whoever owns them. "
-        "Remove it (`pulumi config rm kubernetes:enablePatchForce`) and resolve a label conflict as the README's "
-        "'Label ownership is explicit' says",
+        "Remove it (`pulumi config rm kubernetes:enablePatchForce`) and resolve a label conflict as "
+        "docs/deploying.md's 'Label ownership is explicit' says",
         "PULUMI_K8S_ENABLE_PATCH_FORCE: the environment variable is set ('1'); the Kubernetes provider would force "
         "every patch and take node labels over from whoever owns them. Unset it (`unset "
         "PULUMI_K8S_ENABLE_PATCH_FORCE`) and run again",

@@ -1,6 +1,6 @@
 """The worksheet's rules, value by value: what each accepts, and for what it refuses the
 whole message (key, value, what is wrong, what to do), written out from the rule as the
-README's worksheet table states it. test_worksheet.py covers how mistakes are reported
+worksheet reference (docs/worksheet.md) states it. test_worksheet.py covers how mistakes are reported
 together and before anything is registered."""
 
 from __future__ import annotations

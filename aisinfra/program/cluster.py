@@ -24,7 +24,7 @@ from aisinfra.worksheet.stackfile import PROJECT_DIR
 # directory, which is the project directory. A relative path keeps the value stored in the
 # Release identical on every machine that runs the stack.
 POSTRENDER_COMMAND = f"./{POSTRENDER_LAUNCHER}"
-NODE_GONE_RUNBOOK = "README, Runbook: 'A node that no longer exists'"
+NODE_GONE_RUNBOOK = "docs/deploying.md, Runbook: 'A node that no longer exists'"
 T = TypeVar("T")
 
 
@@ -183,7 +183,7 @@ class AisCluster(pulumi.ComponentResource):
         Exported through this, a failure of any resource -- after the Release was upgraded too
         -- sends none of them, so the record never runs ahead of what was deployed. (Deleting
         the patches of nodes that left happens after the program ends, where no output can
-        wait for it: README, Runbook, 'After a failed update'.)"""
+        wait for it: docs/deploying.md, Runbook, 'After a failed up'.)"""
         return pulumi.Output.all(*(resource.urn for resource in self.resources)).apply(lambda _: value)
 
     def _check_leaving_node(self, name: str, node: str) -> k8s.core.v1.Node:

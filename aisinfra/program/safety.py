@@ -139,7 +139,7 @@ def forced_patch_problems(stack_config: Mapping[str, str], environment: Mapping[
         problems.append(
             f"{PATCH_FORCE_CONFIG_KEY}: is '{setting}'; forced patches would take node labels over from "
             f"whoever owns them. Remove it (`pulumi config rm {PATCH_FORCE_CONFIG_KEY}`) and resolve a label "
-            "conflict as the README's 'Label ownership is explicit' says"
+            "conflict as docs/deploying.md's 'Label ownership is explicit' says"
         )
     variable = environment.get(PATCH_FORCE_ENVIRONMENT_VARIABLE)
     if variable and variable.lower() != "false":

@@ -30,6 +30,7 @@ from pydantic import (
     SecretStr,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -311,20 +312,43 @@ def _namespace(value: str) -> str:
     return value
 
 
-DnsLabel = Annotated[str, AfterValidator(_dns_label)]
-Namespace = Annotated[str, AfterValidator(_namespace)]
-ReleaseName = Annotated[str, AfterValidator(_release_name)]
-NodeName = Annotated[str, AfterValidator(lambda value: _dns_subdomain(value, "node name"))]
-NodePattern = Annotated[str, AfterValidator(_node_pattern)]
-MountpointPattern = Annotated[str, AfterValidator(_mountpoint_pattern)]
-AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
-HostDirectory = Annotated[str, AfterValidator(_host_directory)]
-StatePath = Annotated[str, AfterValidator(_state_path)]
-Quantity = Annotated[str, AfterValidator(_quantity)]
-Image = Annotated[str, AfterValidator(_image)]
-ClaimName = Annotated[str, AfterValidator(lambda value: _dns_subdomain(value, "claim name"))]
-HostPort = Annotated[str, AfterValidator(_host_port)]
-KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version)]
+def _text_schema(pattern: str, max_length: int | None = None) -> WithJsonSchema:
+    """The part of a value rule that the stack file's JSON Schema (docs/stack-file.schema.json)
+    can express: a pattern every valid value matches, built from the rule's own regular
+    expression. The rule itself still runs in ``check``, and says more."""
+    schema: dict[str, Any] = {"type": "string", "pattern": f"^(?:{pattern})$"}
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    return WithJsonSchema(schema)
+
+
+# Pattern syntax that node and mountpoint patterns add to names: {01..12}, {a,b}, [a-j].
+_PATTERN_SYNTAX = r"{}\[\],."
+_IMAGE_SCHEMA = _text_schema(rf"[^@\s]+:{_IMAGE_TAG.pattern}")
+_PATH_SCHEMA = _text_schema(rf"/{_PATH_CHARACTERS.pattern}")
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label), _text_schema(k8s.DNS_LABEL.pattern)]
+Namespace = Annotated[str, AfterValidator(_namespace), _text_schema(k8s.DNS_LABEL.pattern)]
+ReleaseName = Annotated[
+    str, AfterValidator(_release_name), _text_schema(k8s.DNS_LABEL.pattern, max_length=k8s.MAX_RELEASE_NAME)
+]
+NodeName = Annotated[
+    str, AfterValidator(lambda value: _dns_subdomain(value, "node name")), _text_schema(_DNS_SUBDOMAIN.pattern, 253)
+]
+NodePattern = Annotated[str, AfterValidator(_node_pattern), _text_schema(rf"[-a-z0-9{_PATTERN_SYNTAX}]+")]
+MountpointPattern = Annotated[
+    str, AfterValidator(_mountpoint_pattern), _text_schema(rf"/[-A-Za-z0-9_/{_PATTERN_SYNTAX}]+")
+]
+AbsolutePath = Annotated[str, AfterValidator(_absolute_path), _PATH_SCHEMA]
+HostDirectory = Annotated[str, AfterValidator(_host_directory), _PATH_SCHEMA]
+StatePath = Annotated[str, AfterValidator(_state_path), _PATH_SCHEMA]
+Quantity = Annotated[str, AfterValidator(_quantity), _text_schema(_QUANTITY.pattern)]
+Image = Annotated[str, AfterValidator(_image), _IMAGE_SCHEMA]
+ClaimName = Annotated[
+    str, AfterValidator(lambda value: _dns_subdomain(value, "claim name")), _text_schema(_DNS_SUBDOMAIN.pattern, 253)
+]
+HostPort = Annotated[str, AfterValidator(_host_port), _text_schema(_HOST_PORT.pattern)]
+KubernetesVersion = Annotated[str, AfterValidator(_kubernetes_version), _text_schema(_KUBERNETES_MINOR.pattern)]
 # One rule for every boolean: top-level keys arrive as text, keys inside objects as JSON.
 TopLevelBoolean = Annotated[bool, BeforeValidator(lambda value: _boolean(value, text=True))]
 Boolean = Annotated[bool, BeforeValidator(lambda value: _boolean(value, text=False))]
@@ -404,16 +428,93 @@ def _chart_name(value: str) -> str:
     return value
 
 
+_HOST_PATH_RULES = (
+    "absolute and normalized, no leading `//`, letters, digits, `.`, `_`, `-` and `/` only (as every host path); "
+    "not one of the host's own directories (as every host path: `/proc`, `/sys`, `/dev`, `/run`, `/tmp`, `/boot`, "
+    "`/usr`, `/var/log`, `/var/lib/kubelet`, the container runtimes' and etcd's trees and what is below them; "
+    "`/etc`, `/var`, `/var/lib`, `/home`, `/root` themselves; the list is `aisinfra/worksheet/host.py`)"
+)
+_NODE_PATTERN_RULES = (
+    "names and patterns: `cpu{01..12}`, `{a,b}`, `sd[a-j]` (ASCII digits only); each node once; a list stands for "
+    f"at most {MAX_NAMES} nodes, a range bound has at most 9 digits"
+)
+_STORAGE_RULES = (
+    "`{node, path, size}` (a volume this program creates) or `{existingClaim: NAME}` (with "
+    "`existingNamespace: true`); required while monitoring is on. The node's name at most 63 characters (the "
+    "volume is pinned to its `kubernetes.io/hostname` label); kept apart from data: the two not in one directory "
+    "(nor one inside the other) on one node, nor on one claim, nor on the claim the program makes for the other; "
+    "not on, inside or around a target mountpoint of their node; not in or around `statePath` on an AIStore node"
+)
+_SCALE_IN = "An acknowledgement of a scale-in of a deployed stack, see [Keeping the data](keeping-data.md). "
+_IDENTITY = (
+    "The new value; an entry that is not the worksheet's value is refused, so one left behind cannot let a later "
+    "change through; see [Keeping the data](keeping-data.md)."
+)
+
+
 class Chart(_Section):
-    path: Annotated[str, AfterValidator(_chart_path)] | None = None
-    repo: Annotated[str, AfterValidator(_chart_repo)] | None = None
-    name: Annotated[str, AfterValidator(_chart_name)] | None = None
-    version: Annotated[str, AfterValidator(_pinned_version)] | None = None
+    """The AIStore Helm chart: a local directory (`path`), or `repo` + `name` + `version`; required, one of the two."""
+
+    path: Annotated[str, AfterValidator(_chart_path)] | None = Field(
+        default=None,
+        title="Chart source (local)",
+        description="A directory relative to the project directory, never a URL (`init` offers "
+        "`../ais-k8s/helm/ais/charts`); a deployed path written otherwise (`chart/`, `./chart`) is the same "
+        "chart, with a note. Give either `path` or `repo` + `name` + `version`.",
+        examples=["../ais-k8s/helm/ais/charts"],
+    )
+    repo: Annotated[str, AfterValidator(_chart_repo), _text_schema(_CHART_REPO.pattern)] | None = Field(
+        default=None,
+        title="Chart source (repository)",
+        description="A chart repository URL; an OCI registry as `oci://host/path` (the Release then pulls "
+        "`oci://host/path/NAME`, as the provider needs).",
+        examples=["https://charts.example.com"],
+    )
+    name: Annotated[str, AfterValidator(_chart_name), _text_schema(_CHART_NAME.pattern)] | None = Field(
+        default=None,
+        title="Chart name",
+        description="The chart's name in `chart.repo` (`init` offers `ais`): letters, digits, `.`, `_` and `-`.",
+        examples=["ais"],
+    )
+    version: Annotated[str, AfterValidator(_pinned_version), _text_schema(_SEMVER.pattern)] | None = Field(
+        default=None,
+        title="Chart version",
+        description="One exact version (semantic versioning), with `chart.repo`.",
+        examples=["0.1.0"],
+    )
     # Off: Helm installs the subcharts already in the chart's charts/ directory (one
     # `helm dependency build` per checkout), never downloading or writing during a preview.
-    dependency_update: Boolean = False
-    timeout_seconds: int = Field(DEFAULT_RELEASE_TIMEOUT_SECONDS, ge=60, le=86400, strict=True)
-    values: dict[str, Any] = Field(default_factory=dict)
+    dependency_update: Boolean = Field(
+        default=False,
+        title="Subcharts on install",
+        description="`false`: the subcharts must be in the chart's `charts/` (one `helm dependency build`, see "
+        "[Deploying](deploying.md)); `render` and `check` report a local chart whose `charts/` lacks a declared "
+        "subchart. `true` makes the provider download a declared subchart that `charts/` lacks, during the "
+        "preview (network and a writable chart directory needed); a complete `charts/` is never refreshed.",
+        examples=[False],
+    )
+    timeout_seconds: int = Field(
+        default=DEFAULT_RELEASE_TIMEOUT_SECONDS,
+        ge=60,
+        le=86400,
+        strict=True,
+        title="How long Helm waits",
+        description="The Release's wait on install, upgrade and uninstall, in seconds (see [Deploying](deploying.md)).",
+        examples=[1800],
+    )
+    values: dict[str, Any] = Field(
+        default_factory=dict,
+        title="Values the worksheet does not cover",
+        description="May not set what the worksheet sets (reported as `chart.values.KEY`), nor node selection "
+        "(any `nodeSelector` or `nodeAffinity`, `proxy.initialPrimaryProxyNodeLabel`, `admin.enabled`: pods would "
+        "wait for labels the program never sets) nor host access for any pod (`hostPath`, `privileged`, "
+        "`hostNetwork`, `hostPID`, `hostIPC`; node-exporter's own `prometheus.nodeExporter.hostNetwork`/`hostPID` "
+        "excepted), nor a credential in plain text by its shape (a URL with `user:password@`, a private key, AWS, "
+        "GitHub, Slack, Google keys, a JSON Web Token; an env var named like a credential with a literal `value`: "
+        "use `valueFrom.secretKeyRef`) or by its key (a key like `password`, `token`, `secret`, `credentials`, "
+        "`apiKey`; for Grafana's use `grafanaAdminPassword`).",
+        examples=[{"aiscluster": {"skipHostIP": True}}],
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Chart:
@@ -429,31 +530,91 @@ class Chart(_Section):
         return self
 
 
+_IMAGE_RULES = (
+    "`[registry/]path:tag` by Docker's reference grammar (lowercase path), no digests (the chart renders "
+    "`repository:tag`)."
+)
+
+
 class Images(_Section):
-    init_container: Image = DEFAULT_INIT_IMAGE
-    aisnode: Image = DEFAULT_AISNODE_IMAGE
+    """The AIStore container images."""
+
+    init_container: Image = Field(
+        default=DEFAULT_INIT_IMAGE, title="initContainer image", description=_IMAGE_RULES, examples=[DEFAULT_INIT_IMAGE]
+    )
+    aisnode: Image = Field(
+        default=DEFAULT_AISNODE_IMAGE, title="Aisnode image", description=_IMAGE_RULES, examples=[DEFAULT_AISNODE_IMAGE]
+    )
 
 
 class Targets(_Section):
-    initial_count: int = Field(0, ge=0, strict=True)
-    nodes: NodePatterns
-    mountpoints: MountpointPatterns
+    """The storage targets: their nodes and each node's disks."""
+
+    initial_count: int = Field(
+        default=0,
+        ge=0,
+        strict=True,
+        title="Initial number of targets",
+        description="`0` means all target nodes; never more than the target nodes.",
+        examples=[0],
+    )
+    nodes: NodePatterns = Field(title="Target nodes", description=_NODE_PATTERN_RULES + ".", examples=[["cpu{01..12}"]])
+    mountpoints: MountpointPatterns = Field(
+        title="Mountpoints",
+        description="Absolute, normalized, distinct, none inside another or the state path, none of the host's own "
+        "directories; lowercase letters, digits, `-` and `/` only (the chart names a volume after each); at most "
+        f"{MAX_MOUNTPOINTS} per node. Patterns as in `targets.nodes`.",
+        examples=[["/ais/sd[a-j]"]],
+    )
     # Acknowledgements of a scale-in of a deployed cluster (see aisinfra.safety).
-    decommissioned: list[NodeName] = Field(default_factory=list)
-    scale_in_to: int | None = Field(None, ge=0, strict=True)
-    removed_mountpoints: list[AbsolutePath] = Field(default_factory=list)
+    decommissioned: list[NodeName] = Field(
+        default_factory=list,
+        title="Decommissioned target nodes",
+        description=_SCALE_IN + "Deployed target nodes taken out of `targets.nodes` on purpose.",
+        examples=[["cpu12"]],
+    )
+    scale_in_to: int | None = Field(
+        default=None,
+        ge=0,
+        strict=True,
+        title="Acknowledged lower target count",
+        description=_SCALE_IN + "Must equal the worksheet's target count.",
+        examples=[11],
+    )
+    removed_mountpoints: list[AbsolutePath] = Field(
+        default_factory=list,
+        title="Removed mountpoints",
+        description=_SCALE_IN + "Deployed mountpoints taken out of `targets.mountpoints` on purpose.",
+        examples=[["/ais/sdj"]],
+    )
 
 
 class Proxies(_Section):
-    nodes: NodePatterns
-    initial_primary: NodeName | None = None
-    initial_primary_label: Boolean = True
+    """The gateways: their nodes and the initial primary."""
+
+    nodes: NodePatterns = Field(
+        title="Proxy nodes",
+        description="As `targets.nodes` (`init` offers the target nodes); at least three advised for HA.",
+        examples=[["cpu{01..03}"]],
+    )
+    initial_primary: NodeName | None = Field(
+        default=None,
+        title="Initial primary node",
+        description="Must be a proxy node; unset: the first proxy node.",
+        examples=["cpu01"],
+    )
+    initial_primary_label: Boolean = Field(
+        default=True,
+        title="Initial primary label",
+        description="Set `false` once the cluster is up and the label is removed.",
+        examples=[True],
+    )
 
 
 class Storage(_Section):
     """Monitoring storage: a volume this program creates on a node, or an existing claim."""
 
-    node: Annotated[str, AfterValidator(_monitoring_node)] | None = None
+    node: Annotated[str, AfterValidator(_monitoring_node), _text_schema(_DNS_SUBDOMAIN.pattern, 63)] | None = None
     path: HostDirectory | None = None
     size: Quantity | None = None
     existing_claim: ClaimName | None = None
@@ -481,51 +642,153 @@ class Storage(_Section):
 
 
 class Monitoring(_Section):
-    enabled: Boolean = True
-    prometheus: Boolean | None = None
-    graphite: Storage | None = None
-    grafana: Storage | None = None
-    external_graphite: HostPort | None = None
+    """Prometheus, Graphite and Grafana, installed with the chart, or an external Graphite."""
+
+    enabled: Boolean = Field(
+        default=True,
+        title="Monitoring on/off",
+        description="`true`: Prometheus, Graphite and Grafana with the chart.",
+        examples=[True],
+    )
+    prometheus: Boolean | None = Field(
+        default=None,
+        title="Prometheus alone",
+        description="Unset: follows `monitoring.enabled`. Only `true` with monitoring off: the chart cannot run "
+        "Graphite/Grafana without Prometheus.",
+        examples=[True],
+    )
+    graphite: Storage | None = Field(
+        default=None,
+        title="Graphite storage",
+        description=_STORAGE_RULES + ".",
+        examples=[{"node": "cpu01", "path": "/data/graphite", "size": "250Gi"}],
+    )
+    grafana: Storage | None = Field(
+        default=None,
+        title="Grafana storage",
+        description="As `monitoring.graphite`.",
+        examples=[{"existingClaim": "grafana-data"}],
+    )
+    external_graphite: HostPort | None = Field(
+        default=None,
+        title="External Graphite",
+        description="`host:port`; required while monitoring is off.",
+        examples=["graphite.example.com:2003"],
+    )
 
 
 class Preflight(_Section):
     """The disk checks on every target node before AIStore installs (aisinfra.program.preflight)."""
 
-    enabled: Boolean = True
-    image: Image = DEFAULT_PREFLIGHT_IMAGE
+    enabled: Boolean = Field(
+        default=True,
+        title="Disk checks before install",
+        description="`false` skips the checks, which `render` and the `preflight` stack output then say; see "
+        "[the preflight](preflight.md).",
+        examples=[True],
+    )
+    image: Image = Field(
+        default=DEFAULT_PREFLIGHT_IMAGE,
+        title="Image of the disk checks",
+        description="Pinned; any with a POSIX `sh`, `stat`, `ls`, `grep` does (e.g. your registry's copy).",
+        examples=[DEFAULT_PREFLIGHT_IMAGE],
+    )
 
 
 class IdentityChange(_Section):
     """Deliberate changes of a deployed cluster's identity, each naming the new value."""
 
-    release_name: str | None = None
-    namespace: str | None = None
-    state_path: str | None = None
-    chart: str | None = None
+    release_name: str | None = Field(
+        default=None, title="New release name", description=_IDENTITY, examples=["prod-ais"]
+    )
+    namespace: str | None = Field(default=None, title="New namespace", description=_IDENTITY, examples=["ais-prod"])
+    state_path: str | None = Field(
+        default=None, title="New state path", description=_IDENTITY, examples=["/var/lib/ais"]
+    )
+    chart: str | None = Field(
+        default=None, title="New chart source", description=_IDENTITY, examples=["../ais-k8s/helm/ais/charts"]
+    )
     # A monitoring service's storage (Storage.identity, or NO_STORAGE).
-    graphite: str | None = None
-    grafana: str | None = None
+    graphite: str | None = Field(
+        default=None,
+        title="New Graphite storage",
+        description="`NODE:PATH:SIZE`, `claim:NAME` or `none`. " + _IDENTITY,
+        examples=["cpu02:/data/graphite:250Gi"],
+    )
+    grafana: str | None = Field(
+        default=None,
+        title="New Grafana storage",
+        description="As `identityChange.graphite`.",
+        examples=["claim:grafana-data"],
+    )
 
 
 class Worksheet(_Section):
-    release_name: ReleaseName
-    namespace: Namespace
+    release_name: ReleaseName = Field(
+        title="Release name",
+        description="DNS label starting with a letter (the chart names Services after it), at most 53 characters; "
+        "every name the chart builds from it must fit: the `<fullname>-target`/`-proxy` StatefulSets (and "
+        "`<release>-graphite` with monitoring) at most 52 characters, since their pods' `controller-revision-hash` "
+        "label adds `-` and a 10-character hash (kubernetes#64023), `<fullname>-electable` at most 63; with "
+        "monitoring, no `graphite` (and with Prometheus no `prometheus`) in it, since the chart sends to "
+        "`<release>-graphite`/`<release>-prometheus-server` while those subcharts then name their Services otherwise.",
+        examples=["prod-aistore"],
+    )
+    namespace: Namespace = Field(
+        title="K8s namespace",
+        description="DNS label, not `default` or `kube-*`; one AIStore cluster per namespace.",
+        examples=["ais-prod"],
+    )
     # The program creates the namespace unless it exists already (e.g. with a pull secret or
     # the claims named in monitoring); then it only reads it and never deletes it.
-    existing_namespace: TopLevelBoolean = False
-    state_path: StatePath = DEFAULT_STATE_PATH
-    chart: Chart
-    images: Images = Images()
-    targets: Targets
-    proxies: Proxies
-    monitoring: Monitoring = Monitoring()
-    preflight: Preflight = Preflight()
+    existing_namespace: TopLevelBoolean = Field(
+        default=False,
+        title="Namespace made beforehand",
+        description="`false`: the program creates the namespace. `true`: it only reads it (needed for "
+        "`existingClaim`, whose claim lives there).",
+        examples=[False],
+    )
+    state_path: StatePath = Field(
+        default=DEFAULT_STATE_PATH,
+        title="AIStore state path prefix",
+        description=_HOST_PATH_RULES + "; at most 4031 characters (the kernel's 4095 less what the chart appends), "
+        "each name at most 255.",
+        examples=[DEFAULT_STATE_PATH],
+    )
+    chart: Chart = Field(
+        title="Chart source", description=Chart.__doc__, examples=[{"path": "../ais-k8s/helm/ais/charts"}]
+    )
+    images: Images = Field(default=Images(), title="Images", description=Images.__doc__)
+    targets: Targets = Field(title="Targets", description=Targets.__doc__)
+    proxies: Proxies = Field(title="Proxies", description=Proxies.__doc__)
+    monitoring: Monitoring = Field(default=Monitoring(), title="Monitoring", description=Monitoring.__doc__)
+    preflight: Preflight = Field(default=Preflight(), title="Preflight", description=Preflight.__doc__)
     # SecretStr: the password never shows in a repr, a log line or an error message.
-    grafana_admin_password: SecretStr | None = None
-    protect: TopLevelBoolean = True
-    identity_change: IdentityChange = IdentityChange()
+    grafana_admin_password: SecretStr | None = Field(
+        default=None,
+        title="Grafana admin password",
+        description="Only as a secret (`pulumi config set --secret grafanaAdminPassword`); reaches Grafana through a "
+        "Secret. Unset: the chart makes up a new one at every install and upgrade, restarting Grafana each time "
+        "(the program warns; set one).",
+    )
+    protect: TopLevelBoolean = Field(
+        default=True,
+        title="Teardown safety",
+        description="Protects the release, the namespace and the monitoring volumes from deletion; `false` only "
+        "for throwaway stacks.",
+        examples=[True],
+    )
+    identity_change: IdentityChange = Field(
+        default=IdentityChange(), title="Deliberate identity change", description=IdentityChange.__doc__
+    )
     # The cluster's Kubernetes version: `render` and `check` validate every object against its API.
-    kubernetes_version: KubernetesVersion = DEFAULT_KUBERNETES_VERSION
+    kubernetes_version: KubernetesVersion = Field(
+        default=DEFAULT_KUBERNETES_VERSION,
+        title="Cluster's Kubernetes version",
+        description="The CLI hands a top-level value over as written, so unquoted 1.30 stays 1.30; `render` and "
+        "`check` validate every object against that version's API.",
+        examples=[DEFAULT_KUBERNETES_VERSION],
+    )
 
     @cached_property
     def target_nodes(self) -> list[str]:
@@ -720,7 +983,7 @@ def error_message(detail: Any) -> str:
     if kind == "value_error":  # our own rules' ValueErrors say it all
         return str(context.get("error", detail["msg"]))
     if kind == "missing":
-        return "required, but not set; add it (the README's worksheet table says what it takes)"
+        return "required, but not set; add it (docs/worksheet.md says what it takes)"
     got = _shown(value)
     if kind == "string_type":
         return f"must be text, not {got}; quote the value"
@@ -736,7 +999,7 @@ def error_message(detail: Any) -> str:
         return f"must be {context.get('ge')} or more, not {got}"
     if kind == "too_short":
         return "must list at least one entry, but is empty"
-    return f"{got} is not a value this key takes; the README's worksheet table says what it takes"
+    return f"{got} is not a value this key takes; docs/worksheet.md says what it takes"
 
 
 def _shown(value: Any) -> str:
