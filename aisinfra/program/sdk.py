@@ -106,9 +106,13 @@ def settle_failed_run() -> None:
     # shared with every later context: a fresh one starts from these same objects.
     settings.SETTINGS.outputs.clear()
     settings._get_rpc_manager().clear()
-    # The failed futures log "exception was never retrieved" when collected; collected in the
-    # middle of the next run's ast.parse (the chart fingerprint), that logging breaks it. So
-    # they are collected here, quietly: the run's own error already says what failed.
+    collect_quietly()
+
+
+def collect_quietly() -> None:
+    """Collect the failed futures of earlier runs now. Each logs "exception was never
+    retrieved" when collected; collected in the middle of a run's ast.parse (the chart
+    fingerprint), that logging breaks it. The run that failed already said what failed."""
     loop = _ensure_event_loop()
     handler = loop.get_exception_handler()
     loop.set_exception_handler(lambda _loop, _context: None)

@@ -14,6 +14,7 @@ import logging
 import re
 import runpy
 import threading
+import traceback
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
@@ -207,6 +208,7 @@ def run_program(
 
 
 def _run(stack: StackConfig, deployed_outputs: dict[str, Any], organization: str, failing: frozenset[str]) -> Rendering:
+    sdk.collect_quietly()  # what an earlier failed run left, before this run parses anything
     pulumi.runtime.set_all_config(dict(stack.values), sorted(stack.secret_keys))
     monitor = _RecordingMonitor(deployed_outputs, failing)
     warnings = _Warnings()
@@ -232,6 +234,9 @@ def _run(stack: StackConfig, deployed_outputs: dict[str, Any], organization: str
     except Exception as error:
         registered = list(monitor.registrations.values())
         failure = ProgramError(error, registered, _stack_outputs(), _sent_outputs())
+        # The frames of the error's traceback hold the run's failed futures: cleared, they are
+        # collected now, not in the middle of a later run (sdk.settle_failed_run).
+        traceback.clear_frames(error.__traceback__)
         sdk.settle_failed_run()
         raise failure from error
     resources = list(monitor.registrations.values())
