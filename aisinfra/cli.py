@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import json
 import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +23,7 @@ from aisinfra.review.check import check_rendered_stacks, check_stacks
 from aisinfra.review.consequences import release_consequences
 from aisinfra.review.diff import diff_renders
 from aisinfra.review.manifest_diff import DuplicateObjectError, diff_manifests
+from aisinfra.review.teardown import dependents, node_names, vanished_patches, without_resources
 from aisinfra.worksheet import reference
 from aisinfra.worksheet.model import Problem, WorksheetError
 from aisinfra.worksheet.questionnaire import QUESTIONS, AnswerError, ask_all, stack_config, stack_name_problem
@@ -166,6 +168,23 @@ def _parser() -> argparse.ArgumentParser:
     labels.add_argument("--remove", action="store_true", help="print the commands that remove those labels")
     labels.set_defaults(run=_labels)
 
+    teardown = commands.add_parser(
+        "teardown-check",
+        help="label patches in the state whose node is gone (run before `pulumi destroy`)",
+        description="Lists the label patches in STACK's state whose node no longer exists in Kubernetes: "
+        "deleting one (`pulumi destroy`, which does not run the program, or an `up` after the node left the "
+        "worksheet) would create an empty Node of that name. With --out, writes the state without them, for "
+        "`pulumi stack import`. Exit 0: none; 1: some (or a file that cannot be read).",
+    )
+    teardown.add_argument("stack", help="the Pulumi stack, as given to `pulumi stack export --stack STACK`")
+    teardown.add_argument(
+        "--state", required=True, type=Path, help="the output of `pulumi stack export --stack STACK --file FILE`"
+    )
+    teardown.add_argument(
+        "--nodes", required=True, type=Path, help="the output of `kubectl get nodes -o name` for the stack's cluster"
+    )
+    teardown.add_argument("--out", type=Path, help="write the state without those patches here")
+    teardown.set_defaults(run=_teardown_check)
     docs = commands.add_parser(
         "docs",
         help="write the worksheet reference and the stack file's JSON Schema, generated from the model",
@@ -477,6 +496,46 @@ def _labels(arguments: argparse.Namespace) -> int:
         changes = [f"{key}-" for key in keys] if arguments.remove else [f"{key}={labels[key]}" for key in keys]
         print(f"kubectl label node {node} {' '.join(changes)}")
     return EXIT_OK
+
+
+def _teardown_check(arguments: argparse.Namespace) -> int:
+    try:
+        export = json.loads(arguments.state.read_text())
+        vanished = vanished_patches(export, node_names(arguments.nodes.read_text()))
+    except (json.JSONDecodeError, ValueError, AttributeError) as error:
+        raise UsageError(f"{arguments.state}: not a `pulumi stack export` result ({error})") from None
+    stack = shlex.quote(arguments.stack)
+    if not vanished:
+        print(
+            f"every label patch in the state of {arguments.stack} names a node that exists: deleting them creates "
+            "no Node"
+        )
+        return EXIT_OK
+    print(
+        f"{len(vanished)} label patch(es) in the state of {arguments.stack} name a node that no longer exists; "
+        "deleting them (`pulumi destroy`, or an `up` once the node left the worksheet) would create an empty Node "
+        "of that name:"
+    )
+    for patch in vanished:
+        print(f"  {patch.node}  {patch.urn}")
+    urns = {patch.urn for patch in vanished}
+    blocking = dependents(export, urns)
+    if blocking:
+        print(
+            f"`pulumi state delete` refuses them: {', '.join(urn.rpartition('::')[2] for urn in blocking)} "
+            "depend(s) on them."
+        )
+    if arguments.out is None:
+        print("Run again with --out FILE to write the state without them (nothing in the cluster changes).")
+        return EXIT_PROBLEMS
+    arguments.out.write_text(json.dumps(without_resources(export, urns), indent=4) + "\n")
+    print(f"Wrote {arguments.out}: the state without them and without any reference to them. Then:")
+    print(f"  pulumi stack import --stack {stack} --file {shlex.quote(str(arguments.out))}")
+    print(
+        "  decommission each missing target in AIStore first (ais cluster add-remove-nodes decommission); "
+        "then `pulumi destroy`, or take the nodes out of the worksheet and `pulumi up`"
+    )
+    return EXIT_PROBLEMS
 
 
 def _docs(arguments: argparse.Namespace) -> int:

@@ -170,9 +170,7 @@ def main() -> None:
             dependency_update=chart.get("dependencyUpdate", False),
             values=values,
             postrender=POSTRENDER_COMMAND,
-            description=release_description(
-                ChartSource(chart=chart["path"]), chart.get("dependencyUpdate", False), PROJECT_DIR
-            ),
+            description=release_description(ChartSource(chart=chart["path"]), PROJECT_DIR),
             timeout=chart.get("timeoutSeconds", RELEASE_TIMEOUT_SECONDS),
             atomic=False,
         ),

@@ -103,6 +103,18 @@ MODULES = {
     "postrender": Module(
         "aisinfra/chart/postrender.py", ("tests/test_postrender.py", "tests/test_postrender_cases.py")
     ),
+    # The review's own code, held to the guard's standard: a check that stops firing, or a diff
+    # that stops showing a change, must fail a test. The chart's acceptance tests render the
+    # real chart (skipped without it).
+    "object_checks": Module(
+        "aisinfra/review/object_checks.py",
+        ("tests/test_chart_acceptance.py", "tests/test_schema_checks.py", "tests/test_node_affinity.py"),
+    ),
+    "manifest_diff": Module("aisinfra/review/manifest_diff.py", ("tests/test_manifest_diff.py",)),
+    "diff": Module("aisinfra/review/diff.py", ("tests/test_diff.py",)),
+    "consequences": Module("aisinfra/review/consequences.py", ("tests/test_consequences.py",)),
+    "preflight": Module("aisinfra/program/preflight.py", ("tests/test_preflight.py",)),
+    "patterns": Module("aisinfra/worksheet/patterns.py", ("tests/test_patterns.py",)),
 }
 
 _RESULT = re.compile(r"^\s*(\S+): (\S.*)$")

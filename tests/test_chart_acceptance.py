@@ -505,11 +505,13 @@ def test_host_path_check_holds_the_target_to_the_worksheets_paths(deployments: d
         return change
 
     example = deployments["example"]
-    disk = mutated(example, "StatefulSet", "demo-ais-target", move("/ais/sdc", "/ais/sdz"))
-    assert host_path_problems(disk) == [
-        Problem(TARGET, "targets.mountpoints", "mounts the host path /ais/sdz, which is not the worksheet's"),
-        Problem(TARGET, "targets.mountpoints", "does not mount the mountpoint /ais/sdc from the host"),
-    ]
+    # The first, a middle and the last of the worksheet's mountpoints (/ais/sda .. /ais/sdj).
+    for mountpoint in ("/ais/sda", "/ais/sdc", "/ais/sdj"):
+        disk = mutated(example, "StatefulSet", "demo-ais-target", move(mountpoint, "/ais/sdz"))
+        assert host_path_problems(disk) == [
+            Problem(TARGET, "targets.mountpoints", "mounts the host path /ais/sdz, which is not the worksheet's"),
+            Problem(TARGET, "targets.mountpoints", f"does not mount the mountpoint {mountpoint} from the host"),
+        ]
     state = mutated(example, "StatefulSet", "demo-ais-target", move("/etc/ais/demo/target", "/etc/ais/demo-ais/target"))
     assert host_path_problems(state) == [
         Problem(TARGET, "statePath", "mounts the host path /etc/ais/demo-ais/target, which is not the worksheet's"),

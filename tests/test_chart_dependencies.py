@@ -56,8 +56,8 @@ def test_a_missing_subchart_is_reported_with_the_one_time_step(tmp_path: Path) -
     assert present_subcharts(chart) == {"graphite", "prometheus"}
     assert missing_subchart_problems("chart", False, tmp_path) == [
         "chart.path: 'chart' declares the subchart 'grafana' (requirements.yaml) but has no 'grafana' in charts/, "
-        "and chart.dependencyUpdate is false, so `pulumi up` would fail; run `helm dependency build chart` once "
-        "(it needs the network), then deploy"
+        "and chart.dependencyUpdate is false, so `pulumi preview` and `pulumi up` would fail; run "
+        "`helm dependency build chart` once (it needs the network), then deploy"
     ]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from aisinfra.cli import main
-from aisinfra.review.diff import diff_renders
+from aisinfra.review.diff import _without_own_name, diff_renders
 from aisinfra.review.render import resource_documents, run_program
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 
@@ -93,3 +93,116 @@ def test_two_stacks_alike_but_for_their_names_show_no_difference(tmp_path: Path,
         (tmp_path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": WORKSHEET_EXAMPLE}))
     assert main(["--stacks-dir", str(tmp_path), "render", "west", "--diff", "east"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "no differences between east and west"
+
+
+def test_a_namespaced_resource_moved_to_another_namespace_is_replaced_not_updated(make_stack: Any) -> None:
+    """metadata.namespace is part of a Kubernetes object's identity: the provider replaces it."""
+    lines = changes(make_stack, worksheet(protect=False), worksheet(protect=False, namespace="ais2"))
+    claim = lines.index(
+        "+- kubernetes:core/v1:PersistentVolumeClaim  aistore-monitoring-graphite-pvc  "
+        "(replaced: inputs.metadata.namespace changes)"
+    )
+    assert lines[claim + 1] == (
+        "    ! loses data: the Graphite/Grafana claim goes, and with it the monitoring history it holds; "
+        "back it up first"
+    )
+    assert "+- kubernetes:batch/v1:Job  aistore-preflight-cpu01  (replaced: inputs.metadata.namespace changes)" in lines
+    # Only the node labels, which name the namespace, are updated in place.
+    assert {line.split()[1] for line in lines if line.startswith("~ ")} == {"kubernetes:core/v1:NodePatch"}
+
+
+# --- diff_renders on documents written out (edges the mutation run found untested) ---------
+
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+NODE = "kubernetes:core/v1:Node"
+REFERENCE = "pulumi:pulumi:StackReference"
+
+
+def document(type_: str, name: str, **fields: Any) -> dict[str, Any]:
+    return {"type": type_, "name": name, **fields}
+
+
+def test_an_update_shows_each_changed_added_and_removed_field() -> None:
+    before = [document(CONFIG_MAP, "c", inputs={"data": {"k": "v", "gone": 1, "shape": {"x": 1}}})]
+    after = [document(CONFIG_MAP, "c", inputs={"data": {"k": "w", "new": {"z": 1, "a": 2}, "shape": "s"}})]
+    assert diff_renders(before, after) == [
+        f"~ {CONFIG_MAP}  c",
+        "    inputs.data.gone: 1 -> (absent)",
+        '    inputs.data.k: "v" -> "w"',
+        '    inputs.data.new: (absent) -> {"a": 2, "z": 1}',
+        '    inputs.data.shape: {"x": 1} -> "s"',
+    ]
+
+
+def test_new_resources_and_reads_in_name_then_type_order() -> None:
+    after = [
+        document("b:index:T", "x"),
+        document("a:index:T", "x"),
+        document(NODE, "n", reads="n"),
+        document(CONFIG_MAP, "m"),
+    ]
+    assert diff_renders([], after) == [
+        f"+ {CONFIG_MAP}  m",
+        f"> {NODE}  n  (read: must exist, nothing is created)",
+        "+ a:index:T  x",
+        "+ b:index:T  x",
+    ]
+
+
+def test_a_read_that_becomes_a_resource_of_this_stack() -> None:
+    before = [document(NODE, "n", reads="n")]
+    after = [document(NODE, "n", inputs={"metadata": {"name": "n"}})]
+    assert diff_renders(before, after) == [f"+ {NODE}  n  (was read; now created by this stack)"]
+
+
+def test_every_field_that_replaces_is_named() -> None:
+    read_before = document(NODE, "r", reads="a", inputs={"metadata": {"name": "a"}})
+    read_after = document(NODE, "r", reads="b", inputs={"metadata": {"name": "b"}})
+    made_before = document(CONFIG_MAP, "m", inputs={"metadata": {"name": "a", "namespace": "x"}})
+    made_after = document(CONFIG_MAP, "m", inputs={"metadata": {"name": "b", "namespace": "y"}})
+    assert diff_renders([read_before, made_before], [read_after, made_after]) == [
+        f"+- {CONFIG_MAP}  m  (replaced: inputs.metadata.name, inputs.metadata.namespace changes)",
+        f">> {NODE}  r  (read again: inputs.metadata.name, reads changes)",
+    ]
+
+
+def test_a_resource_now_read_names_its_namespace_or_has_no_inputs() -> None:
+    managed = document(CONFIG_MAP, "c", inputs={"metadata": {"namespace": "ns", "name": "n"}})
+    assert diff_renders([managed], [document(CONFIG_MAP, "c", reads="ns/n")]) == [
+        f"> {CONFIG_MAP}  c  (read from now on: Pulumi stops managing it, nothing is deleted)"
+    ]
+    assert diff_renders([document(CONFIG_MAP, "c")], [document(CONFIG_MAP, "c", reads="n")]) == [
+        f">> {CONFIG_MAP}  c  (read instead: the one this stack created is deleted)"
+    ]
+
+
+def test_only_the_stacks_reference_to_itself_loses_its_name() -> None:
+    # A read that happens to be named like what it reads is no stack reference.
+    assert diff_renders([document(NODE, "cpu01", reads="cpu01", inputs={"name": "cpu01"})], []) == [
+        f"< {NODE}  cpu01  (no longer read)"
+    ]
+    # A reference named after another stack, or without inputs, is compared as it is.
+    assert diff_renders([], [document(REFERENCE, "other-deployed", reads="east", inputs={"name": "east"})]) == [
+        f"> {REFERENCE}  other-deployed  (read: must exist, nothing is created)"
+    ]
+    assert diff_renders([], [document(REFERENCE, "east-deployed", reads="east")]) == [
+        f"> {REFERENCE}  east-deployed  (read: must exist, nothing is created)"
+    ]
+
+
+def test_the_reference_to_itself_keeps_the_organization_and_project() -> None:
+    def reference(name: str) -> dict[str, Any]:
+        return document(REFERENCE, f"{name.rpartition('/')[2]}-deployed", reads=name, inputs={"name": name})
+
+    assert diff_renders([reference("org/aisinfra/east")], [reference("org/aisinfra/west")]) == []
+    assert diff_renders([reference("org1/aisinfra/east")], [reference("org2/aisinfra/west")]) == [
+        f">> {REFERENCE}  (this stack)-deployed  (read again: inputs.name, reads changes)"
+    ]
+
+
+def test_a_bare_stack_name_becomes_this_stack_alone() -> None:
+    """A local backend names the stack bare: no organization to keep, no leading '/'."""
+    bare = document(REFERENCE, "east-deployed", reads="east", inputs={"name": "east"})
+    assert _without_own_name(bare) == document(
+        REFERENCE, "(this stack)-deployed", reads="(this stack)", inputs={"name": "(this stack)"}
+    )

@@ -12,6 +12,8 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from aisinfra.chart.fingerprint import (
     chart_digest,
     postrender_digest,
@@ -78,21 +80,23 @@ def test_the_post_renderer_digest_follows_its_content_not_its_place_or_times(tmp
 
 def test_the_chart_digest_follows_its_files_not_its_place_or_times(tmp_path: Path, chart_dir: Path) -> None:
     chart = copy_chart(chart_dir, tmp_path / "chart")
-    assert chart_digest(chart, False) == chart_digest(chart_dir, False)
+    assert chart_digest(chart) == chart_digest(chart_dir)
     os.utime(chart / TEMPLATE, (0, 0))
-    assert chart_digest(chart, False) == chart_digest(chart_dir, False)
+    assert chart_digest(chart) == chart_digest(chart_dir)
     (chart / TEMPLATE).write_text((chart / TEMPLATE).read_text().replace("Parallel", "OrderedReady"))
-    assert chart_digest(chart, False) != chart_digest(chart_dir, False)
+    assert chart_digest(chart) != chart_digest(chart_dir)
 
 
-def test_subcharts_count_unless_dependency_updates_rewrite_them(tmp_path: Path, chart_dir: Path) -> None:
+def test_subcharts_and_the_lock_file_count(tmp_path: Path, chart_dir: Path) -> None:
+    """Helm installs what charts/ holds, with dependency updates on or off: the provider
+    downloads only a subchart missing from charts/, so a complete one is never refreshed."""
     chart = copy_chart(chart_dir, tmp_path / "chart")
-    before = {update: chart_digest(chart, update) for update in (False, True)}
+    before = chart_digest(chart)
     (chart / "charts/grafana/values.yaml").write_text("edited: true\n")
+    assert chart_digest(chart) != before
+    edited = chart_digest(chart)
     (chart / "requirements.lock").write_text("generated: 2026-11-27T11:00:00Z\n")
-    assert chart_digest(chart, False) != before[False]
-    # The provider writes charts/ and the lock file during every preview: no spurious upgrade.
-    assert chart_digest(chart, True) == before[True]
+    assert chart_digest(chart) != edited
 
 
 def pack(directory: Path, archive: Path, mtime: int) -> None:
@@ -112,19 +116,19 @@ def test_a_subchart_archive_counts_by_the_files_inside_it(tmp_path: Path, chart_
     pack(graphite, tmp_path / "graphite-0.3.4.tgz", mtime=1)
     shutil.rmtree(graphite)
     shutil.copy(tmp_path / "graphite-0.3.4.tgz", chart / "charts")
-    packed_once = chart_digest(chart, False)
+    packed_once = chart_digest(chart)
     pack(chart_dir / "charts" / "graphite", chart / "charts" / "graphite-0.3.4.tgz", mtime=2)
-    assert chart_digest(chart, False) == packed_once
+    assert chart_digest(chart) == packed_once
     (graphite).mkdir()
     (graphite / "Chart.yaml").write_text("name: graphite\n")
     pack(graphite, chart / "charts" / "graphite-0.3.4.tgz", mtime=2)
     shutil.rmtree(graphite)
-    assert chart_digest(chart, False) != packed_once
+    assert chart_digest(chart) != packed_once
 
 
 def test_a_chart_from_a_repository_is_identified_by_its_pinned_version() -> None:
     source = ChartSource(chart="ais", version="0.1.0", repo="https://charts.example.com")
-    assert release_description(source, False, PROJECT_DIR) == (
+    assert release_description(source, PROJECT_DIR) == (
         f"aisinfra post-renderer {postrender_digest(PROJECT_DIR)}, chart ais 0.1.0 from https://charts.example.com"
     )
 
@@ -136,10 +140,33 @@ def test_a_chart_edit_reaches_the_release_and_render_diff_as_an_update(
     config = worksheet(chart={"path": str(chart)})
     before = run_program(make_stack(config))
     assert before.release().inputs["description"] == (
-        f"aisinfra post-renderer {postrender_digest(PROJECT_DIR)}, chart {chart_digest(chart_dir, False)}"
+        f"aisinfra post-renderer {postrender_digest(PROJECT_DIR)}, chart {chart_digest(chart_dir)}"
     )
     (chart / TEMPLATE).write_text((chart / TEMPLATE).read_text() + "\n")
     after = run_program(make_stack(config))
+    lines = diff_renders(resource_documents(before), resource_documents(after))
+    assert lines[0] == "~ kubernetes:helm.sh/v3:Release  aistore-release"
+    assert [line.split(":")[0].strip() for line in lines[1:]] == ["inputs.description"]
+
+
+@pytest.mark.parametrize("dependency_update", [False, True])
+def test_a_subchart_archive_replaced_in_charts_upgrades_the_release(
+    make_stack: Any, tmp_path: Path, chart_dir: Path, dependency_update: bool
+) -> None:
+    """Once charts/ is complete the provider never refreshes it, with updates on or off: a
+    subchart replaced by hand changes no input but the description."""
+    chart = copy_chart(chart_dir, tmp_path / "chart")
+    graphite = chart / "charts" / "graphite"
+    pack(graphite, chart / "charts" / "graphite-0.3.4.tgz", mtime=1)
+    shutil.rmtree(graphite)
+    config = worksheet(chart={"path": str(chart), "dependencyUpdate": dependency_update})
+    before = run_program(make_stack(config))
+    replaced = tmp_path / "graphite"
+    shutil.copytree(chart_dir / "charts" / "graphite", replaced)
+    (replaced / "values.yaml").write_text((replaced / "values.yaml").read_text() + "# replaced by hand\n")
+    pack(replaced, chart / "charts" / "graphite-0.3.4.tgz", mtime=1)
+    after = run_program(make_stack(config))
+    assert after.release().inputs["description"] != before.release().inputs["description"]
     lines = diff_renders(resource_documents(before), resource_documents(after))
     assert lines[0] == "~ kubernetes:helm.sh/v3:Release  aistore-release"
     assert [line.split(":")[0].strip() for line in lines[1:]] == ["inputs.description"]

@@ -5,6 +5,7 @@ change would and stating the lines a reviewer reads."""
 from __future__ import annotations
 
 import copy
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 import yaml
 
 from aisinfra.review.manifest_diff import DuplicateObjectError, ObjectKey, diff_manifests
+from aisinfra.worksheet.stackfile import SECRET_PLACEHOLDER
 
 # The reference leaves namespaces to Helm's --namespace, as the chart's templates do; the objects
 # the cluster gets are in the release's namespace.
@@ -301,3 +303,144 @@ def test_a_long_value_is_shortened_with_its_length(reference: list[Manifest], ed
 def test_two_objects_with_one_identity_are_refused(reference: list[Manifest]) -> None:
     with pytest.raises(DuplicateObjectError, match="two rendered objects are StatefulSet ais/demo-ais-target"):
         diff_manifests(reference, [*reference, find(reference, TARGET)])
+
+
+def test_every_element_removed_from_a_list_without_names_is_shown(
+    reference: list[Manifest], edited: list[Manifest]
+) -> None:
+    """Each removed element of a list without names, in the middle and at the end, is a line."""
+    rules = [{"apiGroups": [""], "resources": [resource], "verbs": ["get"]} for resource in "abcd"]
+    find(reference, ("Role", "ais-r"))["rules"] = copy.deepcopy(rules)
+    find(edited, ("Role", "ais-r"))["rules"] = [rules[0], rules[2]]
+    assert diff_manifests(reference, edited)[1:] == [
+        "~ Role ais/ais-r",
+        '    rules[1]: {"apiGroups": [""], "resources": ["b"], "verbs": ["get"]} -> (absent)',
+        '    rules[3]: {"apiGroups": [""], "resources": ["d"], "verbs": ["get"]} -> (absent)',
+    ]
+
+
+def test_an_object_moved_to_another_namespace_is_removed_and_added(
+    reference: list[Manifest], edited: list[Manifest]
+) -> None:
+    """Objects are matched by kind, namespace and name: a move is never shown as an update."""
+    find(edited, ("Role", "ais-r"))["metadata"]["namespace"] = "ais2"
+    assert diff_manifests(reference, edited)[:3] == [
+        "rendered objects: 1 added, 1 removed, 0 changed, 12 unchanged",
+        "- Role ais/ais-r",
+        "+ Role ais2/ais-r",
+    ]
+
+
+# --- small objects written out (edges the mutation run found unpinned) -----------------------
+
+
+def config_map(name: str = "c", **fields: Any) -> Manifest:
+    return {"kind": "ConfigMap", "metadata": {"name": name, "namespace": "n"}, **fields}
+
+
+def changed(old: Manifest, new: Manifest) -> list[str]:
+    lines = diff_manifests([old], [new])
+    assert lines[1] == f"~ {old['kind']} n/{old['metadata']['name']}"
+    return [line.removeprefix("    ") for line in lines[2:]]
+
+
+def test_fields_added_removed_and_changed_in_shape() -> None:
+    old = config_map(data={"a": "1"}, items=["a"])
+    new = config_map(data={"b": "2"}, binaryData={"x": "y"}, items="b")
+    assert changed(old, new) == [
+        'binaryData: (absent) -> {"x": "y"}',
+        'data.a: "1" -> (absent)',
+        'data.b: (absent) -> "2"',
+        'items: ["a"] -> "b"',
+    ]
+
+
+def test_secret_values_are_never_shown_nor_a_redacted_value() -> None:
+    old = {"kind": "Secret", "metadata": {"name": "s", "namespace": "n"}, "data": {"c": "x", "gone": "y"}}
+    new = {"kind": "Secret", "metadata": {"name": "s", "namespace": "n"}, "data": {"c": "z", "k": "w"}}
+    assert changed(old, new) == ["data.c: (changed)", "data.gone: (removed)", "data.k: (added)"]
+    assert changed(config_map(data={"p": SECRET_PLACEHOLDER}), config_map(data={"p": "plain"})) == ["data.p: (changed)"]
+
+
+def test_text_that_gains_or_loses_its_line_breaks_is_diffed_as_text() -> None:
+    assert changed(config_map(data={"f": "a\nb\n"}), config_map(data={"f": "a"})) == [
+        "data.f: text, 0 lines added, 1 removed",
+        "  -b",
+    ]
+    assert changed(config_map(data={"f": "a"}), config_map(data={"f": "a\nb"})) == [
+        "data.f: text, 1 lines added, 0 removed",
+        "  +b",
+    ]
+
+
+def test_a_list_that_loses_its_names_is_aligned() -> None:
+    assert changed(config_map(l=[{"name": "a"}]), config_map(l=[{"x": 1}])) == [
+        'l[0].name: "a" -> (absent)',
+        "l[0].x: (absent) -> 1",
+    ]
+
+
+def test_several_elements_changed_in_place_after_an_equal_one() -> None:
+    old = config_map(l=[{"v": 0}, {"v": 1}, {"v": 2}])
+    new = config_map(l=[{"v": 0}, {"v": 10}, {"v": 20}, {"v": 30}])
+    assert changed(old, new) == ["l[1].v: 1 -> 10", "l[2].v: 2 -> 20", 'l[3]: (absent) -> {"v": 30}']
+
+
+def test_lists_of_scalars_short_and_long() -> None:
+    assert changed(config_map(l=["a"]), config_map(l=["a", "b"])) == ['l: ["a"] -> ["a", "b"]']
+    exactly = [f"{n:06}" for n in range(10)]  # its JSON is exactly 100 characters
+    assert len(json.dumps(exactly)) == 100
+    assert changed(config_map(l=exactly[:1]), config_map(l=exactly)) == [
+        f"l: {json.dumps(exactly[:1])} -> {json.dumps(exactly)}"
+    ]
+    long = [f"node{n:03}-with-a-long-name" for n in range(1, 11)]
+    assert changed(config_map(l=long), config_map(l=list(reversed(long)))) == ["l: same 10 items, order changed"]
+    assert changed(config_map(l=long), config_map(l=[*long, "n10", "n9", "n8", "n7", "n6", "n5"])) == [
+        'l: 10 -> 16 items; added 6: "n5", "n6", "n7", "n8", "n9", ... 1 more'
+    ]
+    assert changed(config_map(l=long), config_map(l=long[:5])) == [
+        'l: 10 -> 5 items; removed 5: "node006-with-a-long-name", "node007-with-a-long-name", '
+        '"node008-with-a-long-name", "node009-with-a-long-name", "node010-with-a-long-name"'
+    ]
+
+
+def test_a_value_of_exactly_the_longest_shown_length_is_shown_whole() -> None:
+    value = "x" * 98  # 100 characters as JSON
+    assert changed(config_map(data={"v": "y"}), config_map(data={"v": value})) == [f'data.v: "y" -> "{value}"']
+
+
+def test_an_object_without_kind_or_name() -> None:
+    assert diff_manifests([], [{"metadata": {"namespace": "n"}}]) == [
+        "rendered objects: 1 added, 0 removed, 0 changed, 0 unchanged",
+        "+  n/",
+    ]
+
+
+def test_twenty_lines_are_shown_whole_and_more_are_cut_with_where_to_look() -> None:
+    twenty = config_map(data={f"k{n:02}": "1" for n in range(20)})
+    assert len(changed(config_map(data={}), twenty)) == 20
+    more = config_map(data={f"k{n:02}": "1" for n in range(21)})
+    assert changed(config_map(data={}), more)[-1] == "... 1 more lines of changes (see the manifests written by --out)"
+
+
+def test_eight_objects_with_one_change_are_named_on_one_line() -> None:
+    names = [f"c{n}" for n in range(1, 9)]
+    lines = diff_manifests([config_map(name) for name in names], [config_map(name, data={"a": "1"}) for name in names])
+    assert lines[1] == f"~ ConfigMap {', '.join(f'n/{name}' for name in names)} (8 objects)"
+
+
+def test_a_top_level_field_removed_or_not_plain() -> None:
+    assert changed(config_map(extra="x"), config_map()) == ['extra: "x" -> (absent)']
+    assert changed({**config_map(), "x.y": 1}, {**config_map(), "x.y": 2}) == ['["x.y"]: 1 -> 2']
+
+
+def test_a_secret_value_nested_deeper_stays_hidden() -> None:
+    old = {"kind": "Secret", "metadata": {"name": "s", "namespace": "n"}, "data": {"k": {"a": "1"}}}
+    new = {"kind": "Secret", "metadata": {"name": "s", "namespace": "n"}, "data": {"k": {"a": "2"}}}
+    assert changed(old, new) == ["data.k.a: (changed)"]
+
+
+def test_a_list_that_becomes_a_long_string_is_one_change() -> None:
+    assert changed(config_map(items=["a"]), config_map(items="b" * 120)) == [
+        'items: ["a"] -> "' + "b" * 79 + "... (122 characters)"
+    ]

@@ -13,6 +13,7 @@ import yaml
 from aisinfra.chart import rules
 from aisinfra.review.render import (
     NODE_PATCH,
+    NOT_RESOLVED,
     STACK_REFERENCE,
     ProgramError,
     Rendering,
@@ -499,8 +500,9 @@ def test_a_leaving_node_is_read_first_under_a_name_that_says_why(preview: Any) -
     assert "cpu12" not in rendering.node_labels()
     assert leaving_warnings(rendering) == [
         "node 'cpu12' leaves this cluster: its label patches are deleted by this update. If the read "
-        "'aistore-leaving-node-cpu12' fails because 'cpu12' no longer exists in Kubernetes, first `pulumi state "
-        "delete` the patches of 'cpu12' (docs/deploying.md, Runbook: 'A node that no longer exists'), then run again"
+        "'aistore-leaving-node-cpu12' fails because 'cpu12' no longer exists in Kubernetes, first take the patches "
+        "of 'cpu12' out of the state (`python -m aisinfra teardown-check`, docs/deploying.md, Runbook: 'A node that no "
+        "longer exists'), then run again"
     ]
 
 
@@ -625,3 +627,50 @@ def test_deployed_outputs_of_another_shape_are_refused_naming_each(
     # Refused before anything but the self-reference; the outputs as read are exported again.
     assert [resource.type for resource in failure.value.registered] == [STACK_REFERENCE]
     assert failure.value.outputs == deployed
+
+
+# --- a failed update never records its worksheet as deployed -------------------------------
+
+LEAVING = worksheet(
+    targets={**TARGETS, "nodes": ["cpu{01..11}"], "decommissioned": ["cpu12"], "scaleInTo": 11},
+    proxies={**PROXIES, "nodes": ["cpu{01..11}"]},
+)
+
+
+def test_a_successful_update_sends_the_new_worksheet_as_deployed(make_stack: Any, deployed: dict) -> None:
+    sent = run_program(make_stack(LEAVING), deployed_outputs=deployed).outputs
+    assert "cpu12" not in sent["targetNodes"]
+    assert sent["targetCount"] == 11
+
+
+@pytest.mark.parametrize(
+    "failing",
+    [
+        "aistore-leaving-node-cpu12",  # nothing waits for it: it fails after the Release is upgraded
+        "aistore-release",
+        "aistore-targets-cpu01",
+        "aistore-monitoring-graphite-pvc",
+        "aistore-preflight-cpu03",
+    ],
+)
+def test_a_failed_update_sends_no_outputs_so_the_engine_keeps_the_deployed_ones(
+    make_stack: Any, deployed: dict[str, Any], failing: str
+) -> None:
+    """The engine overwrites the last outputs with whatever a failed run sent: had it sent the new
+    worksheet, the guard would take cpu12 as gone and the next run would no longer read it before
+    deleting its patches (an empty Node, if cpu12 had vanished)."""
+    with pytest.raises(ProgramError) as raised:
+        run_program(make_stack(LEAVING), deployed_outputs=deployed, failing=frozenset({failing}))
+    assert failing in str(raised.value)
+    assert raised.value.sent_outputs is None
+    assert {name for name, value in raised.value.outputs.items() if value != NOT_RESOLVED} == set()
+
+
+def test_every_resource_of_the_update_holds_back_the_outputs(make_stack: Any, deployed: dict[str, Any]) -> None:
+    rendering = run_program(make_stack(LEAVING), deployed_outputs=deployed)
+    custom = {resource.name for resource in rendering.resources if not resource.is_component}
+    custom -= {resource.name for resource in rendering.of_type(STACK_REFERENCE)}
+    for name in sorted(custom):
+        with pytest.raises(ProgramError) as raised:
+            run_program(make_stack(LEAVING), deployed_outputs=deployed, failing=frozenset({name}))
+        assert raised.value.sent_outputs is None, name

@@ -144,3 +144,16 @@ def test_the_installed_sdk_is_inside_the_tested_range(package: str) -> None:
     low, high = re.fullmatch(rf"{package}>=([\d.]+),<([\d.]+)", requirement).groups()  # type: ignore[union-attr]
     installed = tuple(int(part) for part in version(package).split(".")[:3])
     assert tuple(map(int, low.split("."))) <= installed < tuple(map(int, high.split("."))), requirement
+
+
+def test_what_a_failed_run_leaves_is_still_reachable_to_clear() -> None:
+    """settle_failed_run clears the runtime's outstanding outputs and RPC error, and
+    sent_stack_outputs serializes outputs as Stack._finish does."""
+    from pulumi.runtime import settings
+    from pulumi.runtime.stack import Stack, massage
+    from pulumi.runtime.sync_await import _ensure_event_loop
+
+    assert "massage" in Stack._finish.__code__.co_names, SDK
+    assert callable(massage) and callable(_ensure_event_loop), SDK
+    assert isinstance(settings.SETTINGS.outputs, set) and hasattr(settings._get_rpc_manager(), "clear"), SDK
+    assert sdk.sent_stack_outputs({"a": 1}) is not None

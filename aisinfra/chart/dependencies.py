@@ -1,9 +1,11 @@
 """Whether a local chart directory holds the subcharts it declares.
 
 With ``chart.dependencyUpdate: false`` Helm installs only what is already in the chart's
-``charts/`` directory and refuses a chart that declares a dependency missing there -- but
-only at ``pulumi up``: a preview renders the chart just to look for CRDs and swallows the
-error. Helm matches a dependency to a subchart by name (``action.CheckDependencies``), a
+``charts/`` directory and refuses a chart that declares a dependency missing there: the
+provider runs Helm's dependency check when it checks the Release's inputs, so ``pulumi
+preview`` already fails ("found in Chart.yaml, but missing in charts/ directory"), unless
+the inputs are still unknown then, and ``pulumi up`` does.
+Helm matches a dependency to a subchart by name (``action.CheckDependencies``), a
 subchart being a directory or a ``.tgz`` archive with a ``Chart.yaml``.
 """
 
@@ -64,8 +66,8 @@ def missing_subchart_problems(chart_path: str, dependency_update: bool, project_
         return []
     return [
         f"chart.path: '{chart_path}' declares the subchart '{name}' ({file}) but has no '{name}' in "
-        f"{DEPENDENCY_DIRECTORY}/, and chart.dependencyUpdate is false, so `pulumi up` would fail; run "
-        f"`helm dependency build {chart_path}` once (it needs the network), then deploy"
+        f"{DEPENDENCY_DIRECTORY}/, and chart.dependencyUpdate is false, so `pulumi preview` and `pulumi up` would "
+        f"fail; run `helm dependency build {chart_path}` once (it needs the network), then deploy"
         for name, file in missing_subcharts(chart_dir).items()
     ]
 

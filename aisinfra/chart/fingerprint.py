@@ -22,9 +22,8 @@ from aisinfra.chart.values import ChartSource
 
 POSTRENDER_MODULE = "aisinfra.chart.postrender"
 POSTRENDER_LAUNCHER = "aisinfra/chart/bin/postrender"
-# What Helm's dependency manager writes into a chart directory (see chart_digest).
+# Where Helm's dependency manager puts the subcharts of a chart directory (see chart_digest).
 DEPENDENCY_DIRECTORY = "charts"
-LOCK_FILES = frozenset({"requirements.lock", "Chart.lock"})
 DIGEST_LENGTH = 16  # hex digits shown; 64 bits tell two versions apart
 
 
@@ -49,18 +48,18 @@ def postrender_digest(project_dir: Path) -> str:
     return _digest((path, (project_dir / path).read_bytes()) for path in postrender_files(project_dir))
 
 
-def chart_digest(chart_dir: Path, dependency_update: bool) -> str:
-    """Every file of the chart, by path inside the chart directory. Subchart archives count by
-    the files inside them, so re-packing the same subchart is no change. With dependency
-    updates on, the provider rewrites ``charts/`` and the lock file during every preview; they
-    are left out (they follow from requirements.yaml and the repository, not from the checkout)."""
+def chart_digest(chart_dir: Path) -> str:
+    """Every file of the chart, by path inside the chart directory, ``charts/`` and the lock
+    file included whatever ``dependencyUpdate`` says: Helm installs the subcharts in
+    ``charts/``, and the provider's dependency update writes there only when a declared
+    subchart is missing (then the digest changes once, with what was downloaded); a complete
+    ``charts/`` is never refreshed, so a subchart replaced by hand is a change only here.
+    Subchart archives count by the files inside them, so re-packing the same subchart is no
+    change."""
     entries = []
     for path in sorted(chart_dir.rglob("*")):
         relative = path.relative_to(chart_dir).as_posix()
         if not path.is_file():
-            continue
-        generated = relative.startswith(DEPENDENCY_DIRECTORY + "/") or relative in LOCK_FILES
-        if dependency_update and generated:
             continue
         if path.suffix == ".tgz" and relative.startswith(DEPENDENCY_DIRECTORY + "/"):
             entries += [(f"{relative}!{member}", content) for member, content in _archive_files(path)]
@@ -69,14 +68,14 @@ def chart_digest(chart_dir: Path, dependency_update: bool) -> str:
     return _digest(entries)
 
 
-def release_description(source: ChartSource, dependency_update: bool, project_dir: Path) -> str:
+def release_description(source: ChartSource, project_dir: Path) -> str:
     """The Release's description: the post-renderer's digest and the chart's (a chart from a
     repository is identified by its pinned version, which is an input already)."""
     if source.remote:
         chart = f"{source.chart} {source.version}" + (f" from {source.repo}" if source.repo else "")
     else:
         chart_dir = project_dir / source.chart
-        chart = chart_digest(chart_dir, dependency_update) if chart_dir.is_dir() else f"{source.chart} (not found)"
+        chart = chart_digest(chart_dir) if chart_dir.is_dir() else f"{source.chart} (not found)"
     return f"aisinfra post-renderer {postrender_digest(project_dir)}, chart {chart}"
 
 

@@ -4,6 +4,7 @@ Helm release of the AIStore chart, installed once the nodes carry their labels."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -25,6 +26,7 @@ from aisinfra.worksheet.stackfile import PROJECT_DIR
 # Release identical on every machine that runs the stack.
 POSTRENDER_COMMAND = f"./{POSTRENDER_LAUNCHER}"
 NODE_GONE_RUNBOOK = "docs/deploying.md, Runbook: 'A node that no longer exists'"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class AisCluster(pulumi.ComponentResource):
     monitoring: MonitoringLayer
     preflight: PreflightLayer | None
     release: k8s.helm.v3.Release
+    # Every custom resource this stack registers (reads included); see once_deployed.
+    resources: list[pulumi.Resource]
 
     def __init__(self, name: str, args: AisClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aisinfra:index:AisCluster", name, None, opts)
@@ -86,8 +90,7 @@ class AisCluster(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, protect=keep),
             )
         node_reads = {node: read_node(f"{name}-node-{node}", node, parent=self) for node in nodes_to_read(worksheet)}
-        for node in args.leaving_nodes:
-            self._check_leaving_node(name, node)
+        leaving_reads = [self._check_leaving_node(name, node) for node in args.leaving_nodes]
         self.proxies = ProxyLayer(
             f"{name}-proxies",
             ProxyLayerArgs(
@@ -151,7 +154,7 @@ class AisCluster(pulumi.ComponentResource):
                 postrender=POSTRENDER_COMMAND,
                 # Changes exactly when the post-renderer's code or the chart's files do, so
                 # that a repair or a chart edit shows in the diff and upgrades the release.
-                description=release_description(source, worksheet.chart.dependency_update, PROJECT_DIR),
+                description=release_description(source, PROJECT_DIR),
                 timeout=worksheet.chart.timeout_seconds,
                 # A rollback on a timeout would delete a cluster's pods mid-bootstrap; a
                 # timed-out release stays as it is and the next `pulumi up` upgrades it.
@@ -159,9 +162,33 @@ class AisCluster(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=layers, protect=keep),
         )
+        self.resources = [
+            self.namespace,
+            *node_reads.values(),
+            *leaving_reads,
+            *self.proxies.patches.values(),
+            *([self.proxies.initial_primary_patch] if self.proxies.initial_primary_patch is not None else []),
+            *self.targets.patches.values(),
+            *self.monitoring.volumes.values(),
+            *self.monitoring.claims.values(),
+            *([self.monitoring.grafana_admin_secret] if self.monitoring.grafana_admin_secret is not None else []),
+            *(self.preflight.jobs.values() if self.preflight is not None else []),
+            self.release,
+        ]
         self.register_outputs({"releaseStatus": self.release.status.status})
 
-    def _check_leaving_node(self, name: str, node: str) -> None:
+    def once_deployed(self, value: T) -> pulumi.Output[T]:
+        """``value``, resolved only once every resource of this update has been created, updated
+        or read. The deployed-state guard reads the stack's last outputs as what is deployed;
+        the SDK sends the stack's outputs only when every exported value resolved, and the
+        engine keeps the old outputs after a failed update except those the failed run sent.
+        Exported through this, a failure of any resource -- after the Release was upgraded too
+        -- sends none of them, so the record never runs ahead of what was deployed. (Deleting
+        the patches of nodes that left happens after the program ends, where no output can
+        wait for it: docs/deploying.md, Runbook, 'After a failed up'.)"""
+        return pulumi.Output.all(*(resource.urn for resource in self.resources)).apply(lambda _: value)
+
+    def _check_leaving_node(self, name: str, node: str) -> k8s.core.v1.Node:
         """Deleting a label patch applies to its Node, and creates an empty Node if the node is
         gone from Kubernetes. Reading the node first fails the preview instead, before any
         delete, under a name that says why."""
@@ -169,6 +196,8 @@ class AisCluster(pulumi.ComponentResource):
         pulumi.log.warn(
             f"node '{node}' leaves this cluster: its label patches are deleted by this update. If the read "
             f"'{name}-leaving-node-{node}' fails because '{node}' no longer exists in Kubernetes, first "
-            f"`pulumi state delete` the patches of '{node}' ({NODE_GONE_RUNBOOK}), then run again",
+            f"take the patches of '{node}' out of the state (`python -m aisinfra teardown-check`, "
+            f"{NODE_GONE_RUNBOOK}), then run again",
             resource=read,
         )
+        return read

@@ -22,20 +22,28 @@ fails, naming the installed SDK version, if an upgrade changes any of them.
   remembers each dependency, to refuse cycles, by copying the resource's whole set of them
   plus the new one. The Release waits for every child of the layers, some 3 x 10 000
   resources at 10 000 nodes: half a billion set insertions, quadratic in the nodes.
+- What a run sends as the stack's outputs (``massage`` and ``rpc.serialize_properties``, as
+  ``Stack._finish`` and ``register_resource_outputs`` do): the mock runtime registers its own
+  root stack's outputs before the program runs, so it never sends the program's. After a run
+  whose resources failed, the runtime's outstanding outputs and RPC error are cleared
+  (``SETTINGS.outputs``, ``_get_rpc_manager``): a fresh context starts from the same objects,
+  so they would fail the next run in the same process; its failed futures are collected on
+  the SDK's event loop (``_ensure_event_loop``) without logging each one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import resource as runtime_resource
-from pulumi.runtime import resource_cycle_breaker
+from pulumi.runtime import resource_cycle_breaker, rpc, settings
 from pulumi.runtime.proto import source_pb2
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.stack import massage, run_pulumi_func
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 T = TypeVar("T")
 
@@ -80,3 +88,35 @@ def add_dependency_in_place(from_resource: Any, to_resource: Any) -> None:
     dependencies = resource_cycle_breaker._deps(from_resource)
     dependencies.add(to_resource)
     setattr(from_resource, resource_cycle_breaker._DEPENDENCIES_PROPERTY, dependencies)
+
+
+def sent_stack_outputs(outputs: dict[str, Any]) -> Any | None:
+    """The stack's outputs as the SDK serializes them for the engine at the end of a run, or
+    None when one of them failed to resolve: then the SDK sends none of them."""
+    try:
+        return wait_for(rpc.serialize_properties(massage(outputs, []), {}))
+    except Exception:  # any failure of a value: the SDK then sends nothing
+        return None
+
+
+def settle_failed_run() -> None:
+    """Forget every registration and output a failed run left pending, so that none of them
+    fails the next run in this process."""
+    # The runtime's bookkeeping of outstanding outputs and RPCs (and the first RPC error) is
+    # shared with every later context: a fresh one starts from these same objects.
+    settings.SETTINGS.outputs.clear()
+    settings._get_rpc_manager().clear()
+    collect_quietly()
+
+
+def collect_quietly() -> None:
+    """Collect the failed futures of earlier runs now. Each logs "exception was never
+    retrieved" when collected; collected in the middle of a run's ast.parse (the chart
+    fingerprint), that logging breaks it. The run that failed already said what failed."""
+    loop = _ensure_event_loop()
+    handler = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, _context: None)
+    try:
+        gc.collect()
+    finally:
+        loop.set_exception_handler(handler)

@@ -1,7 +1,9 @@
 """The chart rendered the way the stack's Release renders it, offline.
 
-``pulumi preview`` never runs Helm for a ``helm.v3.Release``: it diffs the Release's inputs
-only, so the objects the cluster gets are seen for the first time during ``pulumi up``.
+``pulumi preview`` never shows a ``helm.v3.Release``'s objects: the provider loads the chart,
+runs Helm's dependency check and renders it without the post-renderer only to look for CRDs
+(swallowing render errors), then diffs the Release's inputs, so the objects the cluster gets
+are seen for the first time during ``pulumi up``.
 ``render_release`` shows them beforehand: Helm's own engine (the Go SDK, through
 ``helm-python-sdk``) renders the chart with the Release's exact values, release name and
 namespace, the manifests are sorted and split into hooks and the rest as Helm v3 does
@@ -247,9 +249,10 @@ def _require_dependencies(chart_dir: Path, dependency_update: bool) -> None:
     missing = missing_subcharts(chart_dir)
     if missing:
         fetched = (
-            "Helm would fetch them during `pulumi preview` (chart.dependencyUpdate), but render works offline"
+            "the provider would fetch the missing ones during `pulumi preview` (chart.dependencyUpdate), but "
+            "render works offline"
             if dependency_update
-            else "and with chart.dependencyUpdate false `pulumi up` fails the same way"
+            else "and with chart.dependencyUpdate false `pulumi preview` and `pulumi up` fail the same way"
         )
         raise ChartUnavailableError(
             f"the chart at {chart_dir} lacks its subcharts {', '.join(sorted(missing))} in charts/; {fetched}: "

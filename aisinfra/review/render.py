@@ -14,6 +14,7 @@ import logging
 import re
 import runpy
 import threading
+import traceback
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
@@ -96,15 +97,22 @@ class Rendering:
         return dict(sorted(labels.items(), key=lambda item: natural_order(item[0])))
 
 
+class ResourceFailureError(Exception):
+    """A resource's create, update or read failed, as ``run_program(failing=...)`` asks."""
+
+
 class _Mocks(pulumi.runtime.Mocks):
-    def __init__(self, deployed_outputs: dict[str, Any]):
+    def __init__(self, deployed_outputs: dict[str, Any], failing: frozenset[str] = frozenset()):
         self.deployed_outputs = deployed_outputs
+        self.failing = failing
         # The inputs of the registration each thread is answering, as the mock monitor
         # deserialized them: recorded as they are, not deserialized a second time.
         self.answering = threading.local()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         self.answering.inputs = args.inputs
+        if args.name in self.failing:
+            raise ResourceFailureError(f"{args.typ} ({args.name}): failed, as the test asked")
         if args.typ == STACK_REFERENCE:  # the stack's own outputs from its last update
             return args.resource_id, {**args.inputs, "outputs": self.deployed_outputs, "secretOutputNames": []}
         if args.resource_id:  # a read: the object exists, as a cluster would answer
@@ -118,8 +126,8 @@ class _Mocks(pulumi.runtime.Mocks):
 class _RecordingMonitor(MockMonitor):
     """The SDK's mock monitor, also keeping what the plain mocks do not see."""
 
-    def __init__(self, deployed_outputs: dict[str, Any]) -> None:
-        self.answers = _Mocks(deployed_outputs)
+    def __init__(self, deployed_outputs: dict[str, Any], failing: frozenset[str] = frozenset()) -> None:
+        self.answers = _Mocks(deployed_outputs, failing)
         super().__init__(self.answers)
         self.registrations: dict[str, Registration] = {}
 
@@ -160,14 +168,22 @@ def _whole_numbers(value: Any) -> Any:
 
 class ProgramError(Exception):
     """The program stopped with an error; ``registered`` is what it had registered by then,
-    ``outputs`` what it had exported (the SDK registers them as the stack's outputs even
-    when the program fails)."""
+    ``outputs`` what it had exported, ``sent_outputs`` what the SDK sent as the stack's
+    outputs (it sends them even when the program fails, once every exported value resolved;
+    None when it never could), which the engine records over the last ones."""
 
-    def __init__(self, cause: BaseException, registered: list[Registration], outputs: dict[str, Any]):
+    def __init__(
+        self,
+        cause: BaseException,
+        registered: list[Registration],
+        outputs: dict[str, Any],
+        sent_outputs: dict[str, Any] | None = None,
+    ):
         super().__init__(str(cause))
         self.cause = cause
         self.registered = registered
         self.outputs = outputs
+        self.sent_outputs = sent_outputs
 
 
 class _Warnings(logging.Handler):
@@ -183,19 +199,22 @@ def run_program(
     stack: StackConfig,
     deployed_outputs: dict[str, Any] | None = None,
     organization: str = FILE_BACKEND_ORGANIZATION,
+    failing: frozenset[str] = frozenset(),
 ) -> Rendering:
     """Run ``__main__.py`` for one stack under mocks, as a preview. ``deployed_outputs`` are
     the outputs of the stack's last update as its self-reference reads them (none: never
-    deployed); ``organization`` is what the backend reports (a local backend's by default).
+    deployed); ``organization`` is what the backend reports (a local backend's by default);
+    the resources named in ``failing`` fail as a failed create, update or read would.
     Each run gets a fresh context, so runs never see each other's config, root stack or
     resources."""
     with sdk.for_mock_runs():
-        return contextvars.Context().run(_run, stack, deployed_outputs or {}, organization)
+        return contextvars.Context().run(_run, stack, deployed_outputs or {}, organization, failing)
 
 
-def _run(stack: StackConfig, deployed_outputs: dict[str, Any], organization: str) -> Rendering:
+def _run(stack: StackConfig, deployed_outputs: dict[str, Any], organization: str, failing: frozenset[str]) -> Rendering:
+    sdk.collect_quietly()  # what an earlier failed run left, before this run parses anything
     pulumi.runtime.set_all_config(dict(stack.values), sorted(stack.secret_keys))
-    monitor = _RecordingMonitor(deployed_outputs)
+    monitor = _RecordingMonitor(deployed_outputs, failing)
     warnings = _Warnings()
     # The SDK logs a debug line or more per registration: at its default level the logger
     # would make every one into a record, only for the handler to drop it.
@@ -218,7 +237,12 @@ def _run(stack: StackConfig, deployed_outputs: dict[str, Any], organization: str
         sdk.run_program_function(program)
     except Exception as error:
         registered = list(monitor.registrations.values())
-        raise ProgramError(error, registered, _stack_outputs()) from error
+        failure = ProgramError(error, registered, _stack_outputs(), _sent_outputs())
+        # The frames of the error's traceback hold the run's failed futures: cleared, they are
+        # collected now, not in the middle of a later run (sdk.settle_failed_run).
+        traceback.clear_frames(error.__traceback__)
+        sdk.settle_failed_run()
+        raise failure from error
     resources = list(monitor.registrations.values())
     return Rendering(
         stack=stack.name, resources=_tree_order(resources), outputs=_stack_outputs(), warnings=warnings.messages
@@ -230,8 +254,23 @@ def _stack_outputs() -> dict[str, Any]:
     return {name: _resolve(value) for name, value in getattr(root, "outputs", {}).items()}
 
 
+def _sent_outputs() -> dict[str, Any] | None:
+    """What the SDK sends as the stack's outputs at the end of a run (the mock runtime sends
+    none of the program's), which the engine records; None when it cannot send them."""
+    root = get_root_resource()
+    sent = sdk.sent_stack_outputs(getattr(root, "outputs", {}))
+    return None if sent is None else _whole_numbers(rpc.deserialize_properties(sent))
+
+
+NOT_RESOLVED = "(never resolved: the update failed)"
+
+
 def _resolve(value: Any) -> Any:
     output = pulumi.Output.from_input(value)
+    try:
+        sdk.wait_for(output.future())
+    except Exception:  # a resource it waits for failed: the run's error says which
+        return NOT_RESOLVED
     if sdk.wait_for(output.is_secret()):
         return SECRET_PLACEHOLDER
     if not sdk.wait_for(output.is_known()):

@@ -489,7 +489,8 @@ class Chart(_Section):
         title="Subcharts on install",
         description="`false`: the subcharts must be in the chart's `charts/` (one `helm dependency build`, see "
         "[Deploying](deploying.md)); `render` and `check` report a local chart whose `charts/` lacks a declared "
-        "subchart. `true` makes the provider download them during every preview.",
+        "subchart. `true` makes the provider download a declared subchart that `charts/` lacks, during the "
+        "preview (network and a writable chart directory needed); a complete `charts/` is never refreshed.",
         examples=[False],
     )
     timeout_seconds: int = Field(

@@ -314,8 +314,8 @@ QUESTIONS = [
     Question(
         "chart.dependencyUpdate",
         "--chart-dependency-update",
-        "Let Helm download the chart's subcharts during every preview (no, the default, installs those that one "
-        "`helm dependency build` put in the chart's charts/)",
+        "Let Helm download a subchart missing from the chart's charts/ during the preview (no, the default, "
+        "installs those that one `helm dependency build` put in the chart's charts/)",
         _yes_no,
         optional=True,
         prompted=False,
