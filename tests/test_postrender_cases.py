@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from aisinfra.chart.postrender import postrender
-from tests.test_postrender import Manifest, as_yaml, problems_of
+from aisinfra.chart.postrender import main, postrender
+from tests.test_postrender import Manifest, StandardStreams, as_yaml, problems_of
 
 
 def fixed_objects(*objects: Manifest) -> list[Manifest]:
@@ -525,3 +525,78 @@ first: {written_set}second: {written_set}spec:
       mountPath: /a
 """
     assert postrender(stream) == fixed
+
+
+# -- Bounds on what one document may stand for (the stack reader's, in the same words) -----------
+
+SOURCE = "---\n# Source: ais/templates/c.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+WHERE = "document 1 (line 1, # Source: ais/templates/c.yaml)"
+
+
+def expanding_to(values: int) -> str:
+    """A ConfigMap whose aliases expand to exactly ``values`` values: every node counts, the
+    document's mapping, each key and value, each list and element. Without ``a`` and ``b`` it
+    has 9; ``a`` is 1001 (its key, its list, 999 elements), ``b`` two plus 1000 an alias."""
+    aliases, scalars = divmod(values - 9 - 1001 - 2, 1000)
+    elements = ["*a"] * aliases + ["x"] * scalars
+    return f"{SOURCE}a: &a [{', '.join(['x'] * 999)}]\nb: [{', '.join(elements)}]\n"
+
+
+def test_aliases_may_expand_to_a_million_values_and_no_more() -> None:
+    assert postrender(expanding_to(1_000_000)) == expanding_to(1_000_000)
+    assert problems_of(expanding_to(1_000_001)) == [f"{WHERE}: aliases expand to more than 1000000 values"]
+
+
+def alias_bomb(source: str) -> str:
+    """About 2 KB standing for 10**25 values."""
+    levels = [f"a0: &a0 [{', '.join(['lol'] * 10)}]"]
+    levels += [f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 10)}]" for level in range(1, 25)]
+    return f"---\n# Source: {source}\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: bomb}}\n" + "\n".join(
+        f"data{index}: {{{level}}}" for index, level in enumerate(levels)
+    )
+
+
+def test_an_alias_bomb_on_stdin_is_refused_naming_its_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused before anything walks it: the old walk took longer than anyone waits."""
+    bomb = alias_bomb("ais/templates/bomb.yaml")
+    assert 1900 < len(bomb) < 2100
+    streams = StandardStreams(monkeypatch, (as_yaml(IDENTITY) + bomb).encode())
+    assert main() == 1
+    assert streams.written() == b""
+    line = 1 + as_yaml(IDENTITY).count("\n")
+    assert streams.stderr.getvalue() == (
+        f"aisinfra postrender: document 2 (line {line}, # Source: ais/templates/bomb.yaml): "
+        "aliases expand to more than 1000000 values\n"
+    )
+
+
+def nested(levels: int) -> str:
+    """A ConfigMap whose deepest value is at ``levels``: the document is level 1, ``data`` 2."""
+    return f"{SOURCE}data: {'[' * (levels - 2)}x{']' * (levels - 2)}\n"
+
+
+def test_a_document_may_nest_100_levels_and_no_more() -> None:
+    assert postrender(nested(100)) == nested(100)
+    assert problems_of(nested(101)) == [f"{WHERE}: nested more than 100 levels deep"]
+
+
+@pytest.mark.parametrize("levels", [330, 3000, 100_000])
+def test_a_document_nested_past_pythons_recursion_is_refused(levels: int) -> None:
+    assert problems_of(nested(levels) + as_yaml(IDENTITY)) == [f"{WHERE}: nested more than 100 levels deep"]
+
+
+def test_aliases_nesting_past_the_bound_are_refused() -> None:
+    """Each anchor nests 30 levels as written and holds the one before: 122 once expanded."""
+    chain = "".join(
+        f"d{level}: &d{level} {'[' * 30}{f'*d{level - 1}' if level else 'x'}{']' * 30}\n" for level in range(4)
+    )
+    assert problems_of(SOURCE + chain) == [f"{WHERE}: nested more than 100 levels deep"]
+    assert postrender(SOURCE + chain[: chain.index("d3:")]) == SOURCE + chain[: chain.index("d3:")]
+
+
+def test_a_hundred_thousand_aliases_in_a_fixed_document_are_written_out() -> None:
+    pod = holding("Pod", BROKEN_POD_SPEC)
+    text = as_yaml(pod) + "x: &x {a: 1}\ny: [" + ", ".join(["*x"] * 100_000) + "]\n"
+    (fixed,) = [document for document in yaml.safe_load_all(postrender(text)) if document is not None]
+    assert mount_names(pod_spec_in(fixed)) == FIXED_MOUNTS
+    assert fixed["y"] == [{"a": 1}] * 100_000

@@ -46,7 +46,7 @@ DEEP_CHART_VALUES = "    path: ../ais-k8s/helm/ais/charts\n    values: " + "[" *
 ALIAS_BOMB = "  kubernetes:bomb:\n    a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"    a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 10)}]\n" for level in range(1, 9)
 )
-# Each anchor is 30 levels deep as written and holds the one before: 120 levels once expanded.
+# Each anchor is 30 levels deep as written and holds the one before: over 120 levels once expanded.
 DEEP_ALIASES = "  kubernetes:deep:\n" + "".join(
     f"    d{level}: &d{level} {'[' * 30}{f'*d{level - 1}' if level else 'x'}{']' * 30}\n" for level in range(4)
 )

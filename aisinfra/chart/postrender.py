@@ -33,7 +33,10 @@ that led it (Helm's ``# Source:`` line), in its own line breaks, every scalar no
 written as it was (an unquoted timestamp, ``yes``, ``0777`` stay as written) -- except in a list
 a fix shortened (the RBAC rules after a dropped one), whose elements are matched by position and
 so written anew, with the same values; it loses comments inside it. Objects are told apart by
-kind, namespace and name. A document that cannot be read is reported with its ``# Source:``.
+kind, namespace and name. A document that cannot be read is reported with its ``# Source:``:
+bad YAML, a value that does not fit its explicit tag, an alias that makes the document contain
+itself, and -- before anything walks it -- nesting deeper than 100 levels or aliases that expand to
+more than a million values (the stack reader's bounds and words, ``aisinfra.worksheet.yaml_bounds``).
 """
 
 from __future__ import annotations
@@ -47,9 +50,10 @@ from typing import Any
 
 import yaml
 
-# naming and k8s are stdlib-only: the post-renderer may run under a bare python3 with PyYAML.
+# naming, k8s and yaml_bounds are stdlib-only: the post-renderer may run under a bare python3 with PyYAML.
 from aisinfra.chart.naming import cluster_scoped_prefix
 from aisinfra.worksheet.k8s import DNS_LABEL, MAX_RELEASE_NAME
+from aisinfra.worksheet.yaml_bounds import CONTAINS_ITSELF, NestingBound, YamlBoundError, expansion_problem
 
 Manifest = dict[str, Any]
 
@@ -250,15 +254,15 @@ def _parse(text: str) -> list[_Document]:
         except yaml.YAMLError as error:
             problems.append(f"{where}: {' '.join(str(error).split())}")
             continue
+        except YamlBoundError as error:
+            problems.append(f"{where}: {error.problem}")
+            continue
         except (ValueError, KeyError, AttributeError) as error:
             # What PyYAML's constructors raise for an explicit tag the text does not fit (!!int foo).
             problems.append(
                 f"{where}: a value does not fit its explicit YAML tag, as !!int on text that is no number "
                 f"({type(error).__name__}: {error})"
             )
-            continue
-        if node is not None and _contains_itself(node):
-            problems.append(f"{where}: an alias makes the document contain itself, which no Kubernetes object can")
             continue
         shape_problem = _shape_problem(parsed)
         if shape_problem is not None:
@@ -269,33 +273,33 @@ def _parse(text: str) -> list[_Document]:
     return documents
 
 
+class _Loader(NestingBound, yaml.SafeLoader):
+    """PyYAML's safe loader, refusing nesting past the bound the stack reader holds to."""
+
+
 def _load(chunk: str) -> tuple[yaml.Node | None, Any]:
-    loader = yaml.SafeLoader(chunk)
+    """The document's node and value; ``YamlBoundError`` when it nests too deep, its aliases expand
+    too far (both measured before anything walks the expansion) or make it contain itself."""
+    loader = _Loader(chunk)
     try:
         node = loader.get_single_node()
-        return node, (loader.construct_document(node) if node is not None else None)
+        if node is None:
+            return None, None
+        problem = expansion_problem(node, _children)
+        if problem is not None:
+            _, what = problem
+            if what == CONTAINS_ITSELF:
+                what = "an alias makes the document contain itself, which no Kubernetes object can"
+            raise YamlBoundError(what, None)
+        return node, loader.construct_document(node)
     finally:
         loader.dispose()
 
 
-def _contains_itself(root: yaml.Node) -> bool:
-    """Whether an alias refers to a node it is inside of. A node reached through several aliases
-    is walked each time, as the rest of the post-renderer compares and writes it each time."""
-    inside: set[int] = set()
-
-    def walk(node: yaml.Node) -> bool:
-        if id(node) in inside:
-            return True
-        inside.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            children = [child for pair in node.value for child in pair]
-        else:
-            children = node.value if isinstance(node, yaml.SequenceNode) else []
-        found = any(walk(child) for child in children)
-        inside.discard(id(node))
-        return found
-
-    return walk(root)
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    return node.value if isinstance(node, yaml.SequenceNode) else []
 
 
 def _source(chunk: str) -> str:
