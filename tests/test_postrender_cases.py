@@ -600,3 +600,39 @@ def test_a_hundred_thousand_aliases_in_a_fixed_document_are_written_out() -> Non
     (fixed,) = [document for document in yaml.safe_load_all(postrender(text)) if document is not None]
     assert mount_names(pod_spec_in(fixed)) == FIXED_MOUNTS
     assert fixed["y"] == [{"a": 1}] * 100_000
+
+
+# -- Duplicate keys: refused, as the stack reader refuses them --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ("{a: 1, a: 2}", "the key 'a' is already defined at line 6; write each key once"),
+        ("\n  a: 1\n  b: 2\n  'a': 3", "the key 'a' is already defined at line 7; write each key once"),
+        # One text, two values to PyYAML, one key to Go's YAML reading and to JSON.
+        ("{1: a, '1': b}", "the key '1' is already defined at line 6; write each key once"),
+        # Two texts, one value to PyYAML, which would keep only the last.
+        ("{0x1F: a, 31: b}", "the key '31' is already defined at line 6; write each key once"),
+        ("{yes: a, true: b}", "the key 'true' is already defined at line 6; write each key once"),
+        ("[{x: {b: 1, c: 2, b: 3}}]", "the key 'b' is already defined at line 6; write each key once"),
+    ],
+)
+def test_a_key_written_twice_in_one_mapping_is_refused(data: str, problem: str) -> None:
+    line = 6 + data.count("\n")
+    assert problems_of(f"{SOURCE}data: {data}\n") == [
+        f"document 1 (line {line}, # Source: ais/templates/c.yaml): {problem}"
+    ]
+
+
+def test_a_key_written_twice_is_refused_in_a_document_with_aliases_and_merges_too() -> None:
+    merged = f"{SOURCE}base: &b {{x: 1}}\ndata: {{<<: *b, y: 2, y: 3}}\n"
+    assert problems_of(merged) == [
+        "document 1 (line 7, # Source: ais/templates/c.yaml): the key 'y' is already defined at line 7; "
+        "write each key once"
+    ]
+
+
+def test_keys_merged_in_or_repeated_in_other_mappings_are_no_duplicates() -> None:
+    stream = f"{SOURCE}base: &b {{x: 1, y: 1}}\ndata: {{<<: *b, y: 2}}\nmore: {{x: 1, data: 2}}\n"
+    assert postrender(stream) == stream

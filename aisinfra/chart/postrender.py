@@ -34,8 +34,10 @@ written as it was (an unquoted timestamp, ``yes``, ``0777`` stay as written) -- 
 a fix shortened (the RBAC rules after a dropped one), whose elements are matched by position and
 so written anew, with the same values; it loses comments inside it. Objects are told apart by
 kind, namespace and name. A document that cannot be read is reported with its ``# Source:``:
-bad YAML, a value that does not fit its explicit tag, an alias that makes the document contain
-itself, and -- before anything walks it -- nesting deeper than 100 levels or aliases that expand to
+bad YAML, a key written twice in one mapping (the same text, as Go's YAML readers and the stack
+reader compare keys, or the same value, as ``0x1F`` and ``31``, of which PyYAML would keep only the
+last), a value that does not fit its explicit tag, an alias that makes the document contain itself,
+and -- before anything walks it -- nesting deeper than 100 levels or aliases that expand to
 more than a million values (the stack reader's bounds and words, ``aisinfra.worksheet.yaml_bounds``).
 """
 
@@ -257,6 +259,13 @@ def _parse(text: str) -> list[_Document]:
         except YamlBoundError as error:
             problems.append(f"{where}: {error.problem}")
             continue
+        except _DuplicateKeyError as error:
+            problems.append(
+                f"document {number} (line {first_line + error.again.start_mark.line}{source}): the key "
+                f"'{error.again.value}' is already defined at line {first_line + error.first.start_mark.line}; "
+                "write each key once"
+            )
+            continue
         except (ValueError, KeyError, AttributeError) as error:
             # What PyYAML's constructors raise for an explicit tag the text does not fit (!!int foo).
             problems.append(
@@ -273,8 +282,49 @@ def _parse(text: str) -> list[_Document]:
     return documents
 
 
+class _DuplicateKeyError(Exception):
+    def __init__(self, first: yaml.ScalarNode, again: yaml.ScalarNode) -> None:
+        super().__init__(again.value)
+        self.first, self.again = first, again
+
+
 class _Loader(NestingBound, yaml.SafeLoader):
-    """PyYAML's safe loader, refusing nesting past the bound the stack reader holds to."""
+    """PyYAML's safe loader, refusing nesting past the bound the stack reader holds to, and a key
+    written twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # flatten_mapping, which applies '<<' merges, rewrites node.value: the keys as written first.
+        keys = [key for key, _ in node.value] if isinstance(node, yaml.MappingNode) else []
+        mapping = super().construct_mapping(node, deep=deep)
+        duplicate = _duplicate_key(keys, self.constructed_objects)
+        if duplicate is not None:
+            raise _DuplicateKeyError(*duplicate)
+        return mapping
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _duplicate_key(
+    keys: list[yaml.Node], constructed: dict[Any, Any]
+) -> tuple[yaml.ScalarNode, yaml.ScalarNode] | None:
+    """The first key written again in one mapping, and where it was first: the same text, as Go's
+    YAML readers (and the stack reader) compare keys, or the same value (``0x1F`` and ``31``),
+    of which PyYAML would keep only the last."""
+    by_text: dict[str, yaml.ScalarNode] = {}
+    by_value: dict[Any, yaml.ScalarNode] = {}
+    for key in keys:
+        if not isinstance(key, yaml.ScalarNode):
+            continue  # a collection as a key cannot be built into a mapping at all
+        if key.value in by_text:
+            return by_text[key.value], key
+        by_text[key.value] = key
+        if key.tag != _MERGE_TAG:
+            value = constructed[key]
+            if value in by_value:
+                return by_value[value], key
+            by_value[value] = key
+    return None
 
 
 def _load(chunk: str) -> tuple[yaml.Node | None, Any]:
@@ -385,7 +435,8 @@ def _written_as(value: Any, original: yaml.Node | None, dumper: _ManifestDumper)
     place, its own scalar as written; otherwise a new one."""
     # A collection node without a flow style is written in block style.
     if isinstance(value, dict):
-        # As the loader builds a mapping: a key written twice holds its last value.
+        # As the loader builds a mapping: a key a '<<' merge brought in and the mapping wrote too holds
+        # the mapping's value, written after the merged ones.
         pairs = (
             {_constructed(key_node): (key_node, value_node) for key_node, value_node in original.value}
             if isinstance(original, yaml.MappingNode)
