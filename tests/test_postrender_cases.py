@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from aisinfra.chart.postrender import main, postrender
-from tests.test_postrender import Manifest, StandardStreams, as_yaml, problems_of
+from tests.test_postrender import Manifest, StandardStreams, as_yaml, obj, problems_of
 
 
 def fixed_objects(*objects: Manifest) -> list[Manifest]:
@@ -200,6 +200,16 @@ def test_roles_without_a_rules_list_stay_with_their_bindings() -> None:
     odd = role("Role", "odd", rules="none")
     objects = [aggregated, binding("aggregated", "aggregated"), odd, binding("odd", "odd")]
     assert fixed_objects(*objects) == objects
+
+
+def test_role_names_and_namespaces_that_are_no_text_match_nothing() -> None:
+    """A list where a name belongs is the API server's to refuse; it takes no binding along."""
+    use_only = {"apiGroups": ["policy"], "resources": ["podsecuritypolicies"], "verbs": ["use"]}
+    odd_name = {**binding("odd", "psp"), "roleRef": {"kind": "Role", "name": ["psp"]}}
+    odd_namespace = {**binding("odd", "psp"), "metadata": {"name": "odd", "namespace": {"a": 1}}}
+    emptied = role("Role", "psp", metadata={"name": ["psp"]}, rules=[use_only])
+    assert fixed_objects(role("Role", "psp", rules=[use_only]), odd_name, odd_namespace) == [odd_name, odd_namespace]
+    assert fixed_objects(emptied, binding("psp", "psp")) == [binding("psp", "psp")]
 
 
 # -- Fix 4: renames, edge cases ----------------------------------------------------------------
@@ -636,3 +646,32 @@ def test_a_key_written_twice_is_refused_in_a_document_with_aliases_and_merges_to
 def test_keys_merged_in_or_repeated_in_other_mappings_are_no_duplicates() -> None:
     stream = f"{SOURCE}base: &b {{x: 1, y: 1}}\ndata: {{<<: *b, y: 2}}\nmore: {{x: 1, data: 2}}\n"
     assert postrender(stream) == stream
+
+
+# -- Input text in problems: never a control character to the terminal -----------------------
+
+
+def test_control_characters_of_a_source_line_are_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An escape sequence or a carriage return in a template's path would rewrite the terminal:
+    every character Python does not call printable is written as its escape."""
+    stream = "---\n# Source: ais/templates/\x1b[2J\rx\u202ey.yaml\napiVersion: v1\nkind: ConfigMap\ndata: [\n"
+    streams = StandardStreams(monkeypatch, stream.encode())
+    assert main() == 1
+    assert streams.stderr.getvalue() == (
+        "aisinfra postrender: document 1 (line 1, # Source: ais/templates/\\x1b[2J\\rx\\u202ey.yaml): "
+        'unacceptable character #x001b: special characters are not allowed in "<unicode string>", position 28\n'
+    )
+
+
+def test_control_characters_of_names_and_keys_are_escaped() -> None:
+    ingress = obj("extensions/v1beta1", "Ingress", "web\u202e\x85", spec={"backend": {}})
+    duplicate = f'{SOURCE}data: {{"a\\eb": 1, "a\\eb": 2}}\n'
+    assert problems_of(as_yaml(ingress)) == [
+        "Ingress/web\\u202e\\x85: extensions/v1beta1 Ingress was removed in Kubernetes 1.22 and cannot be upgraded "
+        "mechanically: networking.k8s.io/v1 replaced the backend's serviceName/servicePort with service.name/port "
+        "and requires a pathType for every path"
+    ]
+    assert problems_of(duplicate) == [
+        "document 1 (line 6, # Source: ais/templates/c.yaml): the key 'a\\x1bb' is already defined at line 6; "
+        "write each key once"
+    ]

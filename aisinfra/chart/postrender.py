@@ -1,7 +1,10 @@
 """Helm post-renderer for the AIStore chart (ais 0.1.0) and its grafana/prometheus subcharts.
 
 Helm runs it with no arguments: rendered manifests on stdin, fixed manifests on stdout.
-Input it cannot use is reported on stderr, one problem per line, with a non-zero exit.
+Input it cannot use is reported on stderr, one problem per line, with a non-zero exit; input text
+in a problem (a ``# Source:`` path, a name, a key) shows every character Python does not call
+printable as its escape (``\\x1b``, ``\\r``, ``\\u202e``): no control character from the input
+reaches the terminal.
 Each fix applies only to an object that has the defect:
 
 1. A container's volumeMount that names no volume of its pod is renamed to the one volume
@@ -47,6 +50,7 @@ import copy
 import io
 import re
 import sys
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,11 +95,23 @@ _ROLE_KINDS = frozenset({"ClusterRole", "Role"})
 
 
 class PostrenderError(ValueError):
-    """Manifests the post-renderer cannot fix; ``problems`` holds one line per problem."""
+    """Manifests the post-renderer cannot fix; ``problems`` holds one line per problem, the input
+    text in it shown as ``_shown`` shows it."""
 
     def __init__(self, problems: list[str]) -> None:
+        problems = [_shown(problem) for problem in problems]
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+def _shown(text: str) -> str:
+    """Text as it may reach a terminal: every character Python does not call printable (an escape
+    sequence's ESC, a carriage return, a line break, a bidirectional override from a template's
+    path, a name or a key) written as its Python escape, so a problem is one line that shows what
+    the input holds. Printable text, accented or not, stays as it is; escaping is idempotent."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
 
 
 @dataclass(frozen=True)
@@ -623,7 +639,13 @@ def _is_list_of_only(value: Any, item: str) -> bool:
 def _role_identity(role: Manifest) -> tuple[Any, Any, Any]:
     """Kind, namespace and name: a Role is namespaced, so two Roles may share a name."""
     namespace = (_mapping_at(role, "metadata") or {}).get("namespace") if role["kind"] == "Role" else None
-    return (role["kind"], namespace, _name(role))
+    return (role["kind"], _matchable(namespace), _matchable(_name(role)))
+
+
+def _matchable(value: Any) -> Any:
+    """The value, or where it is a list or a mapping (no name a role can have) one that matches
+    nothing: the API server refuses such an object, and it takes no binding along."""
+    return value if isinstance(value, Hashable) else object()
 
 
 def _role_reference(manifest: Any) -> tuple[Any, Any, Any] | None:
@@ -636,7 +658,7 @@ def _role_reference(manifest: Any) -> tuple[Any, Any, Any] | None:
     role_ref = _mapping_at(manifest, "roleRef") or {}
     kind = role_ref.get("kind")
     namespace = (_mapping_at(manifest, "metadata") or {}).get("namespace") if kind == "Role" else None
-    return (kind, namespace, role_ref.get("name"))
+    return (_matchable(kind), _matchable(namespace), _matchable(role_ref.get("name")))
 
 
 # -- Fixes 1 and 2: pod templates ----------------------------------------------------------
