@@ -675,3 +675,123 @@ def test_control_characters_of_names_and_keys_are_escaped() -> None:
         "document 1 (line 6, # Source: ais/templates/c.yaml): the key 'a\\x1bb' is already defined at line 6; "
         "write each key once"
     ]
+
+
+# -- Objects inside a List: fixed like any other, in place --------------------------------------
+
+RBAC_LIST = """\
+---
+# Source: ais/templates/rbac-list.yaml
+apiVersion: v1
+kind: List
+items:
+- apiVersion: rbac.authorization.k8s.io/v1beta1
+  kind: ClusterRole
+  metadata:
+    name: ais-lister
+  rules:
+  - apiGroups: [""]
+    resources: [pods]
+    verbs: [list]
+- apiVersion: policy/v1beta1
+  kind: PodSecurityPolicy
+  metadata:
+    name: ais-psp
+  spec: {privileged: false}
+- apiVersion: rbac.authorization.k8s.io/v1beta1
+  kind: Role
+  metadata:
+    name: ais-psp
+    namespace: ais
+  rules:
+  - {apiGroups: [policy], resources: [podsecuritypolicies], verbs: [use]}
+- apiVersion: rbac.authorization.k8s.io/v1beta1
+  kind: ClusterRoleBinding
+  metadata:
+    name: ais-lister
+  roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ais-lister}
+  subjects: [{kind: ServiceAccount, name: ais-sa, namespace: ais}]
+---
+# Source: ais/templates/psp-binding.yaml
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: ais-psp
+  namespace: ais
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: ais-psp}
+subjects: [{kind: ServiceAccount, name: ais-sa, namespace: ais}]
+---
+# Source: ais/templates/config.yaml
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ais
+  namespace: ais
+  labels: {release: demo}
+"""
+
+FIXED_RBAC_LIST = """\
+---
+# Source: ais/templates/rbac-list.yaml
+apiVersion: v1
+kind: List
+items:
+- apiVersion: rbac.authorization.k8s.io/v1
+  kind: ClusterRole
+  metadata:
+    name: ais.demo.ais-lister
+  rules:
+  - apiGroups:
+    - ""
+    resources:
+    - pods
+    verbs:
+    - list
+- apiVersion: rbac.authorization.k8s.io/v1
+  kind: ClusterRoleBinding
+  metadata:
+    name: ais.demo.ais-lister
+  roleRef:
+    apiGroup: rbac.authorization.k8s.io
+    kind: ClusterRole
+    name: ais.demo.ais-lister
+  subjects:
+  - kind: ServiceAccount
+    name: ais-sa
+    namespace: ais
+"""
+
+
+def test_objects_in_a_list_are_upgraded_renamed_and_dropped_like_any_other() -> None:
+    """The rbac v1beta1 ClusterRole and its binding move to v1 and take the release's names; the
+    PodSecurityPolicy, the Role that only used it and that Role's binding (outside the List) go.
+    The List stays one document, rewritten; the ConfigMap no fix touches stays as written."""
+    config_map = RBAC_LIST[RBAC_LIST.index("---\n# Source: ais/templates/config.yaml") :]
+    assert postrender(RBAC_LIST) == FIXED_RBAC_LIST + config_map
+
+
+def test_a_list_no_fix_touches_is_copied_byte_for_byte_and_gives_evidence() -> None:
+    items = [IDENTITY, holding("Deployment", {"containers": [{"name": "c", "image": "i"}]})]
+    listed = as_yaml({"apiVersion": "v1", "kind": "List", "items": items})
+    fixed = postrender(listed + as_yaml(STORAGE_CLASS))
+    assert fixed.startswith(listed)  # the release's namespace and name come from inside the List
+    assert yaml.safe_load(fixed[len(listed) :])["metadata"]["name"] == "ais.demo.local-storage"
+
+
+def test_pod_templates_inside_nested_lists_are_fixed() -> None:
+    inner = {"apiVersion": "v1", "kind": "List", "items": [holding("StatefulSet", BROKEN_POD_SPEC)]}
+    (fixed,) = fixed_objects({"apiVersion": "v1", "kind": "List", "items": [inner]})
+    assert mount_names(pod_spec_in(fixed["items"][0]["items"][0])) == FIXED_MOUNTS
+
+
+@pytest.mark.parametrize(
+    ("items", "problem"),
+    [
+        ("[a]", "items[0]: expected a Kubernetes object (a mapping), found a str"),
+        ("[{kind: ConfigMap}]", "items[0]: not a Kubernetes object: apiVersion and kind must be non-empty strings"),
+        ("{a: 1}", "a List's items must be a list of Kubernetes objects, found a dict"),
+    ],
+)
+def test_a_list_holding_what_is_no_object_is_refused(items: str, problem: str) -> None:
+    stream = f"---\n# Source: ais/templates/l.yaml\napiVersion: v1\nkind: List\nitems: {items}\n"
+    assert problems_of(stream) == [f"document 1 (line 1, # Source: ais/templates/l.yaml): {problem}"]

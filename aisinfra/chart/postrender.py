@@ -20,6 +20,14 @@ Each fix applies only to an object that has the defect:
 4. Cluster-scoped objects of ``RENAMED_CLUSTER_KINDS`` are renamed
    ``<namespace>.<release>.<name>`` and every reference to them in the manifests follows.
 
+Lists. The objects in a ``v1 List`` (its ``items``, and the items of Lists among them) are
+upgraded, renamed, dropped and read for the release's identity like any other object, in place:
+the List stays one document, copied byte for byte when no fix touches an item and rewritten whole
+when one does; a dropped item leaves ``items`` (a List emptied so stays, as ``items: []``). Helm and
+kubectl create a List's items as objects of their own either way; flattening them into documents
+of their own here would rewrite every List, touched or not, and lose the comments that lead it.
+An item that is no Kubernetes object is refused as such a document is.
+
 Release identity. Helm tells the post-renderer nothing, so the manifests do: the namespace
 comes from the ``namespace`` of ServiceAccount subjects in role bindings, the ``K8S_NS`` env
 of containers and ``metadata.namespace``; the release from the ``release`` and
@@ -199,6 +207,7 @@ class _Document:
     node: yaml.Node | None  # as composed, to write back what no fix changed as it was written
     parsed: Any
     current: Any
+    dropped: bool = False
 
     def rendered(self) -> str:
         if self.current == self.parsed:
@@ -208,16 +217,51 @@ class _Document:
         return _leading_comments(self.text) + _dump(self.current, self.node, line_break)
 
 
+@dataclass(eq=False)
+class _Object:
+    """A Kubernetes object: a document's own, or an item of a List in it (``items``, that List's)."""
+
+    manifest: Manifest
+    document: _Document
+    items: list[Any] | None = None
+
+    def drop(self) -> None:
+        if self.items is None:
+            self.document.dropped = True
+        else:
+            self.items[:] = [item for item in self.items if item is not self.manifest]
+
+
 def postrender(text: str) -> str:
     """The manifests with every fix applied; raises ``PostrenderError`` on unusable input."""
     documents = _parse(text)
-    _apply_api_rules(documents)
-    kept = _without_pod_security_policies(documents)
-    for document in kept:
-        if isinstance(document.current, dict):
-            _fix_pod_spec(document.current)
-    _rename_cluster_scoped([document.current for document in kept if isinstance(document.current, dict)])
-    return "".join(document.rendered() for document in kept)
+    objects = [found for document in documents for found in _objects(document)]
+    _apply_api_rules(objects)
+    objects = _without_pod_security_policies(objects)
+    for found in objects:
+        _fix_pod_spec(found.manifest)
+    _rename_cluster_scoped([found.manifest for found in objects])
+    return "".join(document.rendered() for document in documents if not document.dropped)
+
+
+def _objects(document: _Document) -> list[_Object]:
+    """The document's object, or the objects in the List it is (and in Lists inside that one)."""
+    found: list[_Object] = []
+
+    def add(manifest: Manifest, items: list[Any] | None) -> None:
+        if _is_list(manifest):
+            for item in manifest.get("items") or []:
+                add(item, manifest["items"])
+        else:
+            found.append(_Object(manifest, document, items))
+
+    if isinstance(document.current, dict):
+        add(document.current, None)
+    return found
+
+
+def _is_list(manifest: Manifest) -> bool:
+    return manifest["apiVersion"] == "v1" and manifest["kind"] == "List"
 
 
 def main() -> int:
@@ -289,7 +333,7 @@ def _parse(text: str) -> list[_Document]:
                 f"({type(error).__name__}: {error})"
             )
             continue
-        shape_problem = _shape_problem(parsed)
+        shape_problem = _shape_problem(parsed) if parsed is not None else None
         if shape_problem is not None:
             problems.append(f"{where}: {shape_problem}")
         documents.append(_Document(chunk, node, parsed, copy.deepcopy(parsed)))
@@ -377,13 +421,21 @@ def _source(chunk: str) -> str:
     return ""
 
 
-def _shape_problem(parsed: Any) -> str | None:
-    if parsed is None:
-        return None
-    if not isinstance(parsed, dict):
-        return f"expected a Kubernetes object (a mapping), found a {type(parsed).__name__}"
-    if not (_is_text(parsed.get("apiVersion")) and _is_text(parsed.get("kind"))):
-        return "not a Kubernetes object: apiVersion and kind must be non-empty strings"
+def _shape_problem(value: Any, path: str = "") -> str | None:
+    """Why the value is no Kubernetes object, or a List holding something that is none; ``path``
+    is where a List holds it (``items[2]``)."""
+    at = f"{path}: " if path else ""
+    if not isinstance(value, dict):
+        return f"{at}expected a Kubernetes object (a mapping), found a {type(value).__name__}"
+    if not (_is_text(value.get("apiVersion")) and _is_text(value.get("kind"))):
+        return f"{at}not a Kubernetes object: apiVersion and kind must be non-empty strings"
+    items = value.get("items") if _is_list(value) else None
+    if items is not None and not isinstance(items, list):
+        return f"{at}a List's items must be a list of Kubernetes objects, found a {type(items).__name__}"
+    for index, item in enumerate(items or []):
+        problem = _shape_problem(item, f"{path}.items[{index}]" if path else f"items[{index}]")
+        if problem is not None:
+            return problem
     return None
 
 
@@ -557,12 +609,10 @@ def _claim_templates(manifest: Manifest) -> list[dict[str, Any]]:
 # -- Fix 3: removed APIs ---------------------------------------------------------------------
 
 
-def _apply_api_rules(documents: list[_Document]) -> None:
+def _apply_api_rules(objects: list[_Object]) -> None:
     problems = []
-    for document in documents:
-        manifest = document.current
-        if not isinstance(manifest, dict):
-            continue
+    for found in objects:
+        manifest = found.manifest
         rule = _API_RULES.get((manifest["apiVersion"], manifest["kind"]))
         if rule is None or rule.drop:
             continue
@@ -596,20 +646,29 @@ def _upgrade_refusal(manifest: Manifest) -> str | None:
     return None
 
 
-def _without_pod_security_policies(documents: list[_Document]) -> list[_Document]:
+def _without_pod_security_policies(objects: list[_Object]) -> list[_Object]:
+    """The objects left once PodSecurityPolicies, the roles that only used them and the bindings
+    of those roles are dropped."""
     emptied_roles: set[tuple[Any, Any, Any]] = set()
     kept = []
-    for document in documents:
-        manifest = document.current
-        if isinstance(manifest, dict):
-            rule = _API_RULES.get((manifest["apiVersion"], manifest["kind"]))
-            if rule is not None and rule.drop:
-                continue
-            if manifest["kind"] in _ROLE_KINDS and _drop_pod_security_policy_rules(manifest):
-                emptied_roles.add(_role_identity(manifest))
-                continue
-        kept.append(document)
-    return [document for document in kept if _role_reference(document.current) not in emptied_roles]
+    for found in objects:
+        manifest = found.manifest
+        rule = _API_RULES.get((manifest["apiVersion"], manifest["kind"]))
+        if rule is not None and rule.drop:
+            found.drop()
+            continue
+        if manifest["kind"] in _ROLE_KINDS and _drop_pod_security_policy_rules(manifest):
+            emptied_roles.add(_role_identity(manifest))
+            found.drop()
+            continue
+        kept.append(found)
+    granting = []
+    for found in kept:
+        if _role_reference(found.manifest) in emptied_roles:
+            found.drop()
+        else:
+            granting.append(found)
+    return granting
 
 
 def _drop_pod_security_policy_rules(role: Manifest) -> bool:
@@ -648,12 +707,12 @@ def _matchable(value: Any) -> Any:
     return value if isinstance(value, Hashable) else object()
 
 
-def _role_reference(manifest: Any) -> tuple[Any, Any, Any] | None:
+def _role_reference(manifest: Manifest) -> tuple[Any, Any, Any] | None:
     """The role a binding grants, as ``_role_identity`` names it: a RoleBinding's Role lives in
     the binding's own namespace. An object written without a namespace matches only another
     written without one (both go to the release's namespace); keeping a binding whose role is
     gone grants nothing, while dropping one wrongly would lose it."""
-    if not isinstance(manifest, dict) or manifest["kind"] not in _BINDING_KINDS:
+    if manifest["kind"] not in _BINDING_KINDS:
         return None
     role_ref = _mapping_at(manifest, "roleRef") or {}
     kind = role_ref.get("kind")
