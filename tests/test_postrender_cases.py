@@ -5,12 +5,14 @@ docstring), each case holding the defect or oddity it names."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from aisinfra.chart.postrender import main, postrender
+from aisinfra.chart import postrender as postrender_module
+from aisinfra.chart.postrender import PostrenderError, main, postrender
 from tests.test_postrender import Manifest, StandardStreams, as_yaml, obj, problems_of
 
 
@@ -607,9 +609,10 @@ def test_aliases_nesting_past_the_bound_are_refused() -> None:
 def test_a_hundred_thousand_aliases_in_a_fixed_document_are_written_out() -> None:
     pod = holding("Pod", BROKEN_POD_SPEC)
     text = as_yaml(pod) + "x: &x {a: 1}\ny: [" + ", ".join(["*x"] * 100_000) + "]\n"
-    (fixed,) = [document for document in yaml.safe_load_all(postrender(text)) if document is not None]
-    assert mount_names(pod_spec_in(fixed)) == FIXED_MOUNTS
-    assert fixed["y"] == [{"a": 1}] * 100_000
+    fixed = postrender(text)
+    pod_part, aliases_part = fixed.split("\nx:\n", 1)
+    assert mount_names(pod_spec_in(yaml.safe_load(pod_part))) == FIXED_MOUNTS
+    assert aliases_part == "  a: 1\ny:\n" + "- a: 1\n" * 100_000
 
 
 # -- Duplicate keys: refused, as the stack reader refuses them --------------------------------
@@ -795,3 +798,92 @@ def test_pod_templates_inside_nested_lists_are_fixed() -> None:
 def test_a_list_holding_what_is_no_object_is_refused(items: str, problem: str) -> None:
     stream = f"---\n# Source: ais/templates/l.yaml\napiVersion: v1\nkind: List\nitems: {items}\n"
     assert problems_of(stream) == [f"document 1 (line 1, # Source: ais/templates/l.yaml): {problem}"]
+
+
+# -- With libyaml or with PyYAML's own code: the same output, the same problems -----------------
+
+# Annotations libyaml's emitter writes otherwise than PyYAML's, each caught by a guard in _dump,
+# and some it writes alike.
+ANNOTATIONS = [
+    '    greeting: "Grüße — ünïcödé"',
+    "    emoji: \U0001f600 party",
+    '    separator: "one\\u2028two"',
+    '    next-line: "one\\x85two"',
+    '    lone-surrogate: "\\ud800"',
+    "    path: 'C:\\temp'",
+    "    ratio: !!float 1",
+    "    blob: !!binary aGVsbG8=",
+    "    script: |+\n      echo\n",
+    '    "": empty key',
+    f"    {'k' * 123}: at the length PyYAML starts writing '? key'",
+    f"    {'k' * 100}: the longest written alike",
+    "    long: a value of many words that runs on for well over eighty characters without any line break",
+    '    bang: "!important"',
+    '    dots: "..."',
+]
+
+
+def rewritten(*annotations: str) -> str:
+    """A Pod whose mount the post-renderer fixes, so the whole document is written anew."""
+    return (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n"
+        + "".join(f"{annotation}\n" for annotation in annotations)
+        + "spec:\n  volumes: [{name: a-b, emptyDir: {}}]\n"
+        "  containers: [{name: c, image: i, volumeMounts: [{name: a.b, mountPath: /a}]}]\n"
+    )
+
+
+needs_libyaml = pytest.mark.skipif(not yaml.__with_libyaml__, reason="this PyYAML has no libyaml: one way only")
+
+
+def outcome(text: str) -> str | list[str]:
+    try:
+        return postrender(text)
+    except PostrenderError as error:
+        return error.problems
+
+
+def both_ways(monkeypatch: pytest.MonkeyPatch, text: str) -> tuple[str | list[str], str | list[str]]:
+    """What the post-renderer makes of ``text`` with libyaml, and with PyYAML's own parser and emitter."""
+    with_libyaml = outcome(text)
+    monkeypatch.setattr(postrender_module, "_LIBYAML", False)
+    return with_libyaml, outcome(text)
+
+
+@needs_libyaml
+@pytest.mark.parametrize("line_break", ["\n", "\r\n"])
+def test_a_rewritten_document_is_written_alike_with_libyaml_and_without(
+    monkeypatch: pytest.MonkeyPatch, line_break: str
+) -> None:
+    with_libyaml, without = both_ways(monkeypatch, rewritten(*ANNOTATIONS).replace("\n", line_break))
+    assert with_libyaml == without
+    assert f"  - name: a-b{line_break}      mountPath: /a{line_break}" in str(without)
+
+
+@needs_libyaml
+@pytest.mark.parametrize("annotation", ANNOTATIONS)
+def test_each_value_libyaml_writes_otherwise_is_written_by_pyyaml(
+    monkeypatch: pytest.MonkeyPatch, annotation: str
+) -> None:
+    """One at a time, so each guard in _dump is needed by one of them."""
+    with_libyaml, without = both_ways(monkeypatch, rewritten(annotation))
+    assert with_libyaml == without
+
+
+@needs_libyaml
+@pytest.mark.parametrize(
+    "name", ["release-demo.yaml", "release-demo-in-lab.yaml", "legacy-apis.yaml", "affinity.yaml", "unparseable.yaml"]
+)
+def test_every_fixture_comes_out_alike_with_libyaml_and_without(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    text = (Path(__file__).parent / "fixtures" / "postrender" / name).read_text()
+    with_libyaml, without = both_ways(monkeypatch, text)
+    assert with_libyaml == without
+
+
+@needs_libyaml
+def test_a_document_libyaml_refuses_is_read_by_pyyaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    """libyaml refuses a byte order mark at the start of a line inside a document; PyYAML reads it
+    as part of the key, as the post-renderer always has."""
+    stream = f"{SOURCE}\ufeffnote: x\n"
+    with_libyaml, without = both_ways(monkeypatch, stream)
+    assert with_libyaml == without == stream

@@ -50,17 +50,28 @@ reader compare keys, or the same value, as ``0x1F`` and ``31``, of which PyYAML 
 last), a value that does not fit its explicit tag, an alias that makes the document contain itself,
 and -- before anything walks it -- nesting deeper than 100 levels or aliases that expand to
 more than a million values (the stack reader's bounds and words, ``aisinfra.worksheet.yaml_bounds``).
+
+Cost. Time and memory grow in proportion to the manifests (bench/postrender_at_scale.py; 50 MB
+take about 17 s of CPU and 2 GB, docs/performance.md). Where PyYAML has libyaml, libyaml composes
+every document, about ten times faster than PyYAML's own parser, which reads again only what
+libyaml refuses -- its words are the problems', and it reads the few documents only it accepts
+(libyaml in turn takes some text PyYAML refuses, tabs in some places, as Go's readers, ported from
+libyaml, do). A document without aliases is built into values directly, PyYAML's constructor
+building any other; a changed document is written by libyaml's emitter where that writes exactly
+what PyYAML's writes (``_dump``). Without libyaml, PyYAML's own code does all of it, to the same
+output.
 """
 
 from __future__ import annotations
 
-import copy
+import functools
+import gc
 import io
 import re
 import sys
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -205,12 +216,12 @@ def cluster_scoped_name(identity: ReleaseIdentity, name: str) -> str:
 class _Document:
     text: str
     node: yaml.Node | None  # as composed, to write back what no fix changed as it was written
-    parsed: Any
-    current: Any
+    current: Any  # as constructed, and then fixed in place
+    changed: bool = False  # set by every fix that changes a value in it
     dropped: bool = False
 
     def rendered(self) -> str:
-        if self.current == self.parsed:
+        if not self.changed:
             return self.text
         first_line = _LINE.match(self.text)
         line_break = "\r\n" if first_line is not None and first_line.group().endswith("\r\n") else "\n"
@@ -230,6 +241,7 @@ class _Object:
             self.document.dropped = True
         else:
             self.items[:] = [item for item in self.items if item is not self.manifest]
+            self.document.changed = True
 
 
 def postrender(text: str) -> str:
@@ -239,24 +251,24 @@ def postrender(text: str) -> str:
     _apply_api_rules(objects)
     objects = _without_pod_security_policies(objects)
     for found in objects:
-        _fix_pod_spec(found.manifest)
-    _rename_cluster_scoped([found.manifest for found in objects])
+        if _fix_pod_spec(found.manifest):
+            found.document.changed = True
+    _rename_cluster_scoped(objects)
     return "".join(document.rendered() for document in documents if not document.dropped)
 
 
 def _objects(document: _Document) -> list[_Object]:
     """The document's object, or the objects in the List it is (and in Lists inside that one)."""
-    found: list[_Object] = []
-
-    def add(manifest: Manifest, items: list[Any] | None) -> None:
+    if not isinstance(document.current, dict):
+        return []
+    found = []
+    pending: list[tuple[Manifest, list[Any] | None]] = [(document.current, None)]
+    while pending:
+        manifest, items = pending.pop()
         if _is_list(manifest):
-            for item in manifest.get("items") or []:
-                add(item, manifest["items"])
+            pending += [(item, manifest["items"]) for item in reversed(manifest.get("items") or [])]
         else:
             found.append(_Object(manifest, document, items))
-
-    if isinstance(document.current, dict):
-        add(document.current, None)
     return found
 
 
@@ -265,6 +277,10 @@ def _is_list(manifest: Manifest) -> bool:
 
 
 def main() -> int:
+    # Nothing the post-renderer builds is garbage before it exits, and what it builds holds no
+    # reference cycles: the cyclic collector's passes over millions of live nodes only cost time
+    # (a third of the run on 50 MB of manifests).
+    gc.disable()
     try:
         fixed = postrender(sys.stdin.buffer.read().decode("utf-8"))
     except UnicodeDecodeError as error:
@@ -281,20 +297,23 @@ def main() -> int:
 
 # -- Parsing and serializing ------------------------------------------------------------
 
+# A line that starts a document (``_DOCUMENT_START`` on the line, trailing carriage returns aside).
+_DOCUMENT_START_LINE = re.compile(r"^---(?:[ \t]+(?:#[^\n]*)?)?\r*$", re.MULTILINE)
+
 
 def _split_documents(text: str) -> list[tuple[int, str]]:
     """(first line number, text) of each document, cut before each ``---`` line, so that
     the texts concatenate to the input."""
     chunks: list[tuple[int, str]] = []
-    lines: list[str] = []
-    first_line = 1
-    for number, line in enumerate(_LINE.findall(text), start=1):
-        if lines and _DOCUMENT_START.fullmatch(line.rstrip("\r\n")):
-            chunks.append((first_line, "".join(lines)))
-            lines, first_line = [], number
-        lines.append(line)
-    if lines:
-        chunks.append((first_line, "".join(lines)))
+    start, first_line = 0, 1
+    for document_start in _DOCUMENT_START_LINE.finditer(text):
+        if document_start.start() == 0:
+            continue  # the first document's own start
+        chunks.append((first_line, text[start : document_start.start()]))
+        first_line += text.count("\n", start, document_start.start())
+        start = document_start.start()
+    if start < len(text):
+        chunks.append((first_line, text[start:]))
     return chunks
 
 
@@ -336,7 +355,7 @@ def _parse(text: str) -> list[_Document]:
         shape_problem = _shape_problem(parsed) if parsed is not None else None
         if shape_problem is not None:
             problems.append(f"{where}: {shape_problem}")
-        documents.append(_Document(chunk, node, parsed, copy.deepcopy(parsed)))
+        documents.append(_Document(chunk, node, parsed))
     if problems:
         raise PostrenderError(problems)
     return documents
@@ -348,7 +367,44 @@ class _DuplicateKeyError(Exception):
         self.first, self.again = first, again
 
 
-class _Loader(NestingBound, yaml.SafeLoader):
+# The tag a resolver gives a scalar depends on its text and whether it is plain or quoted alone
+# (there are no path resolvers): worked out once per text, not for each of the millions of scalars
+# a large release composes and writes. lru_cache's wrapper is C: put in place of a loader's resolve
+# method (``_RememberedTags``), it answers a repeated text without running any Python code.
+_TAGS_KEPT = 2**16
+
+
+class _WrittenTags(yaml.resolver.Resolver):
+    """PyYAML's resolution, and Kubernetes' where it differs: Go's YAML readers take some plain
+    scalars that PyYAML reads as strings for numbers or booleans (added below); the dumpers resolve
+    with these, so they quote such strings."""
+
+
+_PLAIN = (True, False)  # resolve's 'implicit' for a scalar written plain
+_read_tag = functools.lru_cache(maxsize=_TAGS_KEPT)(yaml.resolver.Resolver().resolve)
+_written_tag = functools.lru_cache(maxsize=_TAGS_KEPT)(_WrittenTags().resolve)
+_WRITTEN_TAGS = _WrittenTags()
+
+
+def _written_resolve(kind: Any, value: Any, implicit: Any) -> Any:
+    """A dumper's resolve: a dumper passes a collection's nodes too, which cannot be remembered."""
+    if kind is yaml.ScalarNode:
+        return _written_tag(kind, value, implicit)
+    return _WRITTEN_TAGS.resolve(kind, value, implicit)
+
+
+class _RememberedTags:
+    """Mixed into a PyYAML loader or dumper, ahead of it: resolves through ``_TAGS``'s function."""
+
+    _TAGS: ClassVar[Any] = staticmethod(_read_tag)
+
+    def __init__(self, *arguments: Any, **options: Any) -> None:
+        super().__init__(*arguments, **options)
+        # An attribute of the instance comes before the class's method of that name.
+        self.__dict__["resolve"] = self._TAGS
+
+
+class _Loader(NestingBound, _RememberedTags, yaml.SafeLoader):
     """PyYAML's safe loader, refusing nesting past the bound the stack reader holds to, and a key
     written twice in one mapping."""
 
@@ -360,6 +416,15 @@ class _Loader(NestingBound, yaml.SafeLoader):
         if duplicate is not None:
             raise _DuplicateKeyError(*duplicate)
         return mapping
+
+
+# PyYAML's binding of libyaml composes nodes about ten times faster than PyYAML's own parser.
+_LIBYAML: bool = yaml.__with_libyaml__
+if _LIBYAML:
+
+    class _LibyamlComposer(NestingBound, _RememberedTags, yaml.CSafeLoader):
+        """libyaml's parser and composer (the ones Go's YAML readers were ported from), refusing
+        nesting past the bound; it builds nothing, ``_Loader`` and ``_built`` do."""
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -390,20 +455,85 @@ def _duplicate_key(
 def _load(chunk: str) -> tuple[yaml.Node | None, Any]:
     """The document's node and value; ``YamlBoundError`` when it nests too deep, its aliases expand
     too far (both measured before anything walks the expansion) or make it contain itself."""
+    node = _compose(chunk)
+    if node is None:
+        return None, None
+    aliased = "*" in chunk  # an alias is written '*name'
+    problem = expansion_problem(node, _children) if aliased else None
+    if problem is not None:
+        _, what = problem
+        if what == CONTAINS_ITSELF:
+            what = "an alias makes the document contain itself, which no Kubernetes object can"
+        raise YamlBoundError(what, None)
+    if not aliased:
+        try:
+            return node, _built(node)
+        except (_UnusualNodeError, ValueError, KeyError, AttributeError, yaml.YAMLError):
+            pass  # PyYAML's constructor builds it, or words what it cannot build
+    constructor = _Loader("")
+    try:
+        return node, constructor.construct_document(node)
+    finally:
+        constructor.dispose()
+
+
+def _compose(chunk: str) -> yaml.Node | None:
+    """The document's nodes, composed by libyaml where PyYAML has it; a document libyaml cannot
+    read is read again by PyYAML's own parser, which words what is wrong with it -- and reads the
+    few documents only it accepts. (libyaml also takes some text PyYAML refuses, tabs where PyYAML
+    allows none among them; it reads as Helm's and Kubernetes' Go readers, ported from it, do.)"""
+    if _LIBYAML:
+        composer = _LibyamlComposer(chunk)
+        try:
+            return composer.get_single_node()
+        except yaml.YAMLError:
+            pass
+        finally:
+            composer.dispose()
     loader = _Loader(chunk)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, None
-        problem = expansion_problem(node, _children)
-        if problem is not None:
-            _, what = problem
-            if what == CONTAINS_ITSELF:
-                what = "an alias makes the document contain itself, which no Kubernetes object can"
-            raise YamlBoundError(what, None)
-        return node, loader.construct_document(node)
+        return loader.get_single_node()
     finally:
         loader.dispose()
+
+
+class _UnusualNodeError(Exception):
+    """A node ``_built`` leaves to PyYAML's constructor."""
+
+
+_TAG = "tag:yaml.org,2002:"
+_STR_TAG, _MAP_TAG, _SEQ_TAG = f"{_TAG}str", f"{_TAG}map", f"{_TAG}seq"
+_SCALAR_CONSTRUCTORS = {
+    f"{_TAG}{name}": yaml.SafeLoader.yaml_constructors[f"{_TAG}{name}"]
+    for name in ("null", "bool", "int", "float", "timestamp", "binary")
+}
+
+
+def _built(node: yaml.Node) -> Any:
+    """The value PyYAML's safe constructor builds from a document without aliases, built here
+    directly, several times faster: mappings with text keys each written once, lists, and scalars
+    by PyYAML's own constructor of their tag. Anything else -- a '<<' merge, a key that is no text
+    or is written twice, !!set, !!omap, a tag the value does not fit -- raises, and PyYAML's
+    constructor builds the document or words what is wrong."""
+    if type(node) is yaml.ScalarNode:
+        if node.tag == _STR_TAG:
+            return node.value
+        construct = _SCALAR_CONSTRUCTORS.get(node.tag)
+        if construct is None:
+            raise _UnusualNodeError(node.tag)
+        return construct(_CONSTRUCTOR, node)
+    if type(node) is yaml.MappingNode and node.tag == _MAP_TAG:
+        mapping = {}
+        for key, value in node.value:
+            if type(key) is not yaml.ScalarNode or key.tag != _STR_TAG:
+                raise _UnusualNodeError(key.tag)
+            mapping[key.value] = _built(value)
+        if len(mapping) != len(node.value):
+            raise _UnusualNodeError("a key written twice")
+        return mapping
+    if type(node) is yaml.SequenceNode and node.tag == _SEQ_TAG:
+        return [_built(item) for item in node.value]
+    raise _UnusualNodeError(node.tag)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -414,7 +544,7 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 def _source(chunk: str) -> str:
     """``, # Source: <template>`` from Helm's comment above the document, when it has one."""
-    for line in _LINE.findall(_leading_comments(chunk)):
+    for line in _leading_comments(chunk).split("\n"):
         comment = line.strip()
         if comment.startswith("# Source:"):
             return f", {comment}"
@@ -441,16 +571,18 @@ def _shape_problem(value: Any, path: str = "") -> str | None:
 
 def _leading_comments(text: str) -> str:
     """The document's ``---`` line and the comment and blank lines before its content."""
-    header = []
-    for line in _LINE.findall(text):
-        stripped = line.strip()
+    end = 0
+    for line in _LINE.finditer(text):
+        stripped = line.group().strip()
         if stripped and not stripped.startswith("#") and not _DOCUMENT_START.fullmatch(stripped):
             break
-        header.append(line)
-    return "".join(header)
+        end = line.end()
+    return text[:end]
 
 
-class _ManifestDumper(yaml.SafeDumper):
+class _ManifestDumper(_RememberedTags, yaml.SafeDumper):
+    _TAGS = staticmethod(_written_resolve)
+
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
@@ -462,45 +594,101 @@ def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 
 
 _ManifestDumper.add_representer(str, _represent_text)
-# Kubernetes reads YAML with Go rules, which take some plain scalars that PyYAML reads as
-# strings for numbers or booleans; declaring them here makes the dumper quote such strings.
+if _LIBYAML:
+
+    class _LibyamlEmitter(_RememberedTags, yaml.CSafeDumper):
+        """libyaml's emitter, resolving as ``_ManifestDumper`` does: it decides what to quote."""
+
+        _TAGS = staticmethod(_written_resolve)
+
+
 for _tag, _pattern, _first_characters in (
     ("tag:yaml.org,2002:float", r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+", "-+.0123456789"),
     ("tag:yaml.org,2002:int", r"0o[0-7]+", "0"),
     ("tag:yaml.org,2002:bool", r"[yYnN]", "yYnN"),
 ):
-    _ManifestDumper.add_implicit_resolver(_tag, re.compile(f"^{_pattern}$"), list(_first_characters))
+    _WrittenTags.add_implicit_resolver(_tag, re.compile(f"^{_pattern}$"), list(_first_characters))
+
+# libyaml's widest line (a C int): it never folds a long value, as sys.maxsize makes PyYAML not.
+_LIBYAML_WIDTH = 2**31 - 1
+# PyYAML writes a key as '? key' from 123 characters on (it counts the tag it does not write),
+# libyaml from 129; both do so for an empty key, but only PyYAML writes ''.
+_LONGEST_KEY_ALIKE = 100
+
+
+@dataclass
+class _Writing:
+    """The representer the nodes of a changed document are built with, and whether libyaml's
+    emitter may write them (``_dump``)."""
+
+    dumper: _ManifestDumper
+    libyaml: bool
 
 
 def _dump(manifest: Manifest, original: yaml.Node | None, line_break: str) -> str:
     """The manifest as YAML, every scalar no fix changed written as it was (an unquoted timestamp
-    stays as written, ``yes`` stays ``yes``), in the document's own line breaks."""
-    stream = io.StringIO()
+    stays as written, ``yes`` stays ``yes``), in the document's own line breaks.
+
+    libyaml's emitter writes it, several times faster than PyYAML's, where it writes what PyYAML's
+    writes: where its text has no backslash (libyaml escapes some characters PyYAML writes as they
+    are), no '!' (it writes some tags otherwise), no '...' after the last value (it ends a document
+    so after a kept final line break), and every key has 1 to 100 characters. Anything else --
+    found over hundreds of thousands of random documents written both ways -- PyYAML's writes."""
     # _written_as builds the manifest's mapping and sequence nodes itself (block style, keys in the
     # manifest's order). The representer builds only those of a value the loader made from !!set,
     # !!omap or !!pairs, with its defaults: block style, keys sorted -- one order on every run,
     # where a set's own order changes with Python's string hashing.
-    dumper = _ManifestDumper(
-        stream,
-        allow_unicode=True,
-        width=sys.maxsize,  # never fold long values across lines
-        line_break=line_break,
+    representer = _ManifestDumper(io.StringIO())
+    try:
+        writing = _Writing(representer, libyaml=_LIBYAML)
+        node = _written_as(manifest, original, writing)
+    finally:
+        representer.dispose()
+    if writing.libyaml:
+        text = _emitted(node, line_break, libyaml=True)
+        if text is not None and "\\" not in text and "!" not in text and not text.endswith(_OPEN_ENDED):
+            return text
+    return str(_emitted(node, line_break, libyaml=False))
+
+
+_OPEN_ENDED = ("...\n", "...\r\n")
+
+
+def _emitted(node: yaml.Node, line_break: str, libyaml: bool) -> str | None:
+    """The node written by libyaml's emitter or PyYAML's; None if libyaml's cannot write it (a lone
+    surrogate, which PyYAML's escapes)."""
+    stream = io.StringIO()
+    emitter = (
+        _LibyamlEmitter(stream, allow_unicode=True, width=_LIBYAML_WIDTH, line_break=line_break)
+        if libyaml
+        else _ManifestDumper(stream, allow_unicode=True, width=sys.maxsize, line_break=line_break)
     )
     try:
-        dumper.open()
-        dumper.serialize(_written_as(manifest, original, dumper))
-        dumper.close()
+        emitter.open()
+        emitter.serialize(node)
+        emitter.close()
+    except (yaml.YAMLError, UnicodeError):
+        if not libyaml:
+            raise
+        return None
     finally:
-        dumper.dispose()
+        emitter.dispose()
     return stream.getvalue()
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")
 
 
-def _written_as(value: Any, original: yaml.Node | None, dumper: _ManifestDumper) -> yaml.Node:
+def _written_as(value: Any, original: yaml.Node | None, writing: _Writing) -> yaml.Node:
     """The node that writes ``value``: where the original document held this very value at this
     place, its own scalar as written; otherwise a new one."""
+    if type(value) is str and type(original) is yaml.ScalarNode and original.tag == _STR_TAG:
+        # Most of what a changed document holds, text written as text, as _as_written writes it.
+        if original.value != value:
+            return writing.dumper.represent_data(value)
+        if not original.style and _read_tag(yaml.ScalarNode, value, _PLAIN) == _STR_TAG:
+            return yaml.ScalarNode(_written_tag(yaml.ScalarNode, value, _PLAIN), value)
+        return yaml.ScalarNode(_STR_TAG, value, style=original.style or None)
     # A collection node without a flow style is written in block style.
     if isinstance(value, dict):
         # As the loader builds a mapping: a key a '<<' merge brought in and the mapping wrote too holds
@@ -513,22 +701,28 @@ def _written_as(value: Any, original: yaml.Node | None, dumper: _ManifestDumper)
         items = []
         for key, item in value.items():
             key_node, value_node = pairs.get(key, (None, None))
-            items.append((_written_as(key, key_node, dumper), _written_as(item, value_node, dumper)))
-        return yaml.MappingNode("tag:yaml.org,2002:map", items)
+            written_key = _written_as(key, key_node, writing)
+            # A key the loader built is text, a number, true, false, null, a date or bytes: a scalar.
+            if not 0 < len(written_key.value) <= _LONGEST_KEY_ALIKE:
+                writing.libyaml = False
+            items.append((written_key, _written_as(item, value_node, writing)))
+        return yaml.MappingNode(_MAP_TAG, items)
     if isinstance(value, list):
         before = original.value if isinstance(original, yaml.SequenceNode) else []
-        elements = [_written_as(item, before[i] if i < len(before) else None, dumper) for i, item in enumerate(value)]
-        return yaml.SequenceNode("tag:yaml.org,2002:seq", elements)
+        elements = [_written_as(item, before[i] if i < len(before) else None, writing) for i, item in enumerate(value)]
+        return yaml.SequenceNode(_SEQ_TAG, elements)
     if isinstance(original, yaml.ScalarNode):
         was = _constructed(original)
         if type(was) is type(value) and was == value:
-            return _as_written(original, dumper)
-    return dumper.represent_data(value)
+            return _as_written(original)
+    return writing.dumper.represent_data(value)
 
 
 def _constructed(node: yaml.Node) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         return None
+    if node.tag == _STR_TAG:
+        return node.value
     try:
         return _CONSTRUCTOR.construct_object(node)
     except yaml.YAMLError:
@@ -537,12 +731,12 @@ def _constructed(node: yaml.Node) -> Any:
         _CONSTRUCTOR.constructed_objects.clear()
 
 
-def _as_written(original: yaml.ScalarNode, dumper: _ManifestDumper) -> yaml.ScalarNode:
-    implicit = original.tag == _CONSTRUCTOR.resolve(yaml.ScalarNode, original.value, (True, False))
-    if original.style is None and implicit:
+def _as_written(original: yaml.ScalarNode) -> yaml.ScalarNode:
+    # libyaml's composer gives a plain scalar the style '', PyYAML's None.
+    if not original.style and original.tag == _read_tag(yaml.ScalarNode, original.value, _PLAIN):
         # Plain as written: tagged as the dumper reads the text, so it is written plain again.
-        return yaml.ScalarNode(dumper.resolve(yaml.ScalarNode, original.value, (True, False)), original.value)
-    return yaml.ScalarNode(original.tag, original.value, style=original.style)
+        return yaml.ScalarNode(_written_tag(yaml.ScalarNode, original.value, _PLAIN), original.value)
+    return yaml.ScalarNode(original.tag, original.value, style=original.style or None)
 
 
 # -- Navigating manifests -----------------------------------------------------------------
@@ -624,6 +818,7 @@ def _apply_api_rules(objects: list[_Object]) -> None:
             )
             continue
         manifest["apiVersion"] = rule.upgrade_to
+        found.document.changed = True
     if problems:
         raise PostrenderError(problems)
 
@@ -657,10 +852,14 @@ def _without_pod_security_policies(objects: list[_Object]) -> list[_Object]:
         if rule is not None and rule.drop:
             found.drop()
             continue
-        if manifest["kind"] in _ROLE_KINDS and _drop_pod_security_policy_rules(manifest):
+        remaining = _rules_left(manifest) if manifest["kind"] in _ROLE_KINDS else None
+        if remaining is not None and not remaining:
             emptied_roles.add(_role_identity(manifest))
             found.drop()
             continue
+        if remaining is not None:
+            manifest["rules"] = remaining
+            found.document.changed = True
         kept.append(found)
     granting = []
     for found in kept:
@@ -671,16 +870,14 @@ def _without_pod_security_policies(objects: list[_Object]) -> list[_Object]:
     return granting
 
 
-def _drop_pod_security_policy_rules(role: Manifest) -> bool:
-    """Remove the rules that only grant ``use`` of PodSecurityPolicies; True if that left none."""
+def _rules_left(role: Manifest) -> list[Any] | None:
+    """The role's rules but those that only grant ``use`` of PodSecurityPolicies; None when it
+    has no such rule (or no list of rules)."""
     rules = role.get("rules")
     if not isinstance(rules, list):
-        return False
+        return None
     remaining = [rule for rule in rules if not _only_uses_pod_security_policies(rule)]
-    if len(remaining) == len(rules):
-        return False
-    role["rules"] = remaining
-    return not remaining
+    return remaining if len(remaining) < len(rules) else None
 
 
 def _only_uses_pod_security_policies(rule: Any) -> bool:
@@ -723,18 +920,20 @@ def _role_reference(manifest: Manifest) -> tuple[Any, Any, Any] | None:
 # -- Fixes 1 and 2: pod templates ----------------------------------------------------------
 
 
-def _fix_pod_spec(manifest: Manifest) -> None:
+def _fix_pod_spec(manifest: Manifest) -> bool:
+    """Fixes 1 and 2 in the object's pod template; whether that changed anything."""
     pod_spec = _pod_spec(manifest)
     if pod_spec is None:
-        return
+        return False
     volume_names = [volume.get("name") for volume in _mappings_at(pod_spec, "volumes")]
     if manifest["kind"] == "StatefulSet":
         volume_names += [_name(claim) for claim in _mappings_at(manifest, "spec", "volumeClaimTemplates")]
-    _fix_volume_mounts(pod_spec, {name for name in volume_names if isinstance(name, str)})
-    _fix_topology_keys(pod_spec)
+    renamed_mounts = _fix_volume_mounts(pod_spec, {name for name in volume_names if isinstance(name, str)})
+    return _fix_topology_keys(pod_spec) or renamed_mounts
 
 
-def _fix_volume_mounts(pod_spec: dict[str, Any], volume_names: set[str]) -> None:
+def _fix_volume_mounts(pod_spec: dict[str, Any], volume_names: set[str]) -> bool:
+    changed = False
     for container in _containers(pod_spec):
         for mount in _mappings_at(container, "volumeMounts"):
             name = mount.get("name")
@@ -744,9 +943,12 @@ def _fix_volume_mounts(pod_spec: dict[str, Any], volume_names: set[str]) -> None
             intended = {volume for volume in volume_names if volume.replace(".", "-") == wanted}
             if len(intended) == 1:
                 mount["name"] = intended.pop()
+                changed = True
+    return changed
 
 
-def _fix_topology_keys(pod_spec: dict[str, Any]) -> None:
+def _fix_topology_keys(pod_spec: dict[str, Any]) -> bool:
+    changed = False
     for affinity_kind in ("podAffinity", "podAntiAffinity"):
         affinity = _mapping_at(pod_spec, "affinity", affinity_kind)
         terms = _mappings_at(affinity, "requiredDuringSchedulingIgnoredDuringExecution")
@@ -755,6 +957,8 @@ def _fix_topology_keys(pod_spec: dict[str, Any]) -> None:
         for term in terms:
             if term.get("topologyKey") == BOGUS_TOPOLOGY_KEY:
                 term["topologyKey"] = HOSTNAME_TOPOLOGY_KEY
+                changed = True
+    return changed
 
 
 # -- Fix 4: release-unique names for cluster-scoped objects ---------------------------------
@@ -809,15 +1013,15 @@ def _only_value(what: str, evidence: dict[str, list[str]], sources: str) -> str:
     return next(iter(evidence))
 
 
-def _rename_cluster_scoped(manifests: list[Manifest]) -> None:
-    cluster_scoped = [manifest for manifest in manifests if manifest["kind"] in RENAMED_CLUSTER_KINDS]
+def _rename_cluster_scoped(objects: list[_Object]) -> None:
+    cluster_scoped = [found.manifest for found in objects if found.manifest["kind"] in RENAMED_CLUSTER_KINDS]
     if not cluster_scoped:
         return
     unnamed = [manifest["kind"] for manifest in cluster_scoped if not _is_text(_name(manifest))]
     if unnamed:
         raise PostrenderError([f"a {kind} has no metadata.name" for kind in unnamed])
     try:
-        identity = release_identity(manifests)
+        identity = release_identity([found.manifest for found in objects])
     except PostrenderError as error:
         needing = ", ".join(_describe(manifest) for manifest in cluster_scoped)
         purpose = f"needed to give {needing} names unique to the release"
@@ -825,18 +1029,27 @@ def _rename_cluster_scoped(manifests: list[Manifest]) -> None:
     renamed: dict[tuple[str, str], str] = {}
     for manifest in cluster_scoped:
         name = manifest["metadata"]["name"]
-        manifest["metadata"]["name"] = renamed[(manifest["kind"], name)] = cluster_scoped_name(identity, name)
-    for manifest in manifests:
-        _follow_renames(manifest, renamed)
+        renamed[(manifest["kind"], name)] = cluster_scoped_name(identity, name)
+    for found in objects:
+        if _follow_renames(found.manifest, renamed):
+            found.document.changed = True
 
 
-def _follow_renames(manifest: Manifest, renamed: dict[tuple[str, str], str]) -> None:
+def _follow_renames(manifest: Manifest, renamed: dict[tuple[str, str], str]) -> bool:
+    """Renames the object itself if it is cluster-scoped and every reference it holds to one that
+    is; whether that changed anything (a name already unique to the release stays)."""
+    changed = False
+
     def follow(holder: dict[str, Any] | None, key: str, kind: str) -> None:
+        nonlocal changed
         value = holder.get(key) if holder is not None else None
-        if holder is not None and isinstance(value, str) and (kind, value) in renamed:
+        if holder is not None and isinstance(value, str) and renamed.get((kind, value), value) != value:
             holder[key] = renamed[(kind, value)]
+            changed = True
 
     kind = manifest["kind"]
+    if kind in RENAMED_CLUSTER_KINDS:
+        follow(manifest["metadata"], "name", kind)
     role_ref = _mapping_at(manifest, "roleRef")
     if kind in _BINDING_KINDS and role_ref is not None and role_ref.get("kind") == "ClusterRole":
         follow(role_ref, "name", "ClusterRole")
@@ -849,6 +1062,7 @@ def _follow_renames(manifest: Manifest, renamed: dict[tuple[str, str], str]) -> 
         follow(_mapping_at(claim, "spec"), "volumeName", "PersistentVolume")
         follow(_mapping_at(claim, "metadata", "annotations"), LEGACY_STORAGE_CLASS_ANNOTATION, "StorageClass")
     follow(_pod_spec(manifest), "priorityClassName", "PriorityClass")
+    return changed
 
 
 if __name__ == "__main__":

@@ -51,9 +51,11 @@ class NestingBound:
     ``MAX_YAML_DEPTH`` while the document is composed, before the composer (recursive, in Python
     and in libyaml's binding alike) runs out of stack. Both composers call the resolver's
     ``descend_resolver`` before composing each node that is not an alias, and ``ascend_resolver``
-    after it: the depth is counted there."""
+    after it: the depth is counted there. (PyYAML's own methods only follow path resolvers, which
+    the safe loaders have none of: they are called only when there are.)"""
 
     _levels = 0
+    yaml_path_resolvers: dict[Any, Any]
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
         if self._levels >= MAX_YAML_DEPTH:
@@ -62,10 +64,12 @@ class NestingBound:
             mark = getattr(current_index, "start_mark", None) or getattr(current_node, "start_mark", None)
             raise YamlBoundError(TOO_DEEP, getattr(mark, "line", None))
         self._levels += 1
-        super().descend_resolver(current_node, current_index)  # type: ignore[misc]
+        if self.yaml_path_resolvers:
+            super().descend_resolver(current_node, current_index)  # type: ignore[misc]
 
     def ascend_resolver(self) -> None:
-        super().ascend_resolver()  # type: ignore[misc]
+        if self.yaml_path_resolvers:
+            super().ascend_resolver()  # type: ignore[misc]
         self._levels -= 1
 
 
