@@ -5,6 +5,7 @@ docstring), each case holding the defect or oddity it names."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -667,10 +668,10 @@ def test_control_characters_of_a_source_line_are_escaped(monkeypatch: pytest.Mon
 
 
 def test_control_characters_of_names_and_keys_are_escaped() -> None:
-    ingress = obj("extensions/v1beta1", "Ingress", "web\u202e\x85", spec={"backend": {}})
+    ingress = obj("extensions/v1beta1", "Ingress", "wéb\u202e\x85", spec={"backend": {}})
     duplicate = f'{SOURCE}data: {{"a\\eb": 1, "a\\eb": 2}}\n'
     assert problems_of(as_yaml(ingress)) == [
-        "Ingress/web\\u202e\\x85: extensions/v1beta1 Ingress was removed in Kubernetes 1.22 and cannot be upgraded "
+        "Ingress/wéb\\u202e\\x85: extensions/v1beta1 Ingress was removed in Kubernetes 1.22 and cannot be upgraded "
         "mechanically: networking.k8s.io/v1 replaced the backend's serviceName/servicePort with service.name/port "
         "and requires a pathType for every path"
     ]
@@ -787,6 +788,33 @@ def test_pod_templates_inside_nested_lists_are_fixed() -> None:
     assert mount_names(pod_spec_in(fixed["items"][0]["items"][0])) == FIXED_MOUNTS
 
 
+def test_every_item_around_a_nested_list_is_fixed_too() -> None:
+    inner = {"apiVersion": "v1", "kind": "List", "items": [holding("Pod", BROKEN_POD_SPEC)]}
+    listed = [holding("Job", BROKEN_POD_SPEC), inner, holding("DaemonSet", BROKEN_POD_SPEC)]
+    (fixed,) = fixed_objects({"apiVersion": "v1", "kind": "List", "items": listed})
+    job, inner_list, daemon_set = fixed["items"]
+    assert [mount_names(pod_spec_in(item)) for item in (job, inner_list["items"][0], daemon_set)] == [FIXED_MOUNTS] * 3
+
+
+def test_a_list_whose_only_fix_drops_an_item_is_rewritten_without_it() -> None:
+    policy = {"apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicy", "metadata": {"name": "p"}, "spec": {}}
+    (fixed,) = fixed_objects({"apiVersion": "v1", "kind": "List", "items": [IDENTITY, policy]})
+    assert fixed["items"] == [IDENTITY]
+
+
+def test_items_of_an_object_that_is_no_list_are_its_own_business() -> None:
+    """Only a List's items are objects; another kind may have a field of that name, any value."""
+    text = as_yaml({**IDENTITY, "items": {"a": 1}}, {**IDENTITY, "items": ["a", {"kind": 7}]})
+    assert postrender(text) == text
+
+
+def test_an_item_of_a_list_inside_a_list_is_named_by_its_path() -> None:
+    stream = "---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: List, items: [{kind: Pod}]}\n"
+    assert problems_of(stream) == [
+        "document 1 (line 1): items[0].items[0]: not a Kubernetes object: apiVersion and kind must be non-empty strings"
+    ]
+
+
 @pytest.mark.parametrize(
     ("items", "problem"),
     [
@@ -887,3 +915,154 @@ def test_a_document_libyaml_refuses_is_read_by_pyyaml(monkeypatch: pytest.Monkey
     stream = f"{SOURCE}\ufeffnote: x\n"
     with_libyaml, without = both_ways(monkeypatch, stream)
     assert with_libyaml == without == stream
+
+
+# -- How documents are read and written, where no output shows it -----------------------------
+
+
+def test_a_document_without_aliases_is_built_without_pyyamls_constructor(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*arguments: object) -> None:
+        raise AssertionError("PyYAML's constructor built a document without aliases")
+
+    demo = (Path(__file__).parent / "fixtures" / "postrender" / "release-demo.yaml").read_text()
+    expected = postrender(demo)
+    monkeypatch.setattr(postrender_module._Loader, "construct_document", refuse)
+    assert postrender(demo) == expected
+
+
+DOCUMENT_WITH_EVERY_SCALAR = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c}
+data:
+  text: plain
+  quoted: 'yes'
+  number: 0777
+  hex: 0x1F
+  float: 1.5
+  infinite: .inf
+  truth: yes
+  nothing: ~
+  empty:
+  day: 2024-01-02
+  moment: 2024-01-02T03:04:05Z
+  bytes: !!binary aGVsbG8=
+  list: [a, [b, {c: d}], []]
+  mapping: {}
+"""
+
+
+def test_what_is_built_directly_is_what_pyyamls_constructor_builds() -> None:
+    node = yaml.compose(DOCUMENT_WITH_EVERY_SCALAR, Loader=yaml.SafeLoader)
+    assert node is not None
+    built = postrender_module._built(node)
+    assert built == yaml.safe_load(DOCUMENT_WITH_EVERY_SCALAR)
+    assert [type(value).__name__ for value in built["data"].values()] == [
+        "str", "str", "int", "int", "float", "float", "bool", "NoneType", "NoneType", "date", "datetime",
+        "bytes", "list", "dict",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "{<<: {a: 1}, b: 2}",  # a merge
+        "{1: a}",  # a key that is no text
+        "{a: 1, a: 2}",  # a key written twice
+        "!!set {a, b}",
+        "!!omap [{a: 1}]",
+        "!!str {=: a}",  # PyYAML's 'value' key
+        "!!int [1]",
+        "!!seq {a: 1}",
+        "!custom x",
+    ],
+)
+def test_what_pyyamls_constructor_builds_instead(data: str) -> None:
+    node = yaml.compose(f"{SOURCE}data: {data}\n", Loader=yaml.SafeLoader)
+    assert node is not None
+    with pytest.raises(postrender_module._UnusualNodeError):
+        postrender_module._built(node)
+
+
+def test_an_aliased_value_a_fix_changes_changes_wherever_an_alias_stands() -> None:
+    """PyYAML's constructor builds a node that aliases repeat once: the fix applies to all."""
+    template = (
+        "spec:\n  template: &pod\n    spec:\n"
+        "      containers: [{name: c, image: i, volumeMounts: [{name: a.b, mountPath: /a}]}]\n"
+        "      volumes: [{name: a-b, emptyDir: {}}]\n"
+    )
+    stream = f"apiVersion: batch/v1\nkind: Job\nmetadata: {{name: j}}\n{template}copy: *pod\n"
+    fixed = yaml.safe_load(postrender(stream))
+    assert fixed["copy"] == fixed["spec"]["template"]
+    assert fixed["copy"]["spec"]["containers"][0]["volumeMounts"][0]["name"] == "a-b"
+
+
+def test_a_document_without_aliases_is_never_too_large() -> None:
+    """The bound is on what aliases make of a document: written out, a value is what it costs."""
+    stream = f"{SOURCE}data: [{', '.join(['x'] * 1_000_000)}]\n"
+    assert postrender(stream) == stream
+
+
+def test_a_tag_for_a_mapping_on_a_scalar_is_reported_in_pyyamls_words() -> None:
+    assert problems_of(f"{SOURCE}data: !!set x\n") == [
+        "document 1 (line 6, # Source: ais/templates/c.yaml): expected a mapping node, but found scalar"
+    ]
+
+
+def test_a_key_written_twice_does_not_stop_the_reading_of_later_documents() -> None:
+    assert problems_of(f"{SOURCE}data: {{a: 1, a: 2}}\n{SOURCE}data: [\n") == [
+        "document 1 (line 6, # Source: ais/templates/c.yaml): the key 'a' is already defined at line 6; "
+        "write each key once",
+        "document 2 (line 12, # Source: ais/templates/c.yaml): while parsing a flow node, expected the node content, "
+        "but found '<stream end>'",
+    ]
+
+
+def test_a_changed_first_document_without_a_start_line_is_written_without_one() -> None:
+    stream = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+        + rewritten().split("metadata:\n  name: p\n  annotations:\n")[1]
+    )
+    assert postrender(stream).startswith("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n")
+
+
+def test_only_roles_lose_rules_that_use_pod_security_policies() -> None:
+    use_only = {"apiGroups": ["policy"], "resources": ["podsecuritypolicies"], "verbs": ["use"]}
+    custom = {"apiVersion": "example.com/v1", "kind": "AccessPolicy", "metadata": {"name": "a"}, "rules": [use_only]}
+    assert fixed_objects(custom) == [custom]
+
+
+def test_a_reference_to_an_object_the_release_does_not_rename_stays() -> None:
+    priority = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "mine"}}
+    pod = holding("Pod", {"containers": [], "priorityClassName": "system-cluster-critical"})
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "c"}}
+    claim["spec"] = {"storageClassName": "standard", "volumeName": "pv-1"}
+    fixed = fixed_objects(IDENTITY, priority, pod, claim)
+    assert fixed[1]["metadata"]["name"] == "ais.demo.mine"
+    assert (fixed[2], fixed[3]) == (pod, claim)
+
+
+@needs_libyaml
+def test_libyaml_writes_a_changed_document_it_writes_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys of 1 and of 100 characters, accented text: libyaml's emitter alone writes them."""
+    emitters: list[str] = []
+
+    def recorded(name: str) -> Callable[..., Any]:
+        emitter = getattr(postrender_module, name)
+
+        def emit(*arguments: Any) -> Any:
+            emitters.append(name)
+            return emitter(*arguments)
+
+        return emit
+
+    for name in ("_written_by_libyaml", "_written_by_pyyaml"):
+        monkeypatch.setattr(postrender_module, name, recorded(name))
+    postrender(rewritten("    a: 1", f"    {'k' * 100}: x", '    greeting: "Grüße"'))
+    assert emitters == ["_written_by_libyaml"]
+    emitters.clear()
+    postrender(rewritten('    "": empty key'))  # known before writing: PyYAML's alone
+    assert emitters == ["_written_by_pyyaml"]
+    emitters.clear()
+    postrender(rewritten("    ratio: !!float 1"))  # libyaml's text has a tag: PyYAML's after all
+    assert emitters == ["_written_by_libyaml", "_written_by_pyyaml"]

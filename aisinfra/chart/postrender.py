@@ -130,7 +130,7 @@ def _shown(text: str) -> str:
     the input holds. Printable text, accented or not, stays as it is; escaping is idempotent."""
     if text.isprintable():
         return text
-    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 @dataclass(frozen=True)
@@ -300,16 +300,13 @@ _DOCUMENT_START_LINE = re.compile(r"^---(?:[ \t]+(?:#[^\n]*)?)?\r*$", re.MULTILI
 def _split_documents(text: str) -> list[tuple[int, str]]:
     """(first line number, text) of each document, cut before each ``---`` line, so that
     the texts concatenate to the input."""
-    chunks: list[tuple[int, str]] = []
-    start, first_line = 0, 1
-    for document_start in _DOCUMENT_START_LINE.finditer(text):
-        if document_start.start() == 0:
-            continue  # the first document's own start
-        chunks.append((first_line, text[start : document_start.start()]))
-        first_line += text.count("\n", start, document_start.start())
-        start = document_start.start()
-    if start < len(text):
-        chunks.append((first_line, text[start:]))
+    # The first document starts at 0, whether or not with '---' (an empty stream is one empty document).
+    starts = [0, *(match.start() for match in _DOCUMENT_START_LINE.finditer(text) if match.start())]
+    chunks = []
+    first_line = 1
+    for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
+        chunks.append((first_line, text[start:end]))
+        first_line += text.count("\n", start, end)
     return chunks
 
 
@@ -359,7 +356,7 @@ def _parse(text: str) -> list[_Document]:
 
 class _DuplicateKeyError(Exception):
     def __init__(self, first: yaml.ScalarNode, again: yaml.ScalarNode) -> None:
-        super().__init__(again.value)
+        super().__init__()
         self.first, self.again = first, again
 
 
@@ -379,14 +376,14 @@ class _WrittenTags(yaml.resolver.Resolver):
 _PLAIN = (True, False)  # resolve's 'implicit' for a scalar written plain
 _read_tag = functools.lru_cache(maxsize=_TAGS_KEPT)(yaml.resolver.Resolver().resolve)
 _written_tag = functools.lru_cache(maxsize=_TAGS_KEPT)(_WrittenTags().resolve)
-_WRITTEN_TAGS = _WrittenTags()
 
 
 def _written_resolve(kind: Any, value: Any, implicit: Any) -> Any:
-    """A dumper's resolve: a dumper passes a collection's nodes too, which cannot be remembered."""
+    """A dumper's resolve: a dumper passes a collection's nodes too, which cannot be remembered;
+    without path resolvers a collection's tag is the default one."""
     if kind is yaml.ScalarNode:
         return _written_tag(kind, value, implicit)
-    return _WRITTEN_TAGS.resolve(kind, value, implicit)
+    return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
 
 
 class _RememberedTags:
@@ -404,10 +401,10 @@ class _Loader(NestingBound, _RememberedTags, yaml.SafeLoader):
     """PyYAML's safe loader, refusing nesting past the bound the stack reader holds to, and a key
     written twice in one mapping."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    def construct_mapping(self, node: yaml.MappingNode, *arguments: Any, **options: Any) -> dict[Any, Any]:
         # flatten_mapping, which applies '<<' merges, rewrites node.value: the keys as written first.
         keys = [key for key, _ in node.value] if isinstance(node, yaml.MappingNode) else []
-        mapping = super().construct_mapping(node, deep=deep)
+        mapping = super().construct_mapping(node, *arguments, **options)
         duplicate = _duplicate_key(keys, self.constructed_objects)
         if duplicate is not None:
             raise _DuplicateKeyError(*duplicate)
@@ -427,16 +424,15 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def _duplicate_key(
-    keys: list[yaml.Node], constructed: dict[Any, Any]
+    keys: list[yaml.ScalarNode], constructed: dict[Any, Any]
 ) -> tuple[yaml.ScalarNode, yaml.ScalarNode] | None:
     """The first key written again in one mapping, and where it was first: the same text, as Go's
     YAML readers (and the stack reader) compare keys, or the same value (``0x1F`` and ``31``),
     of which PyYAML would keep only the last."""
     by_text: dict[str, yaml.ScalarNode] = {}
     by_value: dict[Any, yaml.ScalarNode] = {}
+    # The mapping was built, so every key is a scalar: a list or a mapping as a key cannot be.
     for key in keys:
-        if not isinstance(key, yaml.ScalarNode):
-            continue  # a collection as a key cannot be built into a mapping at all
         if key.value in by_text:
             return by_text[key.value], key
         by_text[key.value] = key
@@ -466,7 +462,7 @@ def _load(chunk: str) -> tuple[yaml.Node | None, Any]:
             return node, _built(node)
         except (_UnusualNodeError, ValueError, KeyError, AttributeError, yaml.YAMLError):
             pass  # PyYAML's constructor builds it, or words what it cannot build
-    constructor = _Loader("")
+    constructor = _Loader(chunk)
     try:
         return node, constructor.construct_document(node)
     finally:
@@ -516,20 +512,20 @@ def _built(node: yaml.Node) -> Any:
             return node.value
         construct = _SCALAR_CONSTRUCTORS.get(node.tag)
         if construct is None:
-            raise _UnusualNodeError(node.tag)
+            raise _UnusualNodeError
         return construct(_CONSTRUCTOR, node)
     if type(node) is yaml.MappingNode and node.tag == _MAP_TAG:
         mapping = {}
         for key, value in node.value:
             if type(key) is not yaml.ScalarNode or key.tag != _STR_TAG:
-                raise _UnusualNodeError(key.tag)
+                raise _UnusualNodeError
             mapping[key.value] = _built(value)
         if len(mapping) != len(node.value):
-            raise _UnusualNodeError("a key written twice")
+            raise _UnusualNodeError  # a key written twice
         return mapping
     if type(node) is yaml.SequenceNode and node.tag == _SEQ_TAG:
         return [_built(item) for item in node.value]
-    raise _UnusualNodeError(node.tag)
+    raise _UnusualNodeError
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -614,10 +610,8 @@ _LONGEST_KEY_ALIKE = 100
 
 @dataclass
 class _Writing:
-    """The representer the nodes of a changed document are built with, and whether libyaml's
-    emitter may write them (``_dump``)."""
+    """Whether libyaml's emitter may write the nodes of a changed document (``_dump``)."""
 
-    dumper: _ManifestDumper
     libyaml: bool
 
 
@@ -634,57 +628,53 @@ def _dump(manifest: Manifest, original: yaml.Node | None, line_break: str) -> st
     # manifest's order). The representer builds only those of a value the loader made from !!set,
     # !!omap or !!pairs, with its defaults: block style, keys sorted -- one order on every run,
     # where a set's own order changes with Python's string hashing.
-    representer = _ManifestDumper(io.StringIO())
-    try:
-        writing = _Writing(representer, libyaml=_LIBYAML)
-        node = _written_as(manifest, original, writing)
-    finally:
-        representer.dispose()
+    writing = _Writing(libyaml=_LIBYAML)
+    node = _written_as(manifest, original, writing)
     if writing.libyaml:
-        text = _emitted(node, line_break, libyaml=True)
+        text = _written_by_libyaml(node, line_break)
         if text is not None and "\\" not in text and "!" not in text and not text.endswith(_OPEN_ENDED):
             return text
-    return str(_emitted(node, line_break, libyaml=False))
+    return _written_by_pyyaml(node, line_break)
 
 
 _OPEN_ENDED = ("...\n", "...\r\n")
 
 
-def _emitted(node: yaml.Node, line_break: str, libyaml: bool) -> str | None:
-    """The node written by libyaml's emitter or PyYAML's; None if libyaml's cannot write it (a lone
-    surrogate, which PyYAML's escapes)."""
+def _written_by_libyaml(node: yaml.Node, line_break: str) -> str | None:
+    """The node as libyaml's emitter writes it; None where it cannot (a lone surrogate, which
+    PyYAML's escapes)."""
     stream = io.StringIO()
-    emitter = (
-        _LibyamlEmitter(stream, allow_unicode=True, width=_LIBYAML_WIDTH, line_break=line_break)
-        if libyaml
-        else _ManifestDumper(stream, allow_unicode=True, width=sys.maxsize, line_break=line_break)
-    )
+    emitter = _LibyamlEmitter(stream, allow_unicode=True, width=_LIBYAML_WIDTH, line_break=line_break)
     try:
         emitter.open()
         emitter.serialize(node)
         emitter.close()
     except (yaml.YAMLError, UnicodeError):
-        if not libyaml:
-            raise
         return None
+    return stream.getvalue()
+
+
+def _written_by_pyyaml(node: yaml.Node, line_break: str) -> str:
+    stream = io.StringIO()
+    dumper = _ManifestDumper(stream, allow_unicode=True, width=sys.maxsize, line_break=line_break)
+    try:
+        dumper.open()
+        dumper.serialize(node)
+        dumper.close()
     finally:
-        emitter.dispose()
+        dumper.dispose()
     return stream.getvalue()
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")
+# What builds the node of a value no node was composed for. With every alias ignored, it keeps
+# nothing of one value for the next: one serves every document.
+_REPRESENTER = _ManifestDumper(io.StringIO())
 
 
 def _written_as(value: Any, original: yaml.Node | None, writing: _Writing) -> yaml.Node:
     """The node that writes ``value``: where the original document held this very value at this
     place, its own scalar as written; otherwise a new one."""
-    if type(value) is str and type(original) is yaml.ScalarNode and original.tag == _STR_TAG:
-        # Most of what a changed document holds, text written as text, as _as_written writes it.
-        if original.value != value:
-            return writing.dumper.represent_data(value)
-        if not original.style and _read_tag(yaml.ScalarNode, value, _PLAIN) == _STR_TAG:
-            return yaml.ScalarNode(_written_tag(yaml.ScalarNode, value, _PLAIN), value)
-        return yaml.ScalarNode(_STR_TAG, value, style=original.style or None)
     # A collection node without a flow style is written in block style.
     if isinstance(value, dict):
         # As the loader builds a mapping: a key a '<<' merge brought in and the mapping wrote too holds
@@ -711,7 +701,7 @@ def _written_as(value: Any, original: yaml.Node | None, writing: _Writing) -> ya
         was = _constructed(original)
         if type(was) is type(value) and was == value:
             return _as_written(original)
-    return writing.dumper.represent_data(value)
+    return _REPRESENTER.represent_data(value)
 
 
 def _constructed(node: yaml.Node) -> Any:
@@ -929,7 +919,7 @@ def _fix_pod_spec(manifest: Manifest) -> bool:
 
 
 def _fix_volume_mounts(pod_spec: dict[str, Any], volume_names: set[str]) -> bool:
-    changed = False
+    renames = []
     for container in _containers(pod_spec):
         for mount in _mappings_at(container, "volumeMounts"):
             name = mount.get("name")
@@ -938,23 +928,23 @@ def _fix_volume_mounts(pod_spec: dict[str, Any], volume_names: set[str]) -> bool
             wanted = name.replace(".", "-")
             intended = {volume for volume in volume_names if volume.replace(".", "-") == wanted}
             if len(intended) == 1:
-                mount["name"] = intended.pop()
-                changed = True
-    return changed
+                renames.append((mount, intended.pop()))
+    for mount, volume in renames:
+        mount["name"] = volume
+    return bool(renames)
 
 
 def _fix_topology_keys(pod_spec: dict[str, Any]) -> bool:
-    changed = False
+    terms = []
     for affinity_kind in ("podAffinity", "podAntiAffinity"):
         affinity = _mapping_at(pod_spec, "affinity", affinity_kind)
-        terms = _mappings_at(affinity, "requiredDuringSchedulingIgnoredDuringExecution")
+        terms += _mappings_at(affinity, "requiredDuringSchedulingIgnoredDuringExecution")
         for weighted in _mappings_at(affinity, "preferredDuringSchedulingIgnoredDuringExecution"):
             terms += [term for term in [_mapping_at(weighted, "podAffinityTerm")] if term is not None]
-        for term in terms:
-            if term.get("topologyKey") == BOGUS_TOPOLOGY_KEY:
-                term["topologyKey"] = HOSTNAME_TOPOLOGY_KEY
-                changed = True
-    return changed
+    bogus = [term for term in terms if term.get("topologyKey") == BOGUS_TOPOLOGY_KEY]
+    for term in bogus:
+        term["topologyKey"] = HOSTNAME_TOPOLOGY_KEY
+    return bool(bogus)
 
 
 # -- Fix 4: release-unique names for cluster-scoped objects ---------------------------------
@@ -1034,31 +1024,33 @@ def _rename_cluster_scoped(objects: list[_Object]) -> None:
 def _follow_renames(manifest: Manifest, renamed: dict[tuple[str, str], str]) -> bool:
     """Renames the object itself if it is cluster-scoped and every reference it holds to one that
     is; whether that changed anything (a name already unique to the release stays)."""
-    changed = False
-
-    def follow(holder: dict[str, Any] | None, key: str, kind: str) -> None:
-        nonlocal changed
-        value = holder.get(key) if holder is not None else None
-        if holder is not None and isinstance(value, str) and renamed.get((kind, value), value) != value:
-            holder[key] = renamed[(kind, value)]
-            changed = True
-
     kind = manifest["kind"]
+    # (the mapping holding a name, its key, the kind of object the name is of)
+    names: list[tuple[dict[str, Any] | None, str, str]] = []
     if kind in RENAMED_CLUSTER_KINDS:
-        follow(manifest["metadata"], "name", kind)
+        names.append((manifest["metadata"], "name", kind))
     role_ref = _mapping_at(manifest, "roleRef")
     if kind in _BINDING_KINDS and role_ref is not None and role_ref.get("kind") == "ClusterRole":
-        follow(role_ref, "name", "ClusterRole")
+        names.append((role_ref, "name", "ClusterRole"))
     if kind == "PersistentVolume":
-        follow(_mapping_at(manifest, "spec"), "storageClassName", "StorageClass")
+        names.append((_mapping_at(manifest, "spec"), "storageClassName", "StorageClass"))
     if kind == "Ingress":
-        follow(_mapping_at(manifest, "spec"), "ingressClassName", "IngressClass")
+        names.append((_mapping_at(manifest, "spec"), "ingressClassName", "IngressClass"))
     for claim in _claim_templates(manifest):
-        follow(_mapping_at(claim, "spec"), "storageClassName", "StorageClass")
-        follow(_mapping_at(claim, "spec"), "volumeName", "PersistentVolume")
-        follow(_mapping_at(claim, "metadata", "annotations"), LEGACY_STORAGE_CLASS_ANNOTATION, "StorageClass")
-    follow(_pod_spec(manifest), "priorityClassName", "PriorityClass")
-    return changed
+        names.append((_mapping_at(claim, "spec"), "storageClassName", "StorageClass"))
+        names.append((_mapping_at(claim, "spec"), "volumeName", "PersistentVolume"))
+        names.append((_mapping_at(claim, "metadata", "annotations"), LEGACY_STORAGE_CLASS_ANNOTATION, "StorageClass"))
+    names.append((_pod_spec(manifest), "priorityClassName", "PriorityClass"))
+    followed = [
+        (holder, key, renamed[(of_kind, holder[key])])
+        for holder, key, of_kind in names
+        if holder is not None
+        and isinstance(holder.get(key), str)
+        and renamed.get((of_kind, holder[key]), holder[key]) != holder[key]
+    ]
+    for holder, key, new_name in followed:
+        holder[key] = new_name
+    return bool(followed)
 
 
 if __name__ == "__main__":
