@@ -5,6 +5,7 @@ docstring), each case holding the defect or oddity it names."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -647,6 +648,13 @@ def test_a_key_written_twice_is_refused_in_a_document_with_aliases_and_merges_to
     ]
 
 
+def test_a_key_written_twice_is_found_past_a_key_that_is_a_list() -> None:
+    assert problems_of(f"{SOURCE}data: {{[a]: 1, b: 2, b: 3}}\n") == [
+        "document 1 (line 6, # Source: ais/templates/c.yaml): the key 'b' is already defined at line 6; "
+        "write each key once"
+    ]
+
+
 def test_keys_merged_in_or_repeated_in_other_mappings_are_no_duplicates() -> None:
     stream = f"{SOURCE}base: &b {{x: 1, y: 1}}\ndata: {{<<: *b, y: 2}}\nmore: {{x: 1, data: 2}}\n"
     assert postrender(stream) == stream
@@ -668,10 +676,10 @@ def test_control_characters_of_a_source_line_are_escaped(monkeypatch: pytest.Mon
 
 
 def test_control_characters_of_names_and_keys_are_escaped() -> None:
-    ingress = obj("extensions/v1beta1", "Ingress", "wéb\u202e\x85", spec={"backend": {}})
+    ingress = obj("extensions/v1beta1", "Ingress", "w\\éb\u202e\x85", spec={"backend": {}})
     duplicate = f'{SOURCE}data: {{"a\\eb": 1, "a\\eb": 2}}\n'
     assert problems_of(as_yaml(ingress)) == [
-        "Ingress/wéb\\u202e\\x85: extensions/v1beta1 Ingress was removed in Kubernetes 1.22 and cannot be upgraded "
+        "Ingress/w\\éb\\u202e\\x85: extensions/v1beta1 Ingress was removed in Kubernetes 1.22 and cannot be upgraded "
         "mechanically: networking.k8s.io/v1 replaced the backend's serviceName/servicePort with service.name/port "
         "and requires a pathType for every path"
     ]
@@ -789,8 +797,13 @@ def test_pod_templates_inside_nested_lists_are_fixed() -> None:
 
 
 def test_every_item_around_a_nested_list_is_fixed_too() -> None:
-    inner = {"apiVersion": "v1", "kind": "List", "items": [holding("Pod", BROKEN_POD_SPEC)]}
-    listed = [holding("Job", BROKEN_POD_SPEC), inner, holding("DaemonSet", BROKEN_POD_SPEC)]
+    # Each its own pod spec: as_yaml would write one shared three times as an anchor and aliases.
+    inner = {"apiVersion": "v1", "kind": "List", "items": [holding("Pod", copy.deepcopy(BROKEN_POD_SPEC))]}
+    listed = [
+        holding("Job", copy.deepcopy(BROKEN_POD_SPEC)),
+        inner,
+        holding("DaemonSet", copy.deepcopy(BROKEN_POD_SPEC)),
+    ]
     (fixed,) = fixed_objects({"apiVersion": "v1", "kind": "List", "items": listed})
     job, inner_list, daemon_set = fixed["items"]
     assert [mount_names(pod_spec_in(item)) for item in (job, inner_list["items"][0], daemon_set)] == [FIXED_MOUNTS] * 3
@@ -1066,3 +1079,6 @@ def test_libyaml_writes_a_changed_document_it_writes_alike(monkeypatch: pytest.M
     emitters.clear()
     postrender(rewritten("    ratio: !!float 1"))  # libyaml's text has a tag: PyYAML's after all
     assert emitters == ["_written_by_libyaml", "_written_by_pyyaml"]
+    emitters.clear()
+    postrender(rewritten("    listed: [{'': empty key in a list}]"))
+    assert emitters == ["_written_by_pyyaml"]

@@ -67,9 +67,10 @@ from __future__ import annotations
 import functools
 import gc
 import io
+import itertools
 import re
 import sys
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -304,7 +305,7 @@ def _split_documents(text: str) -> list[tuple[int, str]]:
     starts = [0, *(match.start() for match in _DOCUMENT_START_LINE.finditer(text) if match.start())]
     chunks = []
     first_line = 1
-    for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
+    for start, end in itertools.pairwise([*starts, len(text)]):
         chunks.append((first_line, text[start:end]))
         first_line += text.count("\n", start, end)
     return chunks
@@ -401,14 +402,14 @@ class _Loader(NestingBound, _RememberedTags, yaml.SafeLoader):
     """PyYAML's safe loader, refusing nesting past the bound the stack reader holds to, and a key
     written twice in one mapping."""
 
-    def construct_mapping(self, node: yaml.MappingNode, *arguments: Any, **options: Any) -> dict[Any, Any]:
-        # flatten_mapping, which applies '<<' merges, rewrites node.value: the keys as written first.
-        keys = [key for key, _ in node.value] if isinstance(node, yaml.MappingNode) else []
-        mapping = super().construct_mapping(node, *arguments, **options)
-        duplicate = _duplicate_key(keys, self.constructed_objects)
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """What the constructor does to a mapping before building it: apply its '<<' merges, which
+        puts the merged keys before those written. A key written twice is refused here."""
+        written = [key for key, _ in node.value]
+        super().flatten_mapping(node)
+        duplicate = _duplicate_key(written, self.construct_object)
         if duplicate is not None:
             raise _DuplicateKeyError(*duplicate)
-        return mapping
 
 
 # PyYAML's binding of libyaml composes nodes about ten times faster than PyYAML's own parser.
@@ -424,20 +425,21 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def _duplicate_key(
-    keys: list[yaml.ScalarNode], constructed: dict[Any, Any]
+    keys: list[yaml.Node], construct: Callable[[yaml.Node], Any]
 ) -> tuple[yaml.ScalarNode, yaml.ScalarNode] | None:
     """The first key written again in one mapping, and where it was first: the same text, as Go's
     YAML readers (and the stack reader) compare keys, or the same value (``0x1F`` and ``31``),
     of which PyYAML would keep only the last."""
     by_text: dict[str, yaml.ScalarNode] = {}
     by_value: dict[Any, yaml.ScalarNode] = {}
-    # The mapping was built, so every key is a scalar: a list or a mapping as a key cannot be.
     for key in keys:
+        if not isinstance(key, yaml.ScalarNode):
+            continue  # a list or a mapping as a key, which the constructor refuses next
         if key.value in by_text:
             return by_text[key.value], key
         by_text[key.value] = key
         if key.tag != _MERGE_TAG:
-            value = constructed[key]
+            value = construct(key)
             if value in by_value:
                 return by_value[value], key
             by_value[value] = key
@@ -687,8 +689,8 @@ def _written_as(value: Any, original: yaml.Node | None, writing: _Writing) -> ya
         items = []
         for key, item in value.items():
             key_node, value_node = pairs.get(key, (None, None))
-            written_key = _written_as(key, key_node, writing)
             # A key the loader built is text, a number, true, false, null, a date or bytes: a scalar.
+            written_key = _written_scalar(key, key_node)
             if not 0 < len(written_key.value) <= _LONGEST_KEY_ALIKE:
                 writing.libyaml = False
             items.append((written_key, _written_as(item, value_node, writing)))
@@ -697,6 +699,12 @@ def _written_as(value: Any, original: yaml.Node | None, writing: _Writing) -> ya
         before = original.value if isinstance(original, yaml.SequenceNode) else []
         elements = [_written_as(item, before[i] if i < len(before) else None, writing) for i, item in enumerate(value)]
         return yaml.SequenceNode(_SEQ_TAG, elements)
+    return _written_scalar(value, original)
+
+
+def _written_scalar(value: Any, original: yaml.Node | None) -> yaml.Node:
+    """The node of a value that is no mapping and no list: the original scalar as written where it
+    holds this very value, else a new node (a set the loader built is a mapping node)."""
     if isinstance(original, yaml.ScalarNode):
         was = _constructed(original)
         if type(was) is type(value) and was == value:
