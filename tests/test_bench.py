@@ -1,7 +1,8 @@
 """bench/run.py compares like with like: its worksheet passes the program, and its bare program
 registers exactly the program's node labels, preflight Jobs and Release, without the program's
-reads, components and checks; and its `render` measurement runs the real command, every stage it
-reports included (no timing here: that is what bench/run.py is for)."""
+reads, components and checks; its `render` measurement runs the real command, every stage it
+reports included; and bench/postrender_at_scale.py feeds the post-renderer copies of one release
+that each keep their defects under names of their own (no timing here: that is what bench/ is for)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from aisinfra.chart.postrender import postrender
 from aisinfra.review.render import NODE_PATCH, PREFLIGHT_JOB, RELEASE, Rendering
 from aisinfra.worksheet.patterns import expand
+from bench import postrender_at_scale
 from bench.run import (
     KINDS,
     RENDER_STAGES,
@@ -141,3 +145,35 @@ def test_the_render_measurement_runs_the_command_through_every_stage_it_reports(
     stages = report["stages"]
     assert stages["schema"] <= stages["validation"]
     assert sum(stages[name] for name in render_stage_names()) <= report["seconds"]
+
+
+def test_the_post_renderer_benchmark_repeats_one_release_under_names_of_its_own() -> None:
+    """Every copy holds the fixture's defects under names no other copy has, and keeps 21 objects."""
+    text, copies = postrender_at_scale.manifests_of_size(25_000)
+    assert copies == 3 and len(text) >= 25_000
+    fixed = [manifest for manifest in yaml.safe_load_all(postrender(text)) if manifest is not None]
+    assert len(fixed) == copies * postrender_at_scale.KEPT_PER_COPY
+    assert len({(manifest["kind"], manifest["metadata"]["name"]) for manifest in fixed}) == len(fixed)
+    assert {manifest["metadata"]["name"] for manifest in fixed if manifest["kind"] == "StorageClass"} == {
+        f"ais.demo.local-storage-{index}" for index in range(copies)
+    }
+
+
+def test_the_post_renderer_benchmark_runs_the_launcher(capsys: pytest.CaptureFixture[str]) -> None:
+    postrender_at_scale.main(["--sizes", "0.02"])
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.split() == [
+        "input",
+        "copies",
+        "objects",
+        "wall",
+        "s",
+        "CPU",
+        "s",
+        "peak",
+        "RSS",
+        "MiB",
+        "output",
+        "MB",
+    ]
+    assert row.split()[1:3] == ["2", "48"]

@@ -5,13 +5,17 @@ docstring), each case holding the defect or oddity it names."""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from aisinfra.chart.postrender import postrender
-from tests.test_postrender import Manifest, as_yaml, problems_of
+from aisinfra.chart import postrender as postrender_module
+from aisinfra.chart.postrender import PostrenderError, main, postrender
+from tests.test_postrender import Manifest, StandardStreams, as_yaml, obj, problems_of
 
 
 def fixed_objects(*objects: Manifest) -> list[Manifest]:
@@ -200,6 +204,16 @@ def test_roles_without_a_rules_list_stay_with_their_bindings() -> None:
     odd = role("Role", "odd", rules="none")
     objects = [aggregated, binding("aggregated", "aggregated"), odd, binding("odd", "odd")]
     assert fixed_objects(*objects) == objects
+
+
+def test_role_names_and_namespaces_that_are_no_text_match_nothing() -> None:
+    """A list where a name belongs is the API server's to refuse; it takes no binding along."""
+    use_only = {"apiGroups": ["policy"], "resources": ["podsecuritypolicies"], "verbs": ["use"]}
+    odd_name = {**binding("odd", "psp"), "roleRef": {"kind": "Role", "name": ["psp"]}}
+    odd_namespace = {**binding("odd", "psp"), "metadata": {"name": "odd", "namespace": {"a": 1}}}
+    emptied = role("Role", "psp", metadata={"name": ["psp"]}, rules=[use_only])
+    assert fixed_objects(role("Role", "psp", rules=[use_only]), odd_name, odd_namespace) == [odd_name, odd_namespace]
+    assert fixed_objects(emptied, binding("psp", "psp")) == [binding("psp", "psp")]
 
 
 # -- Fix 4: renames, edge cases ----------------------------------------------------------------
@@ -525,3 +539,546 @@ first: {written_set}second: {written_set}spec:
       mountPath: /a
 """
     assert postrender(stream) == fixed
+
+
+# -- Bounds on what one document may stand for (the stack reader's, in the same words) -----------
+
+SOURCE = "---\n# Source: ais/templates/c.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+WHERE = "document 1 (line 1, # Source: ais/templates/c.yaml)"
+
+
+def expanding_to(values: int) -> str:
+    """A ConfigMap whose aliases expand to exactly ``values`` values: every node counts, the
+    document's mapping, each key and value, each list and element. Without ``a`` and ``b`` it
+    has 9; ``a`` is 1001 (its key, its list, 999 elements), ``b`` two plus 1000 an alias."""
+    aliases, scalars = divmod(values - 9 - 1001 - 2, 1000)
+    elements = ["*a"] * aliases + ["x"] * scalars
+    return f"{SOURCE}a: &a [{', '.join(['x'] * 999)}]\nb: [{', '.join(elements)}]\n"
+
+
+def test_aliases_may_expand_to_a_million_values_and_no_more() -> None:
+    assert postrender(expanding_to(1_000_000)) == expanding_to(1_000_000)
+    assert problems_of(expanding_to(1_000_001)) == [f"{WHERE}: aliases expand to more than 1000000 values"]
+
+
+def alias_bomb(source: str) -> str:
+    """About 2 KB standing for 10**25 values."""
+    levels = [f"a0: &a0 [{', '.join(['lol'] * 10)}]"]
+    levels += [f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 10)}]" for level in range(1, 25)]
+    return f"---\n# Source: {source}\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: bomb}}\n" + "\n".join(
+        f"data{index}: {{{level}}}" for index, level in enumerate(levels)
+    )
+
+
+def test_an_alias_bomb_on_stdin_is_refused_naming_its_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused before anything walks it: the old walk took longer than anyone waits."""
+    bomb = alias_bomb("ais/templates/bomb.yaml")
+    assert 1900 < len(bomb) < 2100
+    streams = StandardStreams(monkeypatch, (as_yaml(IDENTITY) + bomb).encode())
+    assert main() == 1
+    assert streams.written() == b""
+    line = 1 + as_yaml(IDENTITY).count("\n")
+    assert streams.stderr.getvalue() == (
+        f"aisinfra postrender: document 2 (line {line}, # Source: ais/templates/bomb.yaml): "
+        "aliases expand to more than 1000000 values\n"
+    )
+
+
+def nested(levels: int) -> str:
+    """A ConfigMap whose deepest value is at ``levels``: the document is level 1, ``data`` 2."""
+    return f"{SOURCE}data: {'[' * (levels - 2)}x{']' * (levels - 2)}\n"
+
+
+def test_a_document_may_nest_100_levels_and_no_more() -> None:
+    assert postrender(nested(100)) == nested(100)
+    assert problems_of(nested(101)) == [f"{WHERE}: nested more than 100 levels deep"]
+
+
+@pytest.mark.parametrize("levels", [330, 3000, 100_000])
+def test_a_document_nested_past_pythons_recursion_is_refused(levels: int) -> None:
+    assert problems_of(nested(levels) + as_yaml(IDENTITY)) == [f"{WHERE}: nested more than 100 levels deep"]
+
+
+def test_aliases_nesting_past_the_bound_are_refused() -> None:
+    """Each anchor nests 30 levels as written and holds the one before: 122 once expanded."""
+    chain = "".join(
+        f"d{level}: &d{level} {'[' * 30}{f'*d{level - 1}' if level else 'x'}{']' * 30}\n" for level in range(4)
+    )
+    assert problems_of(SOURCE + chain) == [f"{WHERE}: nested more than 100 levels deep"]
+    assert postrender(SOURCE + chain[: chain.index("d3:")]) == SOURCE + chain[: chain.index("d3:")]
+
+
+def test_a_hundred_thousand_aliases_in_a_fixed_document_are_written_out() -> None:
+    pod = holding("Pod", BROKEN_POD_SPEC)
+    text = as_yaml(pod) + "x: &x {a: 1}\ny: [" + ", ".join(["*x"] * 100_000) + "]\n"
+    fixed = postrender(text)
+    pod_part, aliases_part = fixed.split("\nx:\n", 1)
+    assert mount_names(pod_spec_in(yaml.safe_load(pod_part))) == FIXED_MOUNTS
+    assert aliases_part == "  a: 1\ny:\n" + "- a: 1\n" * 100_000
+
+
+# -- Duplicate keys: refused, as the stack reader refuses them --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ("{a: 1, a: 2}", "the key 'a' is already defined at line 6; write each key once"),
+        ("\n  a: 1\n  b: 2\n  'a': 3", "the key 'a' is already defined at line 7; write each key once"),
+        # One text, two values to PyYAML, one key to Go's YAML reading and to JSON.
+        ("{1: a, '1': b}", "the key '1' is already defined at line 6; write each key once"),
+        # Two texts, one value to PyYAML, which would keep only the last.
+        ("{0x1F: a, 31: b}", "the key '31' is already defined at line 6; write each key once"),
+        ("{yes: a, true: b}", "the key 'true' is already defined at line 6; write each key once"),
+        ("[{x: {b: 1, c: 2, b: 3}}]", "the key 'b' is already defined at line 6; write each key once"),
+    ],
+)
+def test_a_key_written_twice_in_one_mapping_is_refused(data: str, problem: str) -> None:
+    line = 6 + data.count("\n")
+    assert problems_of(f"{SOURCE}data: {data}\n") == [
+        f"document 1 (line {line}, # Source: ais/templates/c.yaml): {problem}"
+    ]
+
+
+def test_a_key_written_twice_is_refused_in_a_document_with_aliases_and_merges_too() -> None:
+    merged = f"{SOURCE}base: &b {{x: 1}}\ndata: {{<<: *b, y: 2, y: 3}}\n"
+    assert problems_of(merged) == [
+        "document 1 (line 7, # Source: ais/templates/c.yaml): the key 'y' is already defined at line 7; "
+        "write each key once"
+    ]
+
+
+def test_a_key_written_twice_is_found_past_a_key_that_is_a_list() -> None:
+    assert problems_of(f"{SOURCE}data: {{[a]: 1, b: 2, b: 3}}\n") == [
+        "document 1 (line 6, # Source: ais/templates/c.yaml): the key 'b' is already defined at line 6; "
+        "write each key once"
+    ]
+
+
+def test_keys_merged_in_or_repeated_in_other_mappings_are_no_duplicates() -> None:
+    stream = f"{SOURCE}base: &b {{x: 1, y: 1}}\ndata: {{<<: *b, y: 2}}\nmore: {{x: 1, data: 2}}\n"
+    assert postrender(stream) == stream
+
+
+# -- Input text in problems: never a control character to the terminal -----------------------
+
+
+def test_control_characters_of_a_source_line_are_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An escape sequence or a carriage return in a template's path would rewrite the terminal:
+    every character Python does not call printable is written as its escape."""
+    stream = "---\n# Source: ais/templates/\x1b[2J\rx\u202ey.yaml\napiVersion: v1\nkind: ConfigMap\ndata: [\n"
+    streams = StandardStreams(monkeypatch, stream.encode())
+    assert main() == 1
+    assert streams.stderr.getvalue() == (
+        "aisinfra postrender: document 1 (line 1, # Source: ais/templates/\\x1b[2J\\rx\\u202ey.yaml): "
+        'unacceptable character #x001b: special characters are not allowed in "<unicode string>", position 28\n'
+    )
+
+
+def test_control_characters_of_names_and_keys_are_escaped() -> None:
+    ingress = obj("extensions/v1beta1", "Ingress", "w\\éb\u202e\x85", spec={"backend": {}})
+    duplicate = f'{SOURCE}data: {{"a\\eb": 1, "a\\eb": 2}}\n'
+    assert problems_of(as_yaml(ingress)) == [
+        "Ingress/w\\éb\\u202e\\x85: extensions/v1beta1 Ingress was removed in Kubernetes 1.22 and cannot be upgraded "
+        "mechanically: networking.k8s.io/v1 replaced the backend's serviceName/servicePort with service.name/port "
+        "and requires a pathType for every path"
+    ]
+    assert problems_of(duplicate) == [
+        "document 1 (line 6, # Source: ais/templates/c.yaml): the key 'a\\x1bb' is already defined at line 6; "
+        "write each key once"
+    ]
+
+
+# -- Objects inside a List: fixed like any other, in place --------------------------------------
+
+RBAC_LIST = """\
+---
+# Source: ais/templates/rbac-list.yaml
+apiVersion: v1
+kind: List
+items:
+- apiVersion: rbac.authorization.k8s.io/v1beta1
+  kind: ClusterRole
+  metadata:
+    name: ais-lister
+  rules:
+  - apiGroups: [""]
+    resources: [pods]
+    verbs: [list]
+- apiVersion: policy/v1beta1
+  kind: PodSecurityPolicy
+  metadata:
+    name: ais-psp
+  spec: {privileged: false}
+- apiVersion: rbac.authorization.k8s.io/v1beta1
+  kind: Role
+  metadata:
+    name: ais-psp
+    namespace: ais
+  rules:
+  - {apiGroups: [policy], resources: [podsecuritypolicies], verbs: [use]}
+- apiVersion: rbac.authorization.k8s.io/v1beta1
+  kind: ClusterRoleBinding
+  metadata:
+    name: ais-lister
+  roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ais-lister}
+  subjects: [{kind: ServiceAccount, name: ais-sa, namespace: ais}]
+---
+# Source: ais/templates/psp-binding.yaml
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: ais-psp
+  namespace: ais
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: ais-psp}
+subjects: [{kind: ServiceAccount, name: ais-sa, namespace: ais}]
+---
+# Source: ais/templates/config.yaml
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ais
+  namespace: ais
+  labels: {release: demo}
+"""
+
+FIXED_RBAC_LIST = """\
+---
+# Source: ais/templates/rbac-list.yaml
+apiVersion: v1
+kind: List
+items:
+- apiVersion: rbac.authorization.k8s.io/v1
+  kind: ClusterRole
+  metadata:
+    name: ais.demo.ais-lister
+  rules:
+  - apiGroups:
+    - ""
+    resources:
+    - pods
+    verbs:
+    - list
+- apiVersion: rbac.authorization.k8s.io/v1
+  kind: ClusterRoleBinding
+  metadata:
+    name: ais.demo.ais-lister
+  roleRef:
+    apiGroup: rbac.authorization.k8s.io
+    kind: ClusterRole
+    name: ais.demo.ais-lister
+  subjects:
+  - kind: ServiceAccount
+    name: ais-sa
+    namespace: ais
+"""
+
+
+def test_objects_in_a_list_are_upgraded_renamed_and_dropped_like_any_other() -> None:
+    """The rbac v1beta1 ClusterRole and its binding move to v1 and take the release's names; the
+    PodSecurityPolicy, the Role that only used it and that Role's binding (outside the List) go.
+    The List stays one document, rewritten; the ConfigMap no fix touches stays as written."""
+    config_map = RBAC_LIST[RBAC_LIST.index("---\n# Source: ais/templates/config.yaml") :]
+    assert postrender(RBAC_LIST) == FIXED_RBAC_LIST + config_map
+
+
+def test_a_list_no_fix_touches_is_copied_byte_for_byte_and_gives_evidence() -> None:
+    items = [IDENTITY, holding("Deployment", {"containers": [{"name": "c", "image": "i"}]})]
+    listed = as_yaml({"apiVersion": "v1", "kind": "List", "items": items})
+    fixed = postrender(listed + as_yaml(STORAGE_CLASS))
+    assert fixed.startswith(listed)  # the release's namespace and name come from inside the List
+    assert yaml.safe_load(fixed[len(listed) :])["metadata"]["name"] == "ais.demo.local-storage"
+
+
+def test_pod_templates_inside_nested_lists_are_fixed() -> None:
+    inner = {"apiVersion": "v1", "kind": "List", "items": [holding("StatefulSet", BROKEN_POD_SPEC)]}
+    (fixed,) = fixed_objects({"apiVersion": "v1", "kind": "List", "items": [inner]})
+    assert mount_names(pod_spec_in(fixed["items"][0]["items"][0])) == FIXED_MOUNTS
+
+
+def test_every_item_around_a_nested_list_is_fixed_too() -> None:
+    # Each its own pod spec: as_yaml would write one shared three times as an anchor and aliases.
+    inner = {"apiVersion": "v1", "kind": "List", "items": [holding("Pod", copy.deepcopy(BROKEN_POD_SPEC))]}
+    listed = [
+        holding("Job", copy.deepcopy(BROKEN_POD_SPEC)),
+        inner,
+        holding("DaemonSet", copy.deepcopy(BROKEN_POD_SPEC)),
+    ]
+    (fixed,) = fixed_objects({"apiVersion": "v1", "kind": "List", "items": listed})
+    job, inner_list, daemon_set = fixed["items"]
+    assert [mount_names(pod_spec_in(item)) for item in (job, inner_list["items"][0], daemon_set)] == [FIXED_MOUNTS] * 3
+
+
+def test_a_list_whose_only_fix_drops_an_item_is_rewritten_without_it() -> None:
+    policy = {"apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicy", "metadata": {"name": "p"}, "spec": {}}
+    (fixed,) = fixed_objects({"apiVersion": "v1", "kind": "List", "items": [IDENTITY, policy]})
+    assert fixed["items"] == [IDENTITY]
+
+
+def test_items_of_an_object_that_is_no_list_are_its_own_business() -> None:
+    """Only a List's items are objects; another kind may have a field of that name, any value."""
+    text = as_yaml({**IDENTITY, "items": {"a": 1}}, {**IDENTITY, "items": ["a", {"kind": 7}]})
+    assert postrender(text) == text
+
+
+def test_an_item_of_a_list_inside_a_list_is_named_by_its_path() -> None:
+    stream = "---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: List, items: [{kind: Pod}]}\n"
+    assert problems_of(stream) == [
+        "document 1 (line 1): items[0].items[0]: not a Kubernetes object: apiVersion and kind must be non-empty strings"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("items", "problem"),
+    [
+        ("[a]", "items[0]: expected a Kubernetes object (a mapping), found a str"),
+        ("[{kind: ConfigMap}]", "items[0]: not a Kubernetes object: apiVersion and kind must be non-empty strings"),
+        ("{a: 1}", "a List's items must be a list of Kubernetes objects, found a dict"),
+    ],
+)
+def test_a_list_holding_what_is_no_object_is_refused(items: str, problem: str) -> None:
+    stream = f"---\n# Source: ais/templates/l.yaml\napiVersion: v1\nkind: List\nitems: {items}\n"
+    assert problems_of(stream) == [f"document 1 (line 1, # Source: ais/templates/l.yaml): {problem}"]
+
+
+# -- With libyaml or with PyYAML's own code: the same output, the same problems -----------------
+
+# Annotations libyaml's emitter writes otherwise than PyYAML's, each caught by a guard in _dump,
+# and some it writes alike.
+ANNOTATIONS = [
+    '    greeting: "Grüße — ünïcödé"',
+    "    emoji: \U0001f600 party",
+    '    separator: "one\\u2028two"',
+    '    next-line: "one\\x85two"',
+    '    lone-surrogate: "\\ud800"',
+    "    path: 'C:\\temp'",
+    "    ratio: !!float 1",
+    "    blob: !!binary aGVsbG8=",
+    "    script: |+\n      echo\n",
+    '    "": empty key',
+    f"    {'k' * 123}: at the length PyYAML starts writing '? key'",
+    f"    {'k' * 100}: the longest written alike",
+    "    long: a value of many words that runs on for well over eighty characters without any line break",
+    '    bang: "!important"',
+    '    dots: "..."',
+]
+
+
+def rewritten(*annotations: str) -> str:
+    """A Pod whose mount the post-renderer fixes, so the whole document is written anew."""
+    return (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n"
+        + "".join(f"{annotation}\n" for annotation in annotations)
+        + "spec:\n  volumes: [{name: a-b, emptyDir: {}}]\n"
+        "  containers: [{name: c, image: i, volumeMounts: [{name: a.b, mountPath: /a}]}]\n"
+    )
+
+
+needs_libyaml = pytest.mark.skipif(not yaml.__with_libyaml__, reason="this PyYAML has no libyaml: one way only")
+
+
+def outcome(text: str) -> str | list[str]:
+    try:
+        return postrender(text)
+    except PostrenderError as error:
+        return error.problems
+
+
+def both_ways(monkeypatch: pytest.MonkeyPatch, text: str) -> tuple[str | list[str], str | list[str]]:
+    """What the post-renderer makes of ``text`` with libyaml, and with PyYAML's own parser and emitter."""
+    with_libyaml = outcome(text)
+    monkeypatch.setattr(postrender_module, "_LIBYAML", False)
+    return with_libyaml, outcome(text)
+
+
+@needs_libyaml
+@pytest.mark.parametrize("line_break", ["\n", "\r\n"])
+def test_a_rewritten_document_is_written_alike_with_libyaml_and_without(
+    monkeypatch: pytest.MonkeyPatch, line_break: str
+) -> None:
+    with_libyaml, without = both_ways(monkeypatch, rewritten(*ANNOTATIONS).replace("\n", line_break))
+    assert with_libyaml == without
+    assert f"  - name: a-b{line_break}      mountPath: /a{line_break}" in str(without)
+
+
+@needs_libyaml
+@pytest.mark.parametrize("annotation", ANNOTATIONS)
+def test_each_value_libyaml_writes_otherwise_is_written_by_pyyaml(
+    monkeypatch: pytest.MonkeyPatch, annotation: str
+) -> None:
+    """One at a time, so each guard in _dump is needed by one of them."""
+    with_libyaml, without = both_ways(monkeypatch, rewritten(annotation))
+    assert with_libyaml == without
+
+
+@needs_libyaml
+@pytest.mark.parametrize(
+    "name", ["release-demo.yaml", "release-demo-in-lab.yaml", "legacy-apis.yaml", "affinity.yaml", "unparseable.yaml"]
+)
+def test_every_fixture_comes_out_alike_with_libyaml_and_without(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    text = (Path(__file__).parent / "fixtures" / "postrender" / name).read_text()
+    with_libyaml, without = both_ways(monkeypatch, text)
+    assert with_libyaml == without
+
+
+@needs_libyaml
+def test_a_document_libyaml_refuses_is_read_by_pyyaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    """libyaml refuses a byte order mark at the start of a line inside a document; PyYAML reads it
+    as part of the key, as the post-renderer always has."""
+    stream = f"{SOURCE}\ufeffnote: x\n"
+    with_libyaml, without = both_ways(monkeypatch, stream)
+    assert with_libyaml == without == stream
+
+
+# -- How documents are read and written, where no output shows it -----------------------------
+
+
+def test_a_document_without_aliases_is_built_without_pyyamls_constructor(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*arguments: object) -> None:
+        raise AssertionError("PyYAML's constructor built a document without aliases")
+
+    demo = (Path(__file__).parent / "fixtures" / "postrender" / "release-demo.yaml").read_text()
+    expected = postrender(demo)
+    monkeypatch.setattr(postrender_module._Loader, "construct_document", refuse)
+    assert postrender(demo) == expected
+
+
+DOCUMENT_WITH_EVERY_SCALAR = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c}
+data:
+  text: plain
+  quoted: 'yes'
+  number: 0777
+  hex: 0x1F
+  float: 1.5
+  infinite: .inf
+  truth: yes
+  nothing: ~
+  empty:
+  day: 2024-01-02
+  moment: 2024-01-02T03:04:05Z
+  bytes: !!binary aGVsbG8=
+  list: [a, [b, {c: d}], []]
+  mapping: {}
+"""
+
+
+def test_what_is_built_directly_is_what_pyyamls_constructor_builds() -> None:
+    node = yaml.compose(DOCUMENT_WITH_EVERY_SCALAR, Loader=yaml.SafeLoader)
+    assert node is not None
+    built = postrender_module._built(node)
+    assert built == yaml.safe_load(DOCUMENT_WITH_EVERY_SCALAR)
+    assert [type(value).__name__ for value in built["data"].values()] == [
+        "str", "str", "int", "int", "float", "float", "bool", "NoneType", "NoneType", "date", "datetime",
+        "bytes", "list", "dict",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "{<<: {a: 1}, b: 2}",  # a merge
+        "{1: a}",  # a key that is no text
+        "{a: 1, a: 2}",  # a key written twice
+        "!!set {a, b}",
+        "!!omap [{a: 1}]",
+        "!!str {=: a}",  # PyYAML's 'value' key
+        "!!int [1]",
+        "!!seq {a: 1}",
+        "!custom x",
+    ],
+)
+def test_what_pyyamls_constructor_builds_instead(data: str) -> None:
+    node = yaml.compose(f"{SOURCE}data: {data}\n", Loader=yaml.SafeLoader)
+    assert node is not None
+    with pytest.raises(postrender_module._UnusualNodeError):
+        postrender_module._built(node)
+
+
+def test_an_aliased_value_a_fix_changes_changes_wherever_an_alias_stands() -> None:
+    """PyYAML's constructor builds a node that aliases repeat once: the fix applies to all."""
+    template = (
+        "spec:\n  template: &pod\n    spec:\n"
+        "      containers: [{name: c, image: i, volumeMounts: [{name: a.b, mountPath: /a}]}]\n"
+        "      volumes: [{name: a-b, emptyDir: {}}]\n"
+    )
+    stream = f"apiVersion: batch/v1\nkind: Job\nmetadata: {{name: j}}\n{template}copy: *pod\n"
+    fixed = yaml.safe_load(postrender(stream))
+    assert fixed["copy"] == fixed["spec"]["template"]
+    assert fixed["copy"]["spec"]["containers"][0]["volumeMounts"][0]["name"] == "a-b"
+
+
+def test_a_document_without_aliases_is_never_too_large() -> None:
+    """The bound is on what aliases make of a document: written out, a value is what it costs."""
+    stream = f"{SOURCE}data: [{', '.join(['x'] * 1_000_000)}]\n"
+    assert postrender(stream) == stream
+
+
+def test_a_tag_for_a_mapping_on_a_scalar_is_reported_in_pyyamls_words() -> None:
+    assert problems_of(f"{SOURCE}data: !!set x\n") == [
+        "document 1 (line 6, # Source: ais/templates/c.yaml): expected a mapping node, but found scalar"
+    ]
+
+
+def test_a_key_written_twice_does_not_stop_the_reading_of_later_documents() -> None:
+    assert problems_of(f"{SOURCE}data: {{a: 1, a: 2}}\n{SOURCE}data: [\n") == [
+        "document 1 (line 6, # Source: ais/templates/c.yaml): the key 'a' is already defined at line 6; "
+        "write each key once",
+        "document 2 (line 12, # Source: ais/templates/c.yaml): while parsing a flow node, expected the node content, "
+        "but found '<stream end>'",
+    ]
+
+
+def test_a_changed_first_document_without_a_start_line_is_written_without_one() -> None:
+    stream = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+        + rewritten().split("metadata:\n  name: p\n  annotations:\n")[1]
+    )
+    assert postrender(stream).startswith("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n")
+
+
+def test_only_roles_lose_rules_that_use_pod_security_policies() -> None:
+    use_only = {"apiGroups": ["policy"], "resources": ["podsecuritypolicies"], "verbs": ["use"]}
+    custom = {"apiVersion": "example.com/v1", "kind": "AccessPolicy", "metadata": {"name": "a"}, "rules": [use_only]}
+    assert fixed_objects(custom) == [custom]
+
+
+def test_a_reference_to_an_object_the_release_does_not_rename_stays() -> None:
+    priority = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "mine"}}
+    pod = holding("Pod", {"containers": [], "priorityClassName": "system-cluster-critical"})
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "c"}}
+    claim["spec"] = {"storageClassName": "standard", "volumeName": "pv-1"}
+    fixed = fixed_objects(IDENTITY, priority, pod, claim)
+    assert fixed[1]["metadata"]["name"] == "ais.demo.mine"
+    assert (fixed[2], fixed[3]) == (pod, claim)
+
+
+@needs_libyaml
+def test_libyaml_writes_a_changed_document_it_writes_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys of 1 and of 100 characters, accented text: libyaml's emitter alone writes them."""
+    emitters: list[str] = []
+
+    def recorded(name: str) -> Callable[..., Any]:
+        emitter = getattr(postrender_module, name)
+
+        def emit(*arguments: Any) -> Any:
+            emitters.append(name)
+            return emitter(*arguments)
+
+        return emit
+
+    for name in ("_written_by_libyaml", "_written_by_pyyaml"):
+        monkeypatch.setattr(postrender_module, name, recorded(name))
+    postrender(rewritten("    a: 1", f"    {'k' * 100}: x", '    greeting: "Grüße"'))
+    assert emitters == ["_written_by_libyaml"]
+    emitters.clear()
+    postrender(rewritten('    "": empty key'))  # known before writing: PyYAML's alone
+    assert emitters == ["_written_by_pyyaml"]
+    emitters.clear()
+    postrender(rewritten("    ratio: !!float 1"))  # libyaml's text has a tag: PyYAML's after all
+    assert emitters == ["_written_by_libyaml", "_written_by_pyyaml"]
+    emitters.clear()
+    postrender(rewritten("    listed: [{'': empty key in a list}]"))
+    assert emitters == ["_written_by_pyyaml"]

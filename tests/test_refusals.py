@@ -40,6 +40,18 @@ def example_text(extra: str = "", replace: tuple[str, str] = ("", "")) -> str:
     return as_text(WORKSHEET_EXAMPLE).replace(*replace) + extra
 
 
+# chart.values as a list inside a list ... 3000 deep: Python's recursion gave out at about 330.
+DEEP_CHART_VALUES = "    path: ../ais-k8s/helm/ais/charts\n    values: " + "[" * 3000 + "]" * 3000 + "\n"
+# Ten times ten times ... : 10**9 values from nine short lines.
+ALIAS_BOMB = "  kubernetes:bomb:\n    a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"    a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 10)}]\n" for level in range(1, 9)
+)
+# Each anchor is 30 levels deep as written and holds the one before: over 120 levels once expanded.
+DEEP_ALIASES = "  kubernetes:deep:\n" + "".join(
+    f"    d{level}: &d{level} {'[' * 30}{f'*d{level - 1}' if level else 'x'}{']' * 30}\n" for level in range(4)
+)
+
+
 # (class, case, stack file text, what the message must contain: the key as written first)
 CASES: list[tuple[str, str, str, list[str]]] = [
     # -- monitoring storage collides with data
@@ -333,6 +345,25 @@ CASES: list[tuple[str, str, str, list[str]]] = [
             ),
         ]
     ],
+    # -- bounded work: YAML that stands for far more than it writes
+    (
+        "bounded work",
+        "chart.values nested 3000 levels deep",
+        example_text(replace=("    path: ../ais-k8s/helm/ais/charts\n", DEEP_CHART_VALUES)),
+        ["Pulumi.test.yaml: line 6: nested more than 100 levels deep"],
+    ),
+    (
+        "bounded work",
+        "aliases that expand to a billion values",
+        example_text(ALIAS_BOMB),
+        ["Pulumi.test.yaml: line 32: aliases expand to more than 1000000 values"],
+    ),
+    (
+        "bounded work",
+        "aliases that nest deeper than anything written",
+        example_text(DEEP_ALIASES),
+        ["Pulumi.test.yaml: line 30: nested more than 100 levels deep"],
+    ),
     # -- stack files read as the Pulumi CLI reads them
     (
         "stack files as the CLI reads them",

@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from aisinfra.worksheet.yaml_bounds import CONTAINS_ITSELF, NestingBound, YamlBoundError, expansion_problem
+
 V = TypeVar("V")
 NAMESPACE = "aisinfra"
 PREFIX = f"{NAMESPACE}:"
@@ -236,12 +238,11 @@ _RESOLVED = {
     **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
     **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
 }
-# Aliases may repeat a node many times over; a real stack file expands to a few thousand values.
-MAX_YAML_VALUES = 1_000_000
 
 
-class _Composer(yaml.SafeLoader):
-    """PyYAML's parser and composer, leaving plain scalars for yaml.v3's resolution."""
+class _Composer(NestingBound, yaml.SafeLoader):
+    """PyYAML's parser and composer, leaving plain scalars for yaml.v3's resolution, refusing
+    nesting deeper than the shared bound (``aisinfra.worksheet.yaml_bounds``)."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is yaml.ScalarNode and implicit[0]:
@@ -265,11 +266,19 @@ def go_yaml(text: str, path: Path, raw_scalars_at: tuple[str, ...] = ()) -> Any:
         raise StackFileError(f"{path}: not valid YAML: {reason}{where}") from None
     except yaml.YAMLError as error:
         raise StackFileError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from None
+    except YamlBoundError as error:
+        where = f" line {error.line + 1}:" if error.line is not None else ""
+        raise StackFileError(f"{path}:{where} {error.problem}") from None
     finally:
         composer.dispose()
     if node is None:
         return None
     decoder = _GoDecoder(path)
+    # Aliases may repeat a node many times over, and nest it deeper each time.
+    problem = expansion_problem(node, _children)
+    if problem is not None:
+        at, what = problem
+        raise decoder.fail(at, "an anchor's value contains itself" if what == CONTAINS_ITSELF else what)
     if isinstance(node, yaml.MappingNode) and raw_scalars_at:
         pairs = {decoder.key(key): value for key, value in decoder.pairs(node).items()}
         return {
@@ -279,30 +288,27 @@ def go_yaml(text: str, path: Path, raw_scalars_at: tuple[str, ...] = ()) -> Any:
     return decoder.value(node)
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    return node.value if isinstance(node, yaml.SequenceNode) else []
+
+
 class _GoDecoder:
+    """Decodes a document ``expansion_problem`` passed: its aliases expand to a bounded tree."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.decoded = 0
-        self.open: set[int] = set()
 
     def fail(self, node: yaml.Node, problem: str) -> StackFileError:
         return StackFileError(f"{self.path}: line {node.start_mark.line + 1}: {problem}")
 
     def value(self, node: yaml.Node) -> Any:
-        self.decoded += 1
-        if self.decoded > MAX_YAML_VALUES:
-            raise self.fail(node, f"aliases expand to more than {MAX_YAML_VALUES} values")
-        if id(node) in self.open:
-            raise self.fail(node, "an anchor's value contains itself")
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
-        self.open.add(id(node))
-        try:
-            if isinstance(node, yaml.SequenceNode):
-                return [self.value(item) for item in node.value]
-            return {self.key(key): self.value(value) for key, value in self.pairs(node).items()}
-        finally:
-            self.open.discard(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            return [self.value(item) for item in node.value]
+        return {self.key(key): self.value(value) for key, value in self.pairs(node).items()}
 
     def raw_values(self, node: yaml.Node) -> Any:
         """A mapping of config keys whose scalar values stay as written (``~`` and empty: '')."""
