@@ -830,3 +830,35 @@ def test_a_release_name_at_helms_limit_is_judged_by_the_chart_only() -> None:
         "characters Kubernetes cannot create its pods: their controller-revision-hash label would exceed 63 "
         "characters (kubernetes#64023): shorten the release name by 8 characters"
     ]
+
+
+def nested(levels: int, inner: str = "{}", wrap: str = '{{"a": {}}}') -> str:
+    """JSON text ``levels`` containers deep, as the CLI hands an object over."""
+    text = inner
+    for _ in range(levels - 1):
+        text = wrap.format(text)
+    return text
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        nested(3000),  # past Python's recursion limit: json itself cannot decode it
+        nested(100),  # with chart itself, 101 levels
+        nested(100, "[]", "[{}]"),  # lists count as levels too
+    ],
+    ids=["3000 levels", "101 levels", "101 levels of lists"],
+)
+def test_config_nested_past_the_bound_is_refused_naming_the_key(values: str) -> None:
+    """Under `pulumi up` the CLI read the stack file, not the stack reader: the program holds the
+    JSON it is handed to the same bound, with the same words, instead of a RecursionError."""
+    with pytest.raises(WorksheetError) as raised:
+        load_worksheet({"releaseName": "demo", "chart": '{"path": "./charts", "values": ' + values + "}"})
+    assert [str(problem) for problem in raised.value.problems] == ["chart: nested more than 100 levels deep"]
+
+
+def test_config_nested_up_to_the_bound_is_read() -> None:
+    # chart (1) holds values (2), which holds 98 more levels: 100 in all.
+    chart = '{"path": "./charts", "values": ' + nested(99) + "}"
+    worksheet = load_worksheet({**config(), "chart": chart})
+    assert worksheet.chart.path == "./charts"

@@ -16,7 +16,7 @@ import json
 import posixpath
 import re
 import typing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any
@@ -37,6 +37,7 @@ from pydantic.alias_generators import to_camel
 
 from aisinfra.worksheet import host, k8s
 from aisinfra.worksheet.patterns import MAX_NAMES, PatternError, count, expand
+from aisinfra.worksheet.yaml_bounds import TOO_DEEP, expansion_problem
 
 DEFAULT_STATE_PATH = "/etc/ais"
 DEFAULT_INIT_IMAGE = "aistore/ais-init:latest"
@@ -873,8 +874,31 @@ class Worksheet(_Section):
 
 
 def decoded(config: dict[str, Any]) -> dict[str, Any]:
-    """Stack config as the model reads it: the CLI's JSON text of objects and lists parsed."""
-    return {key: _decode(value) for key, value in config.items()}
+    """Stack config as the model reads it: the CLI's JSON text of objects and lists parsed. Under
+    `pulumi up` the CLI, not the stack reader, read the file: the JSON is held to the stack
+    reader's bounds here (``WorksheetError`` naming the key), before anything walks it."""
+    raw = {key: _decode(value) for key, value in config.items()}
+    problems = [f"{key}: {problem}" for key, value in raw.items() if (problem := _bound_problem(value)) is not None]
+    if problems:
+        raise WorksheetError(problems)
+    return raw
+
+
+class _TooDeep:
+    """What JSON nested past Python's own recursion limit decodes to: refused as too deep."""
+
+
+def _bound_problem(value: Any) -> str | None:
+    if isinstance(value, _TooDeep):
+        return TOO_DEEP
+    found = expansion_problem(value, _json_children)
+    return found[1] if found is not None else None
+
+
+def _json_children(value: Any) -> Iterable[Any]:
+    if isinstance(value, dict):
+        return value.values()
+    return value if isinstance(value, list) else ()
 
 
 def parse_worksheet(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset()) -> Worksheet:
@@ -1004,6 +1028,8 @@ def _decode(value: Any) -> Any:
             return json.loads(value)
         except json.JSONDecodeError:
             return value
+        except RecursionError:
+            return _TooDeep()
     return value
 
 
