@@ -30,6 +30,7 @@ from aisinfra.monitoring.scope import ClusterScope
 from aisinfra.worksheet.stackfile import PROJECT_DIR
 from tests.conftest import missing_server
 from tests.fixtures import aistore_statsd as ais
+from tests.servers import free_port, stop
 
 STATSD = PROJECT_DIR / "build" / "npm" / "node_modules" / "statsd" / "stats.js"
 CARBON = Path(sys.executable).parent / "carbon-cache.py"
@@ -39,21 +40,6 @@ FLUSH_SECONDS = 1
 START_SECONDS = 30
 # carbon's generated protobuf module predates protobuf 4's C implementation.
 CARBON_ENV = {"PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python"}
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def wait_for_port(port: int, what: str, log: Path) -> None:

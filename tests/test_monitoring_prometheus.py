@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -30,6 +29,7 @@ from aisinfra.monitoring.dashboards import NODE_VARIABLE, nodes_dashboard
 from aisinfra.monitoring.scope import ClusterScope
 from aisinfra.worksheet.model import Alerts
 from tests.conftest import missing_server
+from tests.servers import free_port, stop
 
 APT_LINE = "apt-get install -y prometheus prometheus-node-exporter"
 BINARIES = ("prometheus", "promtool", "prometheus-node-exporter")
@@ -47,12 +47,6 @@ def binaries() -> dict[str, str]:
     return {name: path for name, path in found.items() if path is not None}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def get(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read())
@@ -65,15 +59,6 @@ def query(port: int, expr: str) -> dict[str, Any]:
         return dict(get(url))
     except urllib.error.HTTPError as error:
         return dict(json.loads(error.read()))
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture(scope="module")
