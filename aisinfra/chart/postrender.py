@@ -1063,7 +1063,7 @@ def _follow_renames(manifest: Manifest, renamed: dict[tuple[str, str], str]) -> 
 
 if __name__ == "__main__":
     # What the post-renderer builds holds no reference cycles and lives until it is done: the cyclic
-    # collector's passes over millions of live nodes would only cost time (a third of the run on 50
-    # MB of manifests). Here, not in main: the tests call main in their own process.
+    # collector's passes over millions of live nodes would only cost time (they double it on large
+    # input). Here, not in main: the tests call main in their own process.
     gc.disable()
     sys.exit(main())
