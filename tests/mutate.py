@@ -84,6 +84,9 @@ WORKSHEET_REPORTING = (
     "_shown",
     "section_type",
     "_suggestion",
+    # Writes the rules' part of the stack file's JSON Schema, not a rule: tests/test_reference.py
+    # judges it (the generated schema against docs/), outside the workspace this run copies.
+    "_text_schema",
 )
 
 MODULES = {
