@@ -4,7 +4,7 @@ Helm release of the AIStore chart, installed once the nodes carry their labels."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -64,6 +64,23 @@ def nodes_to_read(worksheet: Worksheet) -> list[str]:
     return list(dict.fromkeys(nodes))
 
 
+# Output.all unions the resources of its inputs one after the other, so waiting on n URNs at once
+# copies sets of 1, 2, ... n resources (quadratic: seconds at 2000 nodes). Waited on in groups,
+# no set copied grows past what a group holds.
+URNS_PER_GROUP = 64
+
+
+def every_urn(resources: list[pulumi.Resource]) -> pulumi.Output[Any]:
+    """One Output that resolves once every resource's URN has: grouped URNs, then groups."""
+    outputs: list[pulumi.Output[Any]] = [resource.urn for resource in resources]
+    while len(outputs) > URNS_PER_GROUP:
+        outputs = [
+            pulumi.Output.all(*outputs[start : start + URNS_PER_GROUP])
+            for start in range(0, len(outputs), URNS_PER_GROUP)
+        ]
+    return pulumi.Output.all(*outputs)
+
+
 class AisCluster(pulumi.ComponentResource):
     namespace: k8s.core.v1.Namespace
     proxies: ProxyLayer
@@ -71,8 +88,10 @@ class AisCluster(pulumi.ComponentResource):
     monitoring: MonitoringLayer
     preflight: PreflightLayer | None
     release: k8s.helm.v3.Release
-    # Every custom resource this stack registers (reads included); see once_deployed.
+    # Every custom resource this stack registers (reads included), and their URNs, each
+    # resolved only once its resource is in place; see once_deployed.
     resources: list[pulumi.Resource]
+    in_place: pulumi.Output[Any]
 
     def __init__(self, name: str, args: AisClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("aisinfra:index:AisCluster", name, None, opts)
@@ -175,6 +194,7 @@ class AisCluster(pulumi.ComponentResource):
             *(self.preflight.jobs.values() if self.preflight is not None else []),
             self.release,
         ]
+        self.in_place = every_urn(self.resources)
         self.register_outputs({"releaseStatus": self.release.status.status})
 
     def once_deployed(self, value: T) -> pulumi.Output[T]:
@@ -186,7 +206,7 @@ class AisCluster(pulumi.ComponentResource):
         -- sends none of them, so the record never runs ahead of what was deployed. (Deleting
         the patches of nodes that left happens after the program ends, where no output can
         wait for it: docs/deploying.md, Runbook, 'After a failed up'.)"""
-        return pulumi.Output.all(*(resource.urn for resource in self.resources)).apply(lambda _: value)
+        return self.in_place.apply(lambda _: value)
 
     def _check_leaving_node(self, name: str, node: str) -> k8s.core.v1.Node:
         """Deleting a label patch applies to its Node, and creates an empty Node if the node is
@@ -198,6 +218,9 @@ class AisCluster(pulumi.ComponentResource):
             f"'{name}-leaving-node-{node}' fails because '{node}' no longer exists in Kubernetes, first "
             f"take the patches of '{node}' out of the state (`python -m aisinfra teardown-check`, "
             f"{NODE_GONE_RUNBOOK}), then run again",
-            resource=read,
+            # On the component, not the read: the SDK attaches a log to a resource in a task that
+            # waits for its URN, and when the read fails -- the case this warns of -- that task's
+            # error is never retrieved and is printed as a traceback after the run's own error.
+            resource=self,
         )
         return read
