@@ -240,22 +240,30 @@ def test_render_diff_against_an_earlier_render_directory(tmp_path: Path, capsys:
 
 
 def test_render_collects_garbage_less_often_and_then_as_before(tmp_path: Path, monkeypatch: Any) -> None:
-    """Fewer collections while render runs (why: RENDER_GC_THRESHOLDS); a caller's
-    thresholds, such as this test run's, again after it, whether it succeeds or fails."""
-    seen = []
+    """Fewer collections while render runs (why: RENDER_GC_THRESHOLDS), none of them walking
+    what the program's run made (frozen after it); a caller's thresholds, such as this test
+    run's, and nothing frozen, again after it, whether it succeeds or fails."""
+    seen, frozen_after_the_run = [], []
 
-    def program(stack: Any) -> Any:
+    def program(stack: Any, deployed_outputs: Any = None) -> Any:
         seen.append(gc.get_threshold())
-        return run_program(stack)
+        return run_program(stack, deployed_outputs)
+
+    def summary(rendering: Any) -> str:
+        frozen_after_the_run.append(gc.get_freeze_count())
+        return ""
 
     monkeypatch.setattr(render, "run_program", program)
+    monkeypatch.setattr(render, "summary_text", summary)
     before = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
     write(tmp_path, "s", WORKSHEET_EXAMPLE)
     assert cli(tmp_path, "render", "s") == 3  # no chart here: not reviewed
-    assert gc.get_threshold() == before
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    assert len(frozen_after_the_run) == 1 and frozen_after_the_run[0] > 0
     write(tmp_path, "s", worksheet(releaseName="Bad_Name"))
     assert cli(tmp_path, "render", "s") == 1  # the program refuses the worksheet
-    assert seen == [RENDER_GC_THRESHOLDS] * 2 and gc.get_threshold() == before
+    assert seen == [RENDER_GC_THRESHOLDS] * 2 and gc.get_threshold() == before and gc.get_freeze_count() == 0
 
 
 def test_render_diff_against_another_stack(tmp_path: Path, capsys: Any) -> None:

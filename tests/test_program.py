@@ -4,6 +4,7 @@ parents, dependencies and protection -- and what it exports."""
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from pulumi.runtime import rpc
 from aisinfra.chart.fingerprint import postrender_digest
 from aisinfra.monitoring.alerts import alerting_rules
 from aisinfra.monitoring.scope import cluster_scope
+from aisinfra.program import sdk
 from aisinfra.review.render import NODE_PATCH, ProgramError, Rendering, run_program, summary_text, write_outputs
 from aisinfra.worksheet.model import Worksheet, parse_worksheet
 from aisinfra.worksheet.stackfile import PROJECT_DIR, read_stack, stack_path
@@ -559,3 +561,27 @@ def test_an_oci_chart_is_pulled_by_its_full_reference(render_stack: Any) -> None
     assert release["description"].endswith(", chart oci://registry.example.com/charts/ais 0.1.0")
     # The identity the guard compares is the worksheet's repository and name, as before.
     assert rendering.outputs["chartSource"] == "oci://registry.example.com/charts ais"
+
+
+def test_the_program_runs_without_automatic_collections_and_leaves_them_as_they_were(
+    make_stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why: render.run_program's _collector_paused. An explicit collection still runs (the
+    settling of a failed run relies on it)."""
+    enabled_during_the_run = []
+    run = sdk.run_program_function
+
+    def program(function: Any) -> None:
+        enabled_during_the_run.append(gc.isenabled())
+        run(function)
+
+    monkeypatch.setattr(sdk, "run_program_function", program)
+    assert gc.isenabled()
+    run_program(make_stack(WORKSHEET_EXAMPLE))
+    assert enabled_during_the_run == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        run_program(make_stack(WORKSHEET_EXAMPLE))
+        assert not gc.isenabled()  # a caller's choice is kept too
+    finally:
+        gc.enable()
