@@ -13,9 +13,11 @@ import pytest
 import yaml
 
 from aisinfra.chart.postrender import postrender
-from aisinfra.review.render import NODE_PATCH, PREFLIGHT_JOB, RELEASE, Rendering
+from aisinfra.review.check import check_stacks
+from aisinfra.review.render import NODE_PATCH, PREFLIGHT_JOB, RELEASE, Rendering, run_program
 from aisinfra.worksheet.patterns import expand
-from bench import postrender_at_scale
+from aisinfra.worksheet.stackfile import read_stack
+from bench import commands, postrender_at_scale
 from bench.run import (
     KINDS,
     RENDER_STAGES,
@@ -177,3 +179,16 @@ def test_the_post_renderer_benchmark_runs_the_launcher(capsys: pytest.CaptureFix
         "MB",
     ]
     assert row.split()[1:3] == ["2", "48"]
+
+
+def test_the_site_bench_commands_checks_is_several_valid_clusters_that_share_nothing(tmp_path: Path) -> None:
+    """bench/commands.py's `check` measures stacks that pass: distinct releases, namespaces and
+    nodes, each as bench/run.py's worksheet."""
+    commands.write_site(tmp_path, NODES, 2)
+    stacks = [read_stack(tmp_path / f"Pulumi.bench{index}.yaml") for index in (1, 2)]
+    assert check_stacks(stacks).problems == []
+    first, second = (run_program(stack) for stack in stacks)
+    assert sorted(first.node_labels()) == ["c1-node0001", "c1-node0002", "c1-node0003"]
+    assert sorted(second.node_labels()) == ["c2-node0001", "c2-node0002", "c2-node0003"]
+    assert [first.release().inputs["name"], second.release().inputs["name"]] == ["bench1", "bench2"]
+    assert [first.release().inputs["namespace"], second.release().inputs["namespace"]] == ["bench1", "bench2"]
