@@ -79,6 +79,6 @@ def install() -> None:
     run_program = _cached(directory, render.run_program, _program_key)
     render_release = _cached(directory, chart_render.render_release, _render_key)
     helm_manifests = _cached(directory, chart_render.helm_manifests, _helm_key)
-    render.run_program = object_checks.run_program = run_program  # type: ignore[assignment]
-    chart_render.render_release = object_checks.render_release = render_release  # type: ignore[assignment]
-    chart_render.helm_manifests = helm_manifests  # type: ignore[assignment]
+    render.run_program = object_checks.run_program = run_program
+    chart_render.render_release = object_checks.render_release = render_release
+    chart_render.helm_manifests = helm_manifests
