@@ -44,6 +44,7 @@ from aisinfra.review.chart_render import (
     Manifest,
     ReleaseInputs,
     RenderedObject,
+    in_namespace,
     locate_chart,
     render_release,
 )
@@ -99,8 +100,14 @@ class Deployment:
     chart: ChartRendering
 
     def chart_objects(self) -> list[RenderedObject]:
-        """The chart's objects and the hooks an install runs (grafana's test Pod it does not)."""
-        hooks = [RenderedObject(hook.manifest, hook.source) for hook in self.chart.hooks if hook.runs_on_install]
+        """The chart's objects and the hooks an install runs (grafana's test Pod it does not), each
+        namespaced hook in the release's namespace as Helm's client puts it there."""
+        namespace = self.chart.release.namespace
+        hooks = [
+            RenderedObject(in_namespace(hook.manifest, namespace), hook.source)
+            for hook in self.chart.hooks
+            if hook.runs_on_install
+        ]
         return self.chart.objects + hooks
 
     def program_objects(self) -> list[RenderedObject]:
