@@ -411,18 +411,14 @@ def volume_mount_problems(deployment: Deployment) -> list[Problem]:
     return problems
 
 
-def known_claims(deployment: Deployment) -> dict[str, str]:
-    """Claims pods may mount, each with its worksheet key: those the program creates and the
-    existing claims the worksheet names."""
-    claims = {}
-    for rendered in deployment.program_objects():
-        if rendered.kind == "PersistentVolumeClaim":
-            claims[rendered.name] = _program_key(rendered.manifest)
+def known_claims(deployment: Deployment) -> set[str]:
+    """Claims pods may mount: those the program creates and the existing claims the worksheet names."""
+    claims = {rendered.name for rendered in deployment.program_objects() if rendered.kind == "PersistentVolumeClaim"}
     monitoring = deployment.worksheet.monitoring
     for service in MONITORING_SERVICES:
         storage = getattr(monitoring, service)
         if monitoring.enabled and storage is not None and storage.existing_claim is not None:
-            claims[storage.existing_claim] = f"monitoring.{service}.existingClaim"
+            claims.add(storage.existing_claim)
     return claims
 
 
