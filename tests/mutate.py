@@ -116,7 +116,12 @@ MODULES = {
     # real chart (skipped without it), once per run with the render cache, not once per mutant.
     "object_checks": Module(
         "aisinfra/review/object_checks.py",
-        ("tests/test_chart_acceptance.py", "tests/test_schema_checks.py", "tests/test_node_affinity.py"),
+        (
+            "tests/test_object_checks.py",
+            "tests/test_chart_acceptance.py",
+            "tests/test_schema_checks.py",
+            "tests/test_node_affinity.py",
+        ),
         render_cache=True,
     ),
     "manifest_diff": Module("aisinfra/review/manifest_diff.py", ("tests/test_manifest_diff.py",)),
