@@ -512,6 +512,18 @@ def test_a_required_pod_affinity_finds_pods_by_their_own_labels_in_its_namespace
     ]  # fmt: skip
 
 
+def test_a_pod_without_metadata_is_in_the_releases_namespace(sound: Deployment) -> None:
+    """Helm's client would refuse it, but the review reads what the chart renders: a pod with no
+    metadata is where Helm puts an object without a namespace, beside the targets; one that
+    requires pods of the cluster is judged there too."""
+    anonymous = pod("anonymous", required_beside(beside({"component": "target"})))
+    del anonymous["metadata"]
+    lost = pod("lost", required_beside(beside({"app": "anonymous"})))
+    assert pod_affinity_problems(with_objects(sound, anonymous, lost)) == [
+        Problem("Pod ais/lost", "chart.path", f"requires to run beside pods labelled app=anonymous, {NEVER_SCHEDULED}")
+    ]
+
+
 def test_a_term_that_looks_into_other_namespaces_is_not_judged(sound: Deployment) -> None:
     terms = (
         beside({"app": "elsewhere"}, namespaces=["other"]),
