@@ -12,6 +12,10 @@ import yaml
 
 from aisinfra.review.render import Rendering, run_program
 from aisinfra.worksheet.stackfile import PROJECT_DIR, StackConfig, read_stack
+from tests import render_cache
+
+# Only in `python -m tests.mutate object_checks`, which sets its variable: see tests/render_cache.py.
+render_cache.install()
 
 # The real AIStore chart with its subcharts, read in place (never copied into the project).
 CHART_ENV = "AISINFRA_CHART"

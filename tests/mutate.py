@@ -30,6 +30,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests import render_cache
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BUILD = PROJECT_ROOT / "build" / "mutate"
 EXPLAINED_IN = PROJECT_ROOT / "docs" / "testing.md"
@@ -48,6 +50,9 @@ class Module:
     tests: tuple[str, ...]
     # When set, only the module's top-level functions are mutated, less these.
     excluded: tuple[str, ...] | None = None
+    # The program's runs and the chart's renderings its tests ask for, kept for the whole run
+    # (tests/render_cache.py): only for a module that computes none of them.
+    render_cache: bool = False
 
     def functions(self) -> list[str]:
         tree = ast.parse((PROJECT_ROOT / self.path).read_text())
@@ -108,10 +113,16 @@ MODULES = {
     ),
     # The review's own code, held to the guard's standard: a check that stops firing, or a diff
     # that stops showing a change, must fail a test. The chart's acceptance tests render the
-    # real chart (skipped without it).
+    # real chart (skipped without it), once per run with the render cache, not once per mutant.
     "object_checks": Module(
         "aisinfra/review/object_checks.py",
-        ("tests/test_chart_acceptance.py", "tests/test_schema_checks.py", "tests/test_node_affinity.py"),
+        (
+            "tests/test_object_checks.py",
+            "tests/test_chart_acceptance.py",
+            "tests/test_schema_checks.py",
+            "tests/test_node_affinity.py",
+        ),
+        render_cache=True,
     ),
     "manifest_diff": Module("aisinfra/review/manifest_diff.py", ("tests/test_manifest_diff.py",)),
     "diff": Module("aisinfra/review/diff.py", ("tests/test_diff.py",)),
@@ -176,8 +187,10 @@ def _workspace(name: str, module: Module) -> Path:
     return workspace
 
 
-def _mutmut(workspace: Path, *args: str) -> str:
+def _mutmut(workspace: Path, *args: str, module: Module | None = None) -> str:
     environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    if module is not None and module.render_cache:
+        environment[render_cache.CACHE_ENV] = str(workspace / "render-cache")
     result = subprocess.run(
         [sys.executable, "-m", "mutmut", *args],
         cwd=workspace,
@@ -195,7 +208,7 @@ def run_module(name: str, children: int) -> Outcome:
     module = MODULES[name]
     workspace = _workspace(name, module)
     started = time.monotonic()
-    _mutmut(workspace, "run", "--max-children", str(children), *module.mutant_patterns())
+    _mutmut(workspace, "run", "--max-children", str(children), *module.mutant_patterns(), module=module)
     seconds = time.monotonic() - started
     statuses = {}
     for line in _mutmut(workspace, "results", "--all", "true").splitlines():

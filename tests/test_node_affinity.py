@@ -36,6 +36,8 @@ def affinity(*terms: list[dict[str, Any]]) -> dict[str, Any]:
         ({"key": "kubernetes.io/hostname", "operator": "Gt", "values": ["1"]}, False),  # not an integer
         ({"key": "absent", "operator": "Lt", "values": ["1"]}, False),
         ({"key": "rack", "operator": "Bogus", "values": ["7"]}, False),
+        ({"key": "rack", "operator": "Bogus", "values": ["8"]}, False),  # no operator: never an integer comparison
+        ({"key": "rack", "operator": "Gt", "values": ["6", "8"]}, False),  # Gt and Lt take exactly one value
     ],
 )
 def test_each_operator_as_the_scheduler_reads_it(expression: dict[str, Any], fits: bool) -> None:
@@ -49,12 +51,14 @@ def test_one_term_must_match_in_full_and_the_node_selector_too() -> None:
     assert _fits(affinity([mismatch], [match]), NODE) is True
     assert _fits({**affinity([match]), "nodeSelector": {"rack": "8"}}, NODE) is False
     assert _fits({"nodeSelector": {"rack": "7"}}, NODE) is True
+    assert _fits({"nodeSelector": NODE}, NODE) is True  # every label of the node
     assert _fits({}, NODE) is True
 
 
 def test_requirements_are_said_as_a_label_selector() -> None:
     assert _node_requirements({}) is None
     assert _node_requirements({"nodeSelector": {"b": "2", "a": "1"}}) == "a=1, b=2"
+    assert _node_requirements(affinity([{"key": "c", "operator": "In", "values": ["3"]}])) == "c=3"
     spec = {
         "nodeSelector": {"a": "1"},
         **affinity(

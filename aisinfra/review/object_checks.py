@@ -44,6 +44,7 @@ from aisinfra.review.chart_render import (
     Manifest,
     ReleaseInputs,
     RenderedObject,
+    in_namespace,
     locate_chart,
     render_release,
 )
@@ -99,8 +100,14 @@ class Deployment:
     chart: ChartRendering
 
     def chart_objects(self) -> list[RenderedObject]:
-        """The chart's objects and the hooks an install runs (grafana's test Pod it does not)."""
-        hooks = [RenderedObject(hook.manifest, hook.source) for hook in self.chart.hooks if hook.runs_on_install]
+        """The chart's objects and the hooks an install runs (grafana's test Pod it does not), each
+        namespaced hook in the release's namespace as Helm's client puts it there."""
+        namespace = self.chart.release.namespace
+        hooks = [
+            RenderedObject(in_namespace(hook.manifest, namespace), hook.source)
+            for hook in self.chart.hooks
+            if hook.runs_on_install
+        ]
         return self.chart.objects + hooks
 
     def program_objects(self) -> list[RenderedObject]:
@@ -404,18 +411,14 @@ def volume_mount_problems(deployment: Deployment) -> list[Problem]:
     return problems
 
 
-def known_claims(deployment: Deployment) -> dict[str, str]:
-    """Claims pods may mount, each with its worksheet key: those the program creates and the
-    existing claims the worksheet names."""
-    claims = {}
-    for rendered in deployment.program_objects():
-        if rendered.kind == "PersistentVolumeClaim":
-            claims[rendered.name] = _program_key(rendered.manifest)
+def known_claims(deployment: Deployment) -> set[str]:
+    """Claims pods may mount: those the program creates and the existing claims the worksheet names."""
+    claims = {rendered.name for rendered in deployment.program_objects() if rendered.kind == "PersistentVolumeClaim"}
     monitoring = deployment.worksheet.monitoring
     for service in MONITORING_SERVICES:
         storage = getattr(monitoring, service)
         if monitoring.enabled and storage is not None and storage.existing_claim is not None:
-            claims[storage.existing_claim] = f"monitoring.{service}.existingClaim"
+            claims.add(storage.existing_claim)
     return claims
 
 
