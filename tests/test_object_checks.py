@@ -312,6 +312,17 @@ def test_the_programs_objects_name_the_worksheet_item_they_are_made_from(
     ]
 
 
+def test_a_preflight_job_names_the_preflight_settings(sound: Deployment, example_rendering: Rendering) -> None:
+    edited = copy.deepcopy(example_rendering)
+    job = next(resource for resource in edited.resources if resource.type == "kubernetes:batch/v1:Job")
+    job.inputs["metadata"]["labelz"] = {}
+    problems = schema_problems(dataclasses.replace(sound, rendering=edited))
+    assert problems == [
+        Problem(f"Job ais/{job.inputs['metadata']['name']}", "preflight",
+                "metadata: Additional properties are not allowed ('labelz' was unexpected)")
+    ]  # fmt: skip
+
+
 def test_the_grafana_secret_is_checked_in_its_shape_and_names_the_password(make_stack: Any) -> None:
     stack = make_stack(worksheet(grafanaAdminPassword={"secure": "v1:abc:def"}))
     rendering = run_program(stack)

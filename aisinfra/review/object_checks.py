@@ -228,6 +228,8 @@ def _program_key(manifest: Manifest) -> str:
         return "namespace"
     if kind == "Secret":
         return "grafanaAdminPassword"
+    if kind == "Job":  # a node's disk check, made from the preflight settings and the targets
+        return "preflight"
     name = str((manifest.get("metadata") or {}).get("name", ""))
     service = next((service for service in MONITORING_SERVICES if name.endswith(f"-{service}")), None)
     return f"monitoring.{service}" if service else "monitoring"
