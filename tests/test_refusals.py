@@ -429,6 +429,15 @@ CASES: list[tuple[str, str, str, list[str]]] = [
     ),
     (
         "stack files as the CLI reads them",
+        "a control character, which YAML does not allow",
+        "config:\n  aisinfra:releaseName: de\x07mo\n",
+        [
+            "Pulumi.test.yaml: not valid YAML: the character U+0007 (line 2, column 27) is not allowed in YAML; "
+            "remove it, or write it as \\u0007 inside a double-quoted value"
+        ],
+    ),
+    (
+        "stack files as the CLI reads them",
         "a tab for indentation",
         "config:\n\taisinfra:releaseName: demo\n",
         ["Pulumi.test.yaml: not valid YAML"],

@@ -254,7 +254,10 @@ def go_yaml(text: str, path: Path, raw_scalars_at: tuple[str, ...] = ()) -> Any:
     """The value of a one-document YAML text as yaml.v3 decodes it into Go's ``interface{}``.
     Under the top-level keys ``raw_scalars_at``, scalar values are kept as written: the CLI
     decodes each config value into a Go string first."""
-    composer = _Composer(text)
+    try:
+        composer = _Composer(text)
+    except yaml.reader.ReaderError as error:  # PyYAML's reader refuses control characters before any parsing
+        raise StackFileError(f"{path}: not valid YAML: {_unacceptable(text, error)}") from None
     try:
         node = composer.get_single_node()
     except yaml.MarkedYAMLError as error:
@@ -286,6 +289,16 @@ def go_yaml(text: str, path: Path, raw_scalars_at: tuple[str, ...] = ()) -> Any:
             for key, value in pairs.items()
         }
     return decoder.value(node)
+
+
+def _unacceptable(text: str, error: yaml.reader.ReaderError) -> str:
+    """A character YAML does not allow in its text, where it is and what to do."""
+    line = text.count("\n", 0, error.position) + 1
+    column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+    return (
+        f"the character U+{error.character:04X} (line {line}, column {column}) is not allowed in YAML; "
+        f"remove it, or write it as \\u{error.character:04x} inside a double-quoted value"
+    )
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
