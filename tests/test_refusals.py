@@ -438,6 +438,18 @@ CASES: list[tuple[str, str, str, list[str]]] = [
     ),
     (
         "stack files as the CLI reads them",
+        "a config key with no name",
+        example_text('  "aisinfra:": x\n'),
+        ["aisinfra:: a key with no name after 'aisinfra:'; remove it or write the key's name"],
+    ),
+    (
+        "stack files as the CLI reads them",
+        "a nested key with no name",
+        example_text(replace=("    initialCount: 0\n", '    initialCount: 0\n    "": 1\n')),
+        ["targets: holds a key with no name (''); remove it or write its name"],
+    ),
+    (
+        "stack files as the CLI reads them",
         "a tab for indentation",
         "config:\n\taisinfra:releaseName: demo\n",
         ["Pulumi.test.yaml: not valid YAML"],

@@ -1044,6 +1044,10 @@ def dotted_path(location: Sequence[int | str]) -> str:
 def _describe(detail: Any) -> Problem:
     location = tuple(detail["loc"])
     if detail["type"] == "extra_forbidden":
+        if location[-1] == "":  # no name to show: the key is named by where it stands
+            if len(location) == 1:
+                return Problem("aisinfra:", "a key with no name after 'aisinfra:'; remove it or write the key's name")
+            return Problem(dotted_path(location[:-1]), "holds a key with no name (''); remove it or write its name")
         return Problem(dotted_path(location), f"unknown key{_suggestion(location)}; remove it or fix its spelling")
     return Problem(dotted_path(location), error_message(detail))
 
