@@ -197,6 +197,28 @@ def test_check_reports_each_stacks_own_mistakes_by_file_and_key(tmp_path: Path, 
     )
 
 
+def test_check_reports_what_the_program_refuses_before_the_rules_once_one_line_each(
+    tmp_path: Path, capsys: Any, monkeypatch: Any
+) -> None:
+    """A key in a near miss of the aisinfra namespace and forced patches are refused by the program
+    itself, not by the worksheet's rules: check printed the first twice (its own line, then the
+    program's refusal from the chart's review) and the second only as the program's refusal, over
+    two lines."""
+    monkeypatch.delenv("PULUMI_K8S_ENABLE_PATCH_FORCE", raising=False)
+    write(tmp_path, "s", {**WORKSHEET_EXAMPLE, "aisinfr:statePath": "/etc/ais", "kubernetes:enablePatchForce": "true"})
+    assert cli(tmp_path, "check") == 1
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [
+        "Pulumi.s.yaml: aisinfr:statePath: the namespace 'aisinfr' is not 'aisinfra', so nothing reads this key; "
+        "did you mean 'aisinfra:statePath'?",
+        "Pulumi.s.yaml: kubernetes:enablePatchForce: is 'true'; forced patches would take node labels over from "
+        "whoever owns them. Remove it (`pulumi config rm kubernetes:enablePatchForce`) and resolve a label conflict "
+        "as docs/deploying.md's 'Label ownership is explicit' says",
+        "checked 1 stack(s): 2 problem(s)",
+    ]
+    assert captured.err == ""
+
+
 def test_check_usage_errors_exit_2(tmp_path: Path, capsys: Any) -> None:
     assert cli(tmp_path, "check") == 2
     assert cli(tmp_path, "check", "missing") == 2
