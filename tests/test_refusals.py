@@ -474,6 +474,33 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         example_text("environment:\n  - aistore/prod\n"),
         ["environment: imports Pulumi ESC environments, whose config check and render cannot see"],
     ),
+    # -- what the user wrote, quoted into a message: escaped, never a character that moves the cursor,
+    # breaks the line or turns the text around on a terminal (found by tests/test_stack_fuzz.py)
+    *[
+        ("invisible characters quoted in messages", case, text, expected)
+        for case, text, expected in [
+            (
+                "a byte order mark in a key",
+                example_text('  "aisinfra:\\ufeffprotect": true\n'),
+                ["\\ufeffprotect: unknown key (did you mean 'protect'?); remove it or fix its spelling"],
+            ),
+            (
+                "a right-to-left override in an acknowledgement",
+                example_text('  aisinfra:identityChange: {releaseName: "\\u202edemo"}\n'),
+                ["identityChange.releaseName: acknowledges '\\u202edemo', but the worksheet's value is 'demo'"],
+            ),
+            (
+                "a line separator as the forced-patch setting",
+                example_text('  kubernetes:enablePatchForce: "\\u2028"\n'),
+                ["kubernetes:enablePatchForce: is '\\u2028'; forced patches would take node labels over"],
+            ),
+            (
+                "an escape sequence in a key written twice",
+                example_text('  "aisinfra:\\e[2J": 1\n  "aisinfra:\\e[2J": 2\n'),
+                ["the key 'aisinfra:\\x1b[2J' is already defined at line"],
+            ),
+        ]
+    ],
     # -- the third hardening round (issue 17): each class from the issue's own examples
     *[
         ("nested booleans written as text", case, as_text(config), expected)

@@ -95,7 +95,16 @@ class Problem:
         return cls(key, message) if separator else cls("", text)
 
     def __str__(self) -> str:
-        return f"{self.key}: {self.message}" if self.key else self.message
+        return printable(f"{self.key}: {self.message}" if self.key else self.message)
+
+
+def printable(text: str) -> str:
+    """``text`` for a terminal, on one line: each character that is not printable (a line break,
+    an escape sequence, a byte order mark, a right-to-left override) as its escape (``\\u202e``).
+    Keys and values are quoted into messages as the user wrote them."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 class WorksheetError(ValueError):
@@ -120,7 +129,7 @@ class WorksheetError(ValueError):
         """What was not checked yet because of the problems, or None."""
         if not self.waiting:
             return None
-        keys = ", ".join(self.waiting)
+        keys = printable(", ".join(self.waiting))
         return f"checked once the problems above are fixed: the rules that compare {keys} with other keys"
 
 

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from aisinfra.worksheet.model import printable
 from aisinfra.worksheet.yaml_bounds import CONTAINS_ITSELF, NestingBound, YamlBoundError, expansion_problem
 
 V = TypeVar("V")
@@ -53,7 +54,11 @@ def misplaced_keys(keys: Iterable[str]) -> list[str]:
 
 
 class StackFileError(ValueError):
-    """A stack file that is missing or is not a Pulumi stack file."""
+    """A stack file that is missing or is not a Pulumi stack file; one printable line, whatever
+    characters of the file it quotes."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(printable(message))
 
 
 @dataclass(frozen=True)
