@@ -645,6 +645,16 @@ CASES: list[tuple[str, str, str, list[str]]] = [
                 ],
             ),
             (
+                "a chart directory whose name no file system takes",
+                worksheet(chart={"path": "../" + "c" * 256}),
+                ["chart.path: '../" + "c" * 37 + "...' has a name of 256 bytes; a name in a path is at most 255"],
+            ),
+            (
+                "a 5 KB chart path",
+                worksheet(chart={"path": "/".join(["é" * 99] * 25)}),
+                ["chart.path: '" + "é" * 40 + "...' is 4974 bytes long; a path is at most 4095"],
+            ),
+            (
                 "a 5 KB state path",
                 worksheet(statePath="/" + "/".join(["s" * 99] * 50)),
                 ["statePath: '/" + "s" * 39 + "...' is 5000 characters long; a path is at most 4095"],

@@ -418,6 +418,15 @@ def _chart_path(value: str) -> str:
             "a chart in a repository give chart.repo, chart.name and chart.version, for an archive untar it and "
             "give its directory"
         )
+    # The commands read the directory: a path the kernel refuses would fail them, naming no key.
+    size = len(value.encode())
+    if size > host.MAX_PATH:
+        raise ValueError(f"'{value[:40]}...' is {size} bytes long; a path is at most {host.MAX_PATH}")
+    longest = max(len(name.encode()) for name in value.split("/"))
+    if longest > host.MAX_NAME:
+        raise ValueError(
+            f"'{value[:40]}...' has a name of {longest} bytes; a name in a path is at most {host.MAX_NAME}"
+        )
     return value
 
 
