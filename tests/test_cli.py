@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from aisinfra.cli import RENDER_GC_THRESHOLDS, main
 from aisinfra.review import render
 from aisinfra.review.diff import diff_renders
 from aisinfra.review.render import resource_documents, run_program
+from aisinfra.worksheet.stackfile import PROJECT_DIR
 from tests.conftest import WORKSHEET_EXAMPLE, not_reviewed, worksheet
 from tests.refusals import lowered_count, removed_target
 
@@ -195,6 +198,73 @@ def test_check_reports_each_stacks_own_mistakes_by_file_and_key(tmp_path: Path, 
         .out.splitlines()[0]
         .startswith("Pulumi.bad.yaml: targets.mountPoints: unknown key (did you mean 'mountpoints'?)")
     )
+
+
+def test_check_reports_what_the_program_refuses_before_the_rules_once_one_line_each(
+    tmp_path: Path, capsys: Any, monkeypatch: Any
+) -> None:
+    """A key in a near miss of the aisinfra namespace and forced patches are refused by the program
+    itself, not by the worksheet's rules: check printed the first twice (its own line, then the
+    program's refusal from the chart's review) and the second only as the program's refusal, over
+    two lines."""
+    monkeypatch.delenv("PULUMI_K8S_ENABLE_PATCH_FORCE", raising=False)
+    write(tmp_path, "s", {**WORKSHEET_EXAMPLE, "aisinfr:statePath": "/etc/ais", "kubernetes:enablePatchForce": "true"})
+    assert cli(tmp_path, "check") == 1
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [
+        "Pulumi.s.yaml: aisinfr:statePath: the namespace 'aisinfr' is not 'aisinfra', so nothing reads this key; "
+        "did you mean 'aisinfra:statePath'?",
+        "Pulumi.s.yaml: kubernetes:enablePatchForce: is 'true'; forced patches would take node labels over from "
+        "whoever owns them. Remove it (`pulumi config rm kubernetes:enablePatchForce`) and resolve a label conflict "
+        "as docs/deploying.md's 'Label ownership is explicit' says",
+        "checked 1 stack(s): 2 problem(s)",
+    ]
+    assert captured.err == ""
+
+
+def test_a_command_ends_with_its_own_output_and_nothing_after(tmp_path: Path) -> None:
+    """Issue 22: after a correct refusal, some runs printed "Exception ignored in
+    BaseEventLoop.__del__ ... ValueError: Invalid file descriptor: -1". The SDK's event loops (the
+    main thread's, one per worker thread the mock monitor answers in) were left open, for the
+    interpreter's shutdown to collect in whatever order; one collected after its own socket failed
+    to close. Open loops are what made it; Python warns of each (ResourceWarning) as it collects it,
+    in every run, so the test asks for those warnings."""
+    write(tmp_path, "refused", {**WORKSHEET_EXAMPLE, "aisinfr:statePath": "/etc/ais"})
+    write(tmp_path, "good", worksheet(chart={"path": "../no-chart-here"}))  # the same whether a chart is here or not
+    problem = (
+        "  - aisinfr:statePath: the namespace 'aisinfr' is not 'aisinfra', so nothing reads this key; did you mean "
+        "'aisinfra:statePath'?"
+    )
+    for command, status, expected in [
+        (["render", "refused"], 1, ["error: the worksheet (stack config) has a problem:", problem]),
+        (["check", "refused"], 1, []),
+        (["render", "good"], 3, []),
+        (["check", "good"], 3, None),
+    ]:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-W",
+                "always::ResourceWarning",
+                "-m",
+                "aisinfra",
+                "--stacks-dir",
+                str(tmp_path),
+                *command,
+            ],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == status, (command, result.stderr)
+        for noise in ("unclosed event loop", "Exception ignored", "Traceback"):
+            assert noise not in result.stderr, (command, result.stderr)
+        if expected is not None:
+            assert result.stderr.splitlines() == expected, command
+        else:  # only why the chart's objects were not reviewed
+            assert result.stderr.startswith("Pulumi.good.yaml: objects not rendered: chart.path '../no-chart-here'")
+            assert len(result.stderr.splitlines()) == 1
 
 
 def test_check_usage_errors_exit_2(tmp_path: Path, capsys: Any) -> None:

@@ -429,6 +429,27 @@ CASES: list[tuple[str, str, str, list[str]]] = [
     ),
     (
         "stack files as the CLI reads them",
+        "a control character, which YAML does not allow",
+        "config:\n  aisinfra:releaseName: de\x07mo\n",
+        [
+            "Pulumi.test.yaml: not valid YAML: the character U+0007 (line 2, column 27) is not allowed in YAML; "
+            "remove it, or write it as \\u0007 inside a double-quoted value"
+        ],
+    ),
+    (
+        "stack files as the CLI reads them",
+        "a config key with no name",
+        example_text('  "aisinfra:": x\n'),
+        ["aisinfra:: a key with no name after 'aisinfra:'; remove it or write the key's name"],
+    ),
+    (
+        "stack files as the CLI reads them",
+        "a nested key with no name",
+        example_text(replace=("    initialCount: 0\n", '    initialCount: 0\n    "": 1\n')),
+        ["targets: holds a key with no name (''); remove it or write its name"],
+    ),
+    (
+        "stack files as the CLI reads them",
         "a tab for indentation",
         "config:\n\taisinfra:releaseName: demo\n",
         ["Pulumi.test.yaml: not valid YAML"],
@@ -453,6 +474,33 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         example_text("environment:\n  - aistore/prod\n"),
         ["environment: imports Pulumi ESC environments, whose config check and render cannot see"],
     ),
+    # -- what the user wrote, quoted into a message: escaped, never a character that moves the cursor,
+    # breaks the line or turns the text around on a terminal (found by tests/test_stack_fuzz.py)
+    *[
+        ("invisible characters quoted in messages", case, text, expected)
+        for case, text, expected in [
+            (
+                "a byte order mark in a key",
+                example_text('  "aisinfra:\\ufeffprotect": true\n'),
+                ["\\ufeffprotect: unknown key (did you mean 'protect'?); remove it or fix its spelling"],
+            ),
+            (
+                "a right-to-left override in an acknowledgement",
+                example_text('  aisinfra:identityChange: {releaseName: "\\u202edemo"}\n'),
+                ["identityChange.releaseName: acknowledges '\\u202edemo', but the worksheet's value is 'demo'"],
+            ),
+            (
+                "a line separator as the forced-patch setting",
+                example_text('  kubernetes:enablePatchForce: "\\u2028"\n'),
+                ["kubernetes:enablePatchForce: is '\\u2028'; forced patches would take node labels over"],
+            ),
+            (
+                "an escape sequence in a key written twice",
+                example_text('  "aisinfra:\\e[2J": 1\n  "aisinfra:\\e[2J": 2\n'),
+                ["the key 'aisinfra:\\x1b[2J' is already defined at line"],
+            ),
+        ]
+    ],
     # -- the third hardening round (issue 17): each class from the issue's own examples
     *[
         ("nested booleans written as text", case, as_text(config), expected)
@@ -595,6 +643,16 @@ CASES: list[tuple[str, str, str, list[str]]] = [
                     "chart.values.prometheus.server.extraVolumes[0].persistentVolumeClaim.claimName: "
                     "'demo-ais-grafana' is monitoring.grafana's claim"
                 ],
+            ),
+            (
+                "a chart directory whose name no file system takes",
+                worksheet(chart={"path": "../" + "c" * 256}),
+                ["chart.path: '../" + "c" * 37 + "...' has a name of 256 bytes; a name in a path is at most 255"],
+            ),
+            (
+                "a 5 KB chart path",
+                worksheet(chart={"path": "/".join(["é" * 99] * 25)}),
+                ["chart.path: '" + "é" * 40 + "...' is 4974 bytes long; a path is at most 4095"],
             ),
             (
                 "a 5 KB state path",

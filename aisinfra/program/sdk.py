@@ -29,10 +29,17 @@ fails, naming the installed SDK version, if an upgrade changes any of them.
   (``SETTINGS.outputs``, ``_get_rpc_manager``): a fresh context starts from the same objects,
   so they would fail the next run in the same process; its failed futures are collected on
   the SDK's event loop (``_ensure_event_loop``) without logging each one.
+- Closing the event loops the SDK opens (``_ensure_event_loop``): one in the main thread, and
+  under mocks one in each worker thread the mock monitor answers in. The SDK never closes them;
+  left to the interpreter's shutdown, one collected after its own self-pipe socket printed
+  "Exception ignored in BaseEventLoop.__del__ ... Invalid file descriptor: -1" after a command's
+  output, in some runs and not others (issue 22).
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import contextlib
 import gc
 from collections.abc import Awaitable, Callable, Iterator
@@ -57,6 +64,32 @@ def stack_config() -> dict[str, str]:
 def is_secret(key: str) -> bool:
     """Whether the stack's config value ``key`` was set with ``--secret``."""
     return runtime_config.is_config_secret(key) or key in runtime_config.get_config_secret_keys_env()
+
+
+# The event loops the SDK opened in worker threads, for close_event_loops.
+_THREAD_LOOPS: set[asyncio.AbstractEventLoop] = set()
+
+
+def remember_thread_loop() -> None:
+    """Remember the event loop the SDK opened in this (worker) thread, for close_event_loops."""
+    _THREAD_LOOPS.add(_ensure_event_loop())
+
+
+def close_event_loops() -> None:
+    """Close every event loop the SDK opened in this process (the main thread's, and the worker
+    threads' remembered by remember_thread_loop) that nothing runs on: at the process's exit,
+    before the interpreter's shutdown collects them in an order that can break them."""
+    loops = {*_THREAD_LOOPS, _ensure_event_loop()}
+    _THREAD_LOOPS.clear()
+    for loop in loops:
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
+    asyncio.set_event_loop(None)
+
+
+# At the process's exit, before the interpreter's shutdown: whatever ran the program (a command,
+# the test suite, Pulumi's language host, which closes only the loop it made itself).
+atexit.register(close_event_loops)
 
 
 def wait_for(awaitable: Awaitable[T]) -> T:

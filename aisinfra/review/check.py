@@ -16,6 +16,7 @@ cluster-scoped object.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -25,6 +26,7 @@ from aisinfra.chart import naming
 from aisinfra.chart.dependencies import missing_subchart_problems
 from aisinfra.chart.rules import load_worksheet
 from aisinfra.chart.values import monitoring_volumes
+from aisinfra.program.safety import forced_patch_problems
 from aisinfra.review import object_checks
 from aisinfra.review.chart_render import ChartRenderError, ChartUnavailableError
 from aisinfra.review.render import ProgramError
@@ -63,6 +65,18 @@ SHARED_RULES: list[tuple[str, str, Callable[[Worksheet], Iterable[str]]]] = [
 ]
 
 
+def judged(stack: StackConfig) -> Worksheet | WorksheetError:
+    """The stack's worksheet, or every problem the program would refuse it for before it
+    registers anything (``read_worksheet``): the rules, keys in a near miss of the ``aisinfra``
+    namespace, and settings that force every patch."""
+    forced = forced_patch_problems(stack.values, os.environ)
+    try:
+        worksheet = load_worksheet(stack.project_values(), stack.project_secret_keys(), other_keys=stack.values)
+    except WorksheetError as error:
+        return WorksheetError([*error.problems, *forced], error.waiting)
+    return WorksheetError(forced) if forced else worksheet
+
+
 def check_stacks(stacks: list[StackConfig]) -> CheckReport:
     """Every stack's own problems, then the clashes between every two stacks that can share a
     Kubernetes cluster; no problems when every stack is valid and no two collide."""
@@ -71,9 +85,9 @@ def check_stacks(stacks: list[StackConfig]) -> CheckReport:
     checked: list[CheckedStack] = []
     for stack in stacks:
         file = stack.path.name
-        try:
-            worksheet = load_worksheet(stack.project_values(), stack.project_secret_keys(), other_keys=stack.values)
-        except WorksheetError as error:
+        worksheet = judged(stack)
+        if isinstance(worksheet, WorksheetError):
+            error = worksheet
             problems += [f"{file}: {problem}" for problem in error.problems]
             notes += [f"{file}: {error.waiting_note}"] if error.waiting_note else []
             if len(stacks) > 1:
@@ -212,10 +226,10 @@ def check_rendered_stacks(stacks: list[StackConfig], chart_dir: Path | None = No
     deployments = []
     for stack in stacks:
         file = stack.path.name
+        if isinstance(judged(stack), WorksheetError):
+            continue  # check_stacks reports its problems, once
         try:
             deployment = object_checks.deployment_of(stack, chart_dir)
-        except WorksheetError:
-            continue  # check_stacks reports its problems
         except ChartUnavailableError as error:
             notes.append(f"{file}: objects not rendered: {error}")
             unreviewed.append(file)

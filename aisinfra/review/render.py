@@ -134,14 +134,18 @@ class _RecordingMonitor(MockMonitor):
         super().__init__(self.answers)
         self.registrations: dict[str, Registration] = {}
 
+    # The SDK answers each call in a worker thread, where the mock monitor opens an event loop.
+
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
+        sdk.remember_thread_loop()
         if request.type != STACK_TYPE:  # the one registration the mocks are not asked about
             self._record(request, response.urn, protect=request.protect)
         return response
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().ReadResource(request)
+        sdk.remember_thread_loop()
         self._record(request, response.urn, read_id=request.id)
         return response
 

@@ -95,7 +95,16 @@ class Problem:
         return cls(key, message) if separator else cls("", text)
 
     def __str__(self) -> str:
-        return f"{self.key}: {self.message}" if self.key else self.message
+        return printable(f"{self.key}: {self.message}" if self.key else self.message)
+
+
+def printable(text: str) -> str:
+    """``text`` for a terminal, on one line: each character that is not printable (a line break,
+    an escape sequence, a byte order mark, a right-to-left override) as its escape (``\\u202e``).
+    Keys and values are quoted into messages as the user wrote them."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 class WorksheetError(ValueError):
@@ -120,7 +129,7 @@ class WorksheetError(ValueError):
         """What was not checked yet because of the problems, or None."""
         if not self.waiting:
             return None
-        keys = ", ".join(self.waiting)
+        keys = printable(", ".join(self.waiting))
         return f"checked once the problems above are fixed: the rules that compare {keys} with other keys"
 
 
@@ -408,6 +417,15 @@ def _chart_path(value: str) -> str:
             f"'{value}' is a URL, but chart.path is a directory here (a checkout of ais-k8s helm/ais/charts); for "
             "a chart in a repository give chart.repo, chart.name and chart.version, for an archive untar it and "
             "give its directory"
+        )
+    # The commands read the directory: a path the kernel refuses would fail them, naming no key.
+    size = len(value.encode())
+    if size > host.MAX_PATH:
+        raise ValueError(f"'{value[:40]}...' is {size} bytes long; a path is at most {host.MAX_PATH}")
+    longest = max(len(name.encode()) for name in value.split("/"))
+    if longest > host.MAX_NAME:
+        raise ValueError(
+            f"'{value[:40]}...' has a name of {longest} bytes; a name in a path is at most {host.MAX_NAME}"
         )
     return value
 
@@ -1044,6 +1062,10 @@ def dotted_path(location: Sequence[int | str]) -> str:
 def _describe(detail: Any) -> Problem:
     location = tuple(detail["loc"])
     if detail["type"] == "extra_forbidden":
+        if location[-1] == "":  # no name to show: the key is named by where it stands
+            if len(location) == 1:
+                return Problem("aisinfra:", "a key with no name after 'aisinfra:'; remove it or write the key's name")
+            return Problem(dotted_path(location[:-1]), "holds a key with no name (''); remove it or write its name")
         return Problem(dotted_path(location), f"unknown key{_suggestion(location)}; remove it or fix its spelling")
     return Problem(dotted_path(location), error_message(detail))
 

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from aisinfra.worksheet.model import printable
 from aisinfra.worksheet.yaml_bounds import CONTAINS_ITSELF, NestingBound, YamlBoundError, expansion_problem
 
 V = TypeVar("V")
@@ -53,7 +54,11 @@ def misplaced_keys(keys: Iterable[str]) -> list[str]:
 
 
 class StackFileError(ValueError):
-    """A stack file that is missing or is not a Pulumi stack file."""
+    """A stack file that is missing or is not a Pulumi stack file; one printable line, whatever
+    characters of the file it quotes."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(printable(message))
 
 
 @dataclass(frozen=True)
@@ -254,7 +259,10 @@ def go_yaml(text: str, path: Path, raw_scalars_at: tuple[str, ...] = ()) -> Any:
     """The value of a one-document YAML text as yaml.v3 decodes it into Go's ``interface{}``.
     Under the top-level keys ``raw_scalars_at``, scalar values are kept as written: the CLI
     decodes each config value into a Go string first."""
-    composer = _Composer(text)
+    try:
+        composer = _Composer(text)
+    except yaml.reader.ReaderError as error:  # PyYAML's reader refuses control characters before any parsing
+        raise StackFileError(f"{path}: not valid YAML: {_unacceptable(text, error)}") from None
     try:
         node = composer.get_single_node()
     except yaml.MarkedYAMLError as error:
@@ -286,6 +294,16 @@ def go_yaml(text: str, path: Path, raw_scalars_at: tuple[str, ...] = ()) -> Any:
             for key, value in pairs.items()
         }
     return decoder.value(node)
+
+
+def _unacceptable(text: str, error: yaml.reader.ReaderError) -> str:
+    """A character YAML does not allow in its text, where it is and what to do."""
+    line = text.count("\n", 0, error.position) + 1
+    column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+    return (
+        f"the character U+{error.character:04X} (line {line}, column {column}) is not allowed in YAML; "
+        f"remove it, or write it as \\u{error.character:04x} inside a double-quoted value"
+    )
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
