@@ -862,3 +862,48 @@ def test_config_nested_up_to_the_bound_is_read() -> None:
     chart = '{"path": "./charts", "values": ' + nested(99) + "}"
     worksheet = load_worksheet({**config(), "chart": chart})
     assert worksheet.chart.path == "./charts"
+
+
+# -- Text in messages ------------------------------------------------------------------------
+
+
+def test_a_message_shows_each_invisible_character_as_its_escape_and_leaves_the_rest() -> None:
+    assert str(Problem("statePath", "plain text, é and ü")) == "statePath: plain text, é and ü"
+    assert str(Problem("a\u202eb", "c\nd\x1b[31me\ufeff")) == "a\\u202eb: c\\nd\\x1b[31me\\ufeff"
+
+
+def test_a_value_with_an_invisible_character_is_quoted_escaped() -> None:
+    """Quoted as Python writes a string: in double quotes when it holds a single one, so that
+    the quote does not end it."""
+    assert problems(namespace="ais\u200b") == [
+        "namespace: 'ais\\u200b' has whitespace or invisible characters around or inside it (a trailing newline?); "
+        "remove them"
+    ]
+    assert problems(namespace="a'b\u200b") == [
+        'namespace: "a\'b\\u200b" has whitespace or invisible characters around or inside it (a trailing '
+        "newline?); remove them"
+    ]
+
+
+# -- chart.path within the kernel's limits ---------------------------------------------------
+
+
+def test_a_chart_path_at_the_kernels_limits_is_accepted() -> None:
+    name = "n" * 255  # NAME_MAX bytes
+    path = "/" + "/".join([name] * 15) + "/" + "é" * 95  # 15 * 256 + 1 + 190 bytes = 4031, under PATH_MAX
+    assert loaded(chart={"path": "/charts/" + name}).chart.path == "/charts/" + name
+    assert loaded(chart={"path": path}).chart.path == path
+    exactly = "/" + "x" * 254 + ("/" + "y" * 255) * 15  # 255 + 15 * 256 = 4095 bytes
+    assert len(exactly.encode()) == 4095
+    assert loaded(chart={"path": exactly}).chart.path == exactly
+
+
+def test_a_chart_path_over_the_kernels_limits_is_refused_naming_its_size() -> None:
+    too_long = "/" + "x" * 255 + ("/" + "y" * 255) * 15  # 4096 bytes
+    assert problems(chart={"path": too_long}) == [
+        f"chart.path: '/{'x' * 39}...' is 4096 bytes long; a path is at most 4095"
+    ]
+    long_name = "/charts/" + "é" * 128  # 256 bytes in one name
+    assert problems(chart={"path": long_name}) == [
+        f"chart.path: '/charts/{'é' * 32}...' has a name of 256 bytes; a name in a path is at most 255"
+    ]
