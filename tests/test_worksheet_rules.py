@@ -870,6 +870,8 @@ def test_config_nested_up_to_the_bound_is_read() -> None:
 def test_a_message_shows_each_invisible_character_as_its_escape_and_leaves_the_rest() -> None:
     assert str(Problem("statePath", "plain text, é and ü")) == "statePath: plain text, é and ü"
     assert str(Problem("a\u202eb", "c\nd\x1b[31me\ufeff")) == "a\\u202eb: c\\nd\\x1b[31me\\ufeff"
+    # A printable character stays itself, a backslash too: only the invisible ones are escaped.
+    assert str(Problem("statePath", "C:\\ais\t'x'")) == "statePath: C:\\ais\\t'x'"
 
 
 def test_a_value_with_an_invisible_character_is_quoted_escaped() -> None:
