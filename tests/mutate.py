@@ -48,6 +48,10 @@ class Module:
     tests: tuple[str, ...]
     # When set, only the module's top-level functions are mutated, less these.
     excluded: tuple[str, ...] | None = None
+    # When set, an environment variable naming a file in the workspace where the module's tests
+    # keep the objects they rendered, for the runs of the mutants after them: only for a module
+    # the rendering never calls, so that every mutant meets the objects the unmutated code made.
+    rendering_kept_in: str | None = None
 
     def functions(self) -> list[str]:
         tree = ast.parse((PROJECT_ROOT / self.path).read_text())
@@ -115,7 +119,13 @@ MODULES = {
     ),
     "manifest_diff": Module("aisinfra/review/manifest_diff.py", ("tests/test_manifest_diff.py",)),
     "diff": Module("aisinfra/review/diff.py", ("tests/test_diff.py",)),
-    "consequences": Module("aisinfra/review/consequences.py", ("tests/test_consequences.py",)),
+    # Rendering the example stack (Helm's engine, the program under mocks) takes a second or more per
+    # mutant, and neither calls consequences.py: rendered once, kept for every mutant.
+    "consequences": Module(
+        "aisinfra/review/consequences.py",
+        ("tests/test_consequences.py",),
+        rendering_kept_in="AISINFRA_MUTATE_RENDERED_EXAMPLE",
+    ),
     "preflight": Module("aisinfra/program/preflight.py", ("tests/test_preflight.py",)),
     "patterns": Module("aisinfra/worksheet/patterns.py", ("tests/test_patterns.py",)),
 }
@@ -176,8 +186,10 @@ def _workspace(name: str, module: Module) -> Path:
     return workspace
 
 
-def _mutmut(workspace: Path, *args: str) -> str:
+def _mutmut(workspace: Path, *args: str, module: Module | None = None) -> str:
     environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    if module is not None and module.rendering_kept_in:
+        environment[module.rendering_kept_in] = str(workspace / "rendered.pickle")
     result = subprocess.run(
         [sys.executable, "-m", "mutmut", *args],
         cwd=workspace,
@@ -195,7 +207,7 @@ def run_module(name: str, children: int) -> Outcome:
     module = MODULES[name]
     workspace = _workspace(name, module)
     started = time.monotonic()
-    _mutmut(workspace, "run", "--max-children", str(children), *module.mutant_patterns())
+    _mutmut(workspace, "run", "--max-children", str(children), *module.mutant_patterns(), module=module)
     seconds = time.monotonic() - started
     statuses = {}
     for line in _mutmut(workspace, "results", "--all", "true").splitlines():

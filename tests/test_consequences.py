@@ -9,6 +9,8 @@ aisinfra/review/consequences.py); the restarts follow the controllers' update st
 from __future__ import annotations
 
 import copy
+import os
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ import yaml
 
 from aisinfra.review.consequences import Consequence, object_consequences, release_consequences, workload_roles
 from aisinfra.review.manifest_diff import ObjectKey
-from aisinfra.review.object_checks import Deployment, deployment_of
+from aisinfra.review.object_checks import deployment_of
 from aisinfra.worksheet.stackfile import read_stack
 from tests.conftest import worksheet
 
@@ -34,22 +36,36 @@ GRAFANA_CLAIM = ("PersistentVolumeClaim", "demo-ais-grafana")
 PREFLIGHT_CPU01 = "preflight-cpu01-"
 
 
+# Set by `make mutate` (tests/mutate.py) for this module only: a file in its workspace where the
+# example's objects are kept once rendered. Each mutant runs these tests in a fresh process, and
+# the objects do not depend on the module under test (the rendering never calls it), so only the
+# first run renders the chart; `make test` never sets it and renders every time.
+RENDERED_EXAMPLE = "AISINFRA_MUTATE_RENDERED_EXAMPLE"
+
+
 @pytest.fixture(scope="module")
-def example(chart_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
-    """The worksheet's example stack with a Grafana password (else every render differs)."""
+def example(chart_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Manifest]:
+    """Every object of the worksheet's example stack with a Grafana password (else every
+    render differs): the chart's and the program's."""
+    kept = Path(os.environ[RENDERED_EXAMPLE]) if os.environ.get(RENDERED_EXAMPLE) else None
+    if kept is not None and kept.is_file():
+        objects: list[Manifest] = pickle.loads(kept.read_bytes())
+        return objects
     config = worksheet(chart={"path": str(chart_dir)}, grafanaAdminPassword={"secure": "v1:abc:def"})
     path = tmp_path_factory.mktemp("stacks") / "Pulumi.example.yaml"
     path.write_text(yaml.safe_dump({"config": config}))
-    return deployment_of(read_stack(path))
+    deployment = deployment_of(read_stack(path))
+    objects = [rendered.manifest for rendered in deployment.chart.objects + deployment.program_objects()]
+    if kept is not None:
+        partial = kept.with_name(f"{kept.name}.{os.getpid()}")
+        partial.write_bytes(pickle.dumps(objects))
+        partial.replace(kept)
+    return objects
 
 
-def every_object(example: Deployment) -> list[Manifest]:
-    return [rendered.manifest for rendered in example.chart.objects + example.program_objects()]
-
-
-def real(example: Deployment, kind: str, name: str) -> Manifest:
+def real(example: list[Manifest], kind: str, name: str) -> Manifest:
     """A copy of the object of that kind and name."""
-    return copy.deepcopy(next(m for m in every_object(example) if (m["kind"], m["metadata"]["name"]) == (kind, name)))
+    return copy.deepcopy(next(m for m in example if (m["kind"], m["metadata"]["name"]) == (kind, name)))
 
 
 def after(manifest: Manifest, change: Callable[[Manifest], Any]) -> Manifest:
@@ -69,8 +85,8 @@ def refused(before: Manifest, changed: Manifest) -> str:
     return consequence.line.split(" -- ")[0]
 
 
-def test_no_object_as_it_is_has_a_consequence(example: Deployment) -> None:
-    objects = every_object(example)
+def test_no_object_as_it_is_has_a_consequence(example: list[Manifest]) -> None:
+    objects = copy.deepcopy(example)
     # the chart's objects (one more: the dashboard sidecar's provider) and the program's (two more:
     # the dashboards' ConfigMaps)
     assert len(objects) == 73
@@ -80,7 +96,7 @@ def test_no_object_as_it_is_has_a_consequence(example: Deployment) -> None:
 # --- refused updates ------------------------------------------------------------------------------
 
 
-def test_a_target_selector_change_is_refused_naming_the_field_and_the_safe_way(example: Deployment) -> None:
+def test_a_target_selector_change_is_refused_naming_the_field_and_the_safe_way(example: list[Manifest]) -> None:
     target = real(example, *TARGET)
     changed = after(target, lambda m: m["spec"]["selector"]["matchLabels"].update(component="storage"))
     assert lines(target, changed) == [
@@ -100,7 +116,9 @@ def test_a_target_selector_change_is_refused_naming_the_field_and_the_safe_way(e
         ("revisionHistoryLimit", 3),
     ],
 )
-def test_every_statefulset_field_but_the_mutable_ones_is_refused(example: Deployment, field: str, value: Any) -> None:
+def test_every_statefulset_field_but_the_mutable_ones_is_refused(
+    example: list[Manifest], field: str, value: Any
+) -> None:
     target = real(example, *TARGET)
     changed = after(target, lambda m: m["spec"].update({field: value}))
     assert lines(target, changed) == [
@@ -110,7 +128,7 @@ def test_every_statefulset_field_but_the_mutable_ones_is_refused(example: Deploy
     ]
 
 
-def test_several_refused_fields_are_named_on_one_line(example: Deployment) -> None:
+def test_several_refused_fields_are_named_on_one_line(example: list[Manifest]) -> None:
     target = real(example, *TARGET)
 
     def edit(manifest: Manifest) -> None:
@@ -123,7 +141,7 @@ def test_several_refused_fields_are_named_on_one_line(example: Deployment) -> No
     )
 
 
-def test_a_refused_update_restarts_nothing(example: Deployment) -> None:
+def test_a_refused_update_restarts_nothing(example: list[Manifest]) -> None:
     target = real(example, *TARGET)
 
     def edit(manifest: Manifest) -> None:
@@ -133,7 +151,7 @@ def test_a_refused_update_restarts_nothing(example: Deployment) -> None:
     assert [line[:30] for line in lines(target, after(target, edit))] == ["! refused by the API server: S"]
 
 
-def test_a_statefulset_default_written_out_is_no_change(example: Deployment) -> None:
+def test_a_statefulset_default_written_out_is_no_change(example: list[Manifest]) -> None:
     graphite = real(example, *GRAPHITE)
     assert "podManagementPolicy" not in graphite["spec"] and "revisionHistoryLimit" not in graphite["spec"]
     explicit = after(graphite, lambda m: m["spec"].update(podManagementPolicy="OrderedReady", revisionHistoryLimit=10))
@@ -141,14 +159,14 @@ def test_a_statefulset_default_written_out_is_no_change(example: Deployment) -> 
     assert lines(explicit, graphite) == []
 
 
-def test_the_mutable_statefulset_fields_are_not_refused(example: Deployment) -> None:
+def test_the_mutable_statefulset_fields_are_not_refused(example: list[Manifest]) -> None:
     proxy = real(example, *PROXY)
     changed = after(proxy, lambda m: m["spec"].update(minReadySeconds=10, updateStrategy={"type": "OnDelete"}))
     assert lines(proxy, changed) == []
 
 
 @pytest.mark.parametrize(("kind", "name"), [GRAFANA, NODE_EXPORTER])
-def test_a_deployment_or_daemonset_selector_change_is_refused(example: Deployment, kind: str, name: str) -> None:
+def test_a_deployment_or_daemonset_selector_change_is_refused(example: list[Manifest], kind: str, name: str) -> None:
     workload = real(example, kind, name)
     changed = after(workload, lambda m: m["spec"]["selector"]["matchLabels"].update(tier="monitoring"))
     assert lines(workload, changed) == [
@@ -157,7 +175,7 @@ def test_a_deployment_or_daemonset_selector_change_is_refused(example: Deploymen
     ]
 
 
-def test_a_services_cluster_ip_is_refused_once_allocated_and_kept_when_left_out(example: Deployment) -> None:
+def test_a_services_cluster_ip_is_refused_once_allocated_and_kept_when_left_out(example: list[Manifest]) -> None:
     grafana = real(example, "Service", "demo-grafana")
     assert "clusterIP" not in grafana["spec"]  # the cluster allocates one
     headless = after(grafana, lambda m: m["spec"].update(clusterIP="None"))
@@ -175,7 +193,7 @@ def test_a_services_cluster_ip_is_refused_once_allocated_and_kept_when_left_out(
     assert lines(headless, external) == []
 
 
-def test_a_storage_class_keeps_its_provisioning_fields(example: Deployment) -> None:
+def test_a_storage_class_keeps_its_provisioning_fields(example: list[Manifest]) -> None:
     storage_class = real(example, "StorageClass", "ais.demo.local-storage")
     immediate = after(storage_class, lambda m: m.update(volumeBindingMode="Immediate"))
     assert lines(storage_class, immediate) == [
@@ -193,7 +211,7 @@ def test_a_storage_class_keeps_its_provisioning_fields(example: Deployment) -> N
         ("ClusterRoleBinding", "ais.demo.ais-crb", "ClusterRoleBinding ais.demo.ais-crb"),
     ],
 )
-def test_a_bindings_role_is_immutable(example: Deployment, kind: str, name: str, label: str) -> None:
+def test_a_bindings_role_is_immutable(example: list[Manifest], kind: str, name: str, label: str) -> None:
     binding = real(example, kind, name)
     assert refused(binding, after(binding, lambda m: m["roleRef"].update(name="other"))) == (
         f"! refused by the API server: {label} roleRef is immutable"
@@ -201,7 +219,7 @@ def test_a_bindings_role_is_immutable(example: Deployment, kind: str, name: str,
     assert lines(binding, after(binding, lambda m: m["subjects"].append({"kind": "Group", "name": "ops"}))) == []
 
 
-def test_a_secrets_type_and_an_immutable_config_maps_data_are_refused(example: Deployment) -> None:
+def test_a_secrets_type_and_an_immutable_config_maps_data_are_refused(example: list[Manifest]) -> None:
     secret = real(example, "Secret", "demo-ais-grafana-admin")
     assert refused(secret, after(secret, lambda m: m.update(type="kubernetes.io/basic-auth"))) == (
         "! refused by the API server: Secret ais/demo-ais-grafana-admin type is immutable"
@@ -216,7 +234,7 @@ def test_a_secrets_type_and_an_immutable_config_maps_data_are_refused(example: D
     )
 
 
-def test_a_volumes_source_and_node_are_immutable_its_capacity_is_not(example: Deployment) -> None:
+def test_a_volumes_source_and_node_are_immutable_its_capacity_is_not(example: list[Manifest]) -> None:
     volume = real(example, *GRAFANA_VOLUME)
     moved = after(volume, lambda m: m["spec"]["local"].update(path="/data/grafana2"))
     assert lines(volume, moved) == [
@@ -235,7 +253,7 @@ def test_a_volumes_source_and_node_are_immutable_its_capacity_is_not(example: De
     assert lines(volume, after(volume, lambda m: m["spec"]["capacity"].update(storage="60Gi"))) == []
 
 
-def test_a_claim_is_immutable_but_for_growing_where_its_class_allows_it(example: Deployment) -> None:
+def test_a_claim_is_immutable_but_for_growing_where_its_class_allows_it(example: list[Manifest]) -> None:
     claim = real(example, *GRAFANA_CLAIM)
     label = "! refused by the API server: PersistentVolumeClaim ais/demo-ais-grafana"
 
@@ -256,10 +274,8 @@ def test_a_claim_is_immutable_but_for_growing_where_its_class_allows_it(example:
     )
 
 
-def test_a_jobs_template_is_immutable(example: Deployment) -> None:
-    (name,) = [
-        m["metadata"]["name"] for m in every_object(example) if m["metadata"]["name"].startswith(PREFLIGHT_CPU01)
-    ]
+def test_a_jobs_template_is_immutable(example: list[Manifest]) -> None:
+    (name,) = [m["metadata"]["name"] for m in example if m["metadata"]["name"].startswith(PREFLIGHT_CPU01)]
     job = real(example, "Job", name)
     changed = after(job, lambda m: m["spec"]["template"]["spec"]["containers"][0].update(image="busybox:1.37"))
     assert lines(job, changed) == [
@@ -278,14 +294,14 @@ def new_image(manifest: Manifest) -> None:
 
 @pytest.mark.parametrize(("kind_and_name", "role"), [(TARGET, "target"), (PROXY, "proxy")])
 def test_a_new_pod_template_restarts_every_aistore_pod_one_at_a_time(
-    example: Deployment, kind_and_name: tuple[str, str], role: str
+    example: list[Manifest], kind_and_name: tuple[str, str], role: str
 ) -> None:
     statefulset = real(example, *kind_and_name)
     assert statefulset["spec"]["replicas"] == 12
     assert lines(statefulset, after(statefulset, new_image)) == [f"~ restarts 12 {role} pods, one at a time"]
 
 
-def test_a_statefulset_strategy_decides_how_its_pods_restart(example: Deployment) -> None:
+def test_a_statefulset_strategy_decides_how_its_pods_restart(example: list[Manifest]) -> None:
     target = real(example, *TARGET)
 
     def strategy(value: dict[str, Any]) -> Callable[[Manifest], None]:
@@ -311,7 +327,7 @@ def test_a_statefulset_strategy_decides_how_its_pods_restart(example: Deployment
     ]
 
 
-def test_a_replica_count_adds_or_removes_pods_and_restarts_none(example: Deployment) -> None:
+def test_a_replica_count_adds_or_removes_pods_and_restarts_none(example: list[Manifest]) -> None:
     target = real(example, *TARGET)
     assert lines(target, after(target, lambda m: m["spec"].update(replicas=13))) == ["~ adds 1 target pod"]
     assert lines(target, after(target, lambda m: m["spec"].update(replicas=10))) == [
@@ -328,7 +344,7 @@ def test_a_replica_count_adds_or_removes_pods_and_restarts_none(example: Deploym
     ]
 
 
-def test_other_workloads_are_named_by_their_object(example: Deployment) -> None:
+def test_other_workloads_are_named_by_their_object(example: list[Manifest]) -> None:
     graphite = real(example, *GRAPHITE)
     assert "replicas" not in graphite["spec"]  # one pod, the API server's default
     assert lines(graphite, after(graphite, new_image)) == ["~ restarts 1 demo-graphite pod, one at a time"]
@@ -352,7 +368,7 @@ def test_other_workloads_are_named_by_their_object(example: Deployment) -> None:
     ]
 
 
-def test_a_change_outside_the_pod_template_restarts_nothing(example: Deployment) -> None:
+def test_a_change_outside_the_pod_template_restarts_nothing(example: list[Manifest]) -> None:
     target = real(example, *TARGET)
     relabelled = after(target, lambda m: m["metadata"]["labels"].update(team="storage"))
     assert lines(target, relabelled) == []
@@ -361,8 +377,8 @@ def test_a_change_outside_the_pod_template_restarts_nothing(example: Deployment)
 # --- over a whole release ---------------------------------------------------------------------------
 
 
-def test_a_release_names_only_the_objects_with_consequences(example: Deployment) -> None:
-    before = every_object(example)
+def test_a_release_names_only_the_objects_with_consequences(example: list[Manifest]) -> None:
+    before = copy.deepcopy(example)
     changed = copy.deepcopy(before)
     for manifest in changed:
         if (manifest["kind"], manifest["metadata"]["name"]) in (TARGET, PROXY):

@@ -69,3 +69,17 @@ def test_the_tests_a_mutation_run_collects_leave_helms_engine_unloaded() -> None
         [sys.executable, "-c", program], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout == "[]\n"
+
+
+def test_a_module_whose_tests_keep_their_rendering_is_not_on_the_rendering_path() -> None:
+    """A mutant of a module the rendering called would meet objects the unmutated module made."""
+    kept = [module.dotted for module in MODULES.values() if module.rendering_kept_in]
+    assert kept == ["aisinfra.review.consequences"]
+    program = (
+        "import sys, aisinfra.review.object_checks, aisinfra.review.render, aisinfra.review.chart_render; "
+        f"print([m for m in {kept!r} if m in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout == "[]\n"
