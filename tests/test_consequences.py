@@ -402,3 +402,246 @@ def test_a_release_names_only_the_objects_with_consequences(example: list[Manife
     (graphite,) = found[ObjectKey("StatefulSet", "ais", "demo-graphite")]
     assert graphite.refused and "StatefulSet ais/demo-graphite spec.serviceName is immutable" in graphite.text
     assert release_consequences(before, before, "demo") == {}
+
+
+# --- each rule on small objects in the chart's shape ----------------------------------------------
+
+
+def obj(kind: str, name: str, namespace: str | None = "ais", **fields: Any) -> Manifest:
+    metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
+    return {"apiVersion": "v1", "kind": kind, "metadata": metadata, **fields}
+
+
+JOB = obj(
+    "Job",
+    "preflight-cpu01-0123456789",
+    spec={"backoffLimit": 0, "template": {"spec": {"containers": [{"name": "check", "image": "busybox:1.36.1"}]}}},
+)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("selector", {"matchLabels": {"job-name": "other"}}),
+        ("completions", 2),
+        ("completionMode", "Indexed"),
+        ("podFailurePolicy", {"rules": []}),
+        ("backoffLimitPerIndex", 1),
+    ],
+)
+def test_every_immutable_job_field_is_refused(field: str, value: Any) -> None:
+    changed = after(JOB, lambda m: m["spec"].update({field: value}))
+    assert (
+        refused(JOB, changed)
+        == f"! refused by the API server: Job ais/preflight-cpu01-0123456789 spec.{field} is immutable"
+    )
+
+
+def test_a_jobs_mutable_fields_and_defaults_written_out_are_no_refusal() -> None:
+    assert lines(JOB, after(JOB, lambda m: m["spec"].update(completionMode="NonIndexed"))) == []
+    assert lines(JOB, after(JOB, lambda m: m["spec"].update(backoffLimit=3, activeDeadlineSeconds=60))) == []
+
+
+def test_a_service_that_is_or_becomes_external_name_keeps_no_cluster_ip() -> None:
+    """ValidateServiceUpdate checks the cluster IP only when neither side is ExternalName."""
+    external = obj("Service", "s", spec={"type": "ExternalName", "externalName": "grafana.example.com"})
+    pinned = obj("Service", "s", spec={"type": "ClusterIP", "clusterIP": "10.96.0.10"})
+    assert lines(external, pinned) == []
+    assert lines(pinned, after(external, lambda m: m["spec"].update(clusterIP="10.96.0.11"))) == []
+    assert refused(pinned, after(pinned, lambda m: m["spec"].update(clusterIP="10.96.0.11"))) == (
+        "! refused by the API server: Service ais/s spec.clusterIP is immutable"
+    )
+
+
+def test_an_empty_spec_is_compared_as_no_fields() -> None:
+    """A template whose spec renders empty gives `spec: null`: the cluster allocated the address."""
+    empty = obj("Service", "s", spec=None)
+    assert refused(empty, obj("Service", "s", spec={"clusterIP": "10.96.0.10"})) == (
+        "! refused by the API server: Service ais/s spec.clusterIP is immutable"
+    )
+    assert lines(empty, obj("Service", "s", spec={"ports": [{"port": 80}]})) == []
+
+
+def test_a_field_the_new_rendering_leaves_out_is_changed_too(example: list[Manifest]) -> None:
+    target = real(example, *TARGET)
+    assert refused(target, after(target, lambda m: m["spec"].pop("serviceName"))) == (
+        "! refused by the API server: StatefulSet ais/demo-ais-target spec.serviceName is immutable"
+    )
+
+
+VOLUME = obj(
+    "PersistentVolume",
+    "ais.demo.v",
+    namespace=None,
+    spec={"capacity": {"storage": "50Gi"}, "local": {"path": "/data/v"}, "storageClassName": ""},
+)
+
+
+def test_a_volume_may_gain_node_affinity_and_writing_out_its_default_mode_is_no_change() -> None:
+    affinity = {"required": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "k", "operator": "In"}]}]}}
+    assert lines(VOLUME, after(VOLUME, lambda m: m["spec"].update(nodeAffinity=affinity))) == []
+    assert lines(VOLUME, after(VOLUME, lambda m: m["spec"].update(volumeMode="Filesystem"))) == []
+    assert refused(VOLUME, after(VOLUME, lambda m: m["spec"].update(volumeMode="Block"))) == (
+        "! refused by the API server: PersistentVolume ais.demo.v spec.volumeMode is immutable"
+    )
+
+
+CLAIM = obj(
+    "PersistentVolumeClaim",
+    "c",
+    spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "50Gi"}}, "storageClassName": ""},
+)
+CLAIM_REFUSED = "! refused by the API server: PersistentVolumeClaim ais/c"
+
+
+def claim(**spec: Any) -> Manifest:
+    return after(CLAIM, lambda m: m["spec"].update(spec))
+
+
+def test_a_claims_volume_name_may_be_set_once() -> None:
+    bound = claim(volumeName="ais.demo.v1")
+    assert lines(CLAIM, bound) == []
+    assert refused(bound, claim(volumeName="ais.demo.v2")) == f"{CLAIM_REFUSED} spec.volumeName is immutable"
+
+
+def test_a_claims_class_may_be_set_only_where_none_was() -> None:
+    """validateStorageClassUpgradeFromNil: unset, not the empty class of a volume made by hand."""
+    unset = after(CLAIM, lambda m: m["spec"].pop("storageClassName"))
+    assert lines(unset, claim(storageClassName="fast")) == []
+    assert refused(CLAIM, claim(storageClassName="fast")) == f"{CLAIM_REFUSED} spec.storageClassName is immutable"
+
+
+def test_a_claims_default_mode_written_out_is_no_change() -> None:
+    assert lines(CLAIM, claim(volumeMode="Filesystem")) == []
+
+
+def test_a_claims_other_requests_are_immutable() -> None:
+    def requests(**values: Any) -> Manifest:
+        return claim(resources={"requests": {"storage": "50Gi", **values}})
+
+    assert refused(requests(cpu="1"), requests(cpu="2")) == f"{CLAIM_REFUSED} spec.resources is immutable"
+
+
+@pytest.mark.parametrize(
+    ("size", "consequence"),
+    [
+        ("51200Mi", []),  # 50Gi written otherwise
+        (53687091200, []),  # 50Gi in bytes
+        (53687091199.0, [f"{CLAIM_REFUSED} spec.resources.requests.storage is immutable"]),  # a byte less
+        ("53687091201", [f"{CLAIM_REFUSED} spec.resources.requests.storage is immutable"]),  # grown, class ""
+        ("fifty", []),  # not a quantity: nothing is claimed about it
+        ("Infinity", []),
+        (None, []),
+    ],
+)
+def test_a_claims_storage_request_is_compared_as_a_quantity(size: Any, consequence: list[str]) -> None:
+    changed = claim(resources={"requests": {"storage": size}})
+    assert [line.split(" -- ")[0] for line in lines(CLAIM, changed)] == consequence
+
+
+STORAGE_CLASS = obj("StorageClass", "ais.demo.c", namespace=None, provisioner="kubernetes.io/no-provisioner")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("parameters", {"type": "ssd"}), ("provisioner", "example.com/csi"), ("reclaimPolicy", "Retain")],
+)
+def test_every_provisioning_field_of_a_storage_class_is_refused(field: str, value: Any) -> None:
+    changed = after(STORAGE_CLASS, lambda m: m.update({field: value}))
+    assert (
+        refused(STORAGE_CLASS, changed) == f"! refused by the API server: StorageClass ais.demo.c {field} is immutable"
+    )
+
+
+def test_a_storage_classs_defaults_written_out_are_no_change() -> None:
+    explicit = after(STORAGE_CLASS, lambda m: m.update(reclaimPolicy="Delete", volumeBindingMode="Immediate"))
+    assert lines(STORAGE_CLASS, explicit) == []
+
+
+TLS = obj("Secret", "t", type="kubernetes.io/tls", data={"tls.crt": "<redacted>", "tls.key": "<redacted>"})
+
+
+def test_an_immutable_secrets_data_and_flag_are_refused_a_mutable_ones_are_not() -> None:
+    label = "! refused by the API server: Secret ais/t"
+    more = after(TLS, lambda m: m["data"].update({"ca.crt": "<redacted>"}))
+    assert lines(TLS, more) == []  # its type kept, its data mutable
+    frozen = after(TLS, lambda m: m.update(immutable=True))
+    assert refused(frozen, after(more, lambda m: m.update(immutable=True))) == f"{label} data is immutable"
+    assert refused(frozen, TLS) == f"{label} immutable is immutable"
+    both = after(more, lambda m: m.update(immutable=True, type="Opaque"))
+    assert refused(frozen, both) == f"{label} type and data are immutable"
+
+
+def test_an_immutable_config_maps_binary_data_and_flag_are_refused() -> None:
+    label = "! refused by the API server: ConfigMap ais/m"
+    frozen = obj("ConfigMap", "m", immutable=True, binaryData={"a": "AA=="})
+    assert refused(frozen, after(frozen, lambda m: m["binaryData"].update(a="AB=="))) == (
+        f"{label} binaryData is immutable"
+    )
+    assert refused(frozen, after(frozen, lambda m: m.pop("immutable"))) == f"{label} immutable is immutable"
+
+
+def test_three_refused_fields_are_listed_and_kept_together(example: list[Manifest]) -> None:
+    target = real(example, *TARGET)
+
+    def edit(manifest: Manifest) -> None:
+        manifest["spec"].update(serviceName="elsewhere", podManagementPolicy="OrderedReady", revisionHistoryLimit=3)
+
+    assert lines(target, after(target, edit)) == [
+        "! refused by the API server: StatefulSet ais/demo-ais-target spec.podManagementPolicy, "
+        "spec.revisionHistoryLimit and spec.serviceName are immutable -- keep them as they were, or first `kubectl "
+        "-n ais delete statefulset demo-ais-target --cascade=orphan` (its pods keep running) and let the upgrade "
+        "recreate it"
+    ]
+
+
+def test_a_refused_claim_says_to_back_up_its_data() -> None:
+    assert lines(CLAIM, claim(accessModes=["ReadWriteMany"])) == [
+        f"{CLAIM_REFUSED} spec.accessModes is immutable -- keep it as it was, or back up its data, `kubectl -n ais "
+        "delete persistentvolumeclaim c` and let the upgrade recreate it"
+    ]
+
+
+def test_only_a_statefulsets_pods_are_named_by_role_and_ordinal(example: list[Manifest]) -> None:
+    """A Deployment that shares the proxy StatefulSet's name is still named by its object."""
+    grafana = real(example, *GRAFANA)
+    namesake = after(grafana, lambda m: m["metadata"].update(name="demo-ais-proxy"))
+    assert lines(namesake, after(namesake, new_image)) == ["~ restarts 1 demo-ais-proxy pod, rolling"]
+    three = after(grafana, lambda m: m["spec"].update(replicas=3))
+    assert lines(three, grafana) == ["~ removes 2 demo-grafana pods"]
+
+
+def test_a_partition_at_or_above_the_replicas_restarts_none(example: list[Manifest]) -> None:
+    target = real(example, *TARGET)
+
+    def partitioned(manifest: Manifest) -> None:
+        new_image(manifest)
+        manifest["spec"]["updateStrategy"] = {"type": "RollingUpdate", "rollingUpdate": {"partition": 12}}
+
+    assert lines(target, after(target, partitioned)) == [
+        "~ restarts 0 target pods, one at a time (those below updateStrategy.rollingUpdate.partition 12 keep the old "
+        "template)"
+    ]
+
+
+def test_a_max_unavailable_of_one_is_one_at_a_time(example: list[Manifest]) -> None:
+    target = real(example, *TARGET)
+
+    def one(manifest: Manifest) -> None:
+        new_image(manifest)
+        manifest["spec"]["updateStrategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}}
+
+    assert lines(target, after(target, one)) == ["~ restarts 12 target pods, one at a time"]
+
+
+def test_a_release_skips_added_and_removed_objects_and_names_pods_by_role(example: list[Manifest]) -> None:
+    """Only objects both renderings have are updated; Graphite's pods are not AIStore's."""
+    before = copy.deepcopy(example)
+    changed = [m for m in copy.deepcopy(example) if (m["kind"], m["metadata"]["name"]) != GRAFANA_CLAIM]
+    changed.append(obj("ConfigMap", "added"))
+    for manifest in changed:
+        if (manifest["kind"], manifest["metadata"]["name"]) == GRAPHITE:
+            new_image(manifest)
+    assert release_consequences(before, changed, "demo") == {
+        ObjectKey("StatefulSet", "ais", "demo-graphite"): [Consequence("restarts 1 demo-graphite pod, one at a time")]
+    }
