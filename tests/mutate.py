@@ -126,7 +126,9 @@ MODULES = {
     ),
     "manifest_diff": Module("aisinfra/review/manifest_diff.py", ("tests/test_manifest_diff.py",)),
     "diff": Module("aisinfra/review/diff.py", ("tests/test_diff.py",)),
-    "consequences": Module("aisinfra/review/consequences.py", ("tests/test_consequences.py",)),
+    # Rendering the example stack (Helm's engine, the program under mocks) takes a second or more per
+    # mutant, and neither calls consequences.py: rendered once, kept for every mutant.
+    "consequences": Module("aisinfra/review/consequences.py", ("tests/test_consequences.py",), render_cache=True),
     "preflight": Module("aisinfra/program/preflight.py", ("tests/test_preflight.py",)),
     "patterns": Module("aisinfra/worksheet/patterns.py", ("tests/test_patterns.py",)),
 }

@@ -18,7 +18,7 @@ import yaml
 
 from aisinfra.review.consequences import Consequence, object_consequences, release_consequences, workload_roles
 from aisinfra.review.manifest_diff import ObjectKey
-from aisinfra.review.object_checks import Deployment, deployment_of
+from aisinfra.review.object_checks import deployment_of
 from aisinfra.worksheet.stackfile import read_stack
 from tests.conftest import worksheet
 
@@ -35,21 +35,19 @@ PREFLIGHT_CPU01 = "preflight-cpu01-"
 
 
 @pytest.fixture(scope="module")
-def example(chart_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Deployment:
-    """The worksheet's example stack with a Grafana password (else every render differs)."""
+def example(chart_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Manifest]:
+    """Every object of the worksheet's example stack with a Grafana password (else every
+    render differs): the chart's and the program's."""
     config = worksheet(chart={"path": str(chart_dir)}, grafanaAdminPassword={"secure": "v1:abc:def"})
     path = tmp_path_factory.mktemp("stacks") / "Pulumi.example.yaml"
     path.write_text(yaml.safe_dump({"config": config}))
-    return deployment_of(read_stack(path))
+    deployment = deployment_of(read_stack(path))
+    return [rendered.manifest for rendered in deployment.chart.objects + deployment.program_objects()]
 
 
-def every_object(example: Deployment) -> list[Manifest]:
-    return [rendered.manifest for rendered in example.chart.objects + example.program_objects()]
-
-
-def real(example: Deployment, kind: str, name: str) -> Manifest:
+def real(example: list[Manifest], kind: str, name: str) -> Manifest:
     """A copy of the object of that kind and name."""
-    return copy.deepcopy(next(m for m in every_object(example) if (m["kind"], m["metadata"]["name"]) == (kind, name)))
+    return copy.deepcopy(next(m for m in example if (m["kind"], m["metadata"]["name"]) == (kind, name)))
 
 
 def after(manifest: Manifest, change: Callable[[Manifest], Any]) -> Manifest:
@@ -69,8 +67,8 @@ def refused(before: Manifest, changed: Manifest) -> str:
     return consequence.line.split(" -- ")[0]
 
 
-def test_no_object_as_it_is_has_a_consequence(example: Deployment) -> None:
-    objects = every_object(example)
+def test_no_object_as_it_is_has_a_consequence(example: list[Manifest]) -> None:
+    objects = copy.deepcopy(example)
     # the chart's objects (one more: the dashboard sidecar's provider) and the program's (two more:
     # the dashboards' ConfigMaps)
     assert len(objects) == 73
@@ -80,7 +78,7 @@ def test_no_object_as_it_is_has_a_consequence(example: Deployment) -> None:
 # --- refused updates ------------------------------------------------------------------------------
 
 
-def test_a_target_selector_change_is_refused_naming_the_field_and_the_safe_way(example: Deployment) -> None:
+def test_a_target_selector_change_is_refused_naming_the_field_and_the_safe_way(example: list[Manifest]) -> None:
     target = real(example, *TARGET)
     changed = after(target, lambda m: m["spec"]["selector"]["matchLabels"].update(component="storage"))
     assert lines(target, changed) == [
@@ -100,7 +98,9 @@ def test_a_target_selector_change_is_refused_naming_the_field_and_the_safe_way(e
         ("revisionHistoryLimit", 3),
     ],
 )
-def test_every_statefulset_field_but_the_mutable_ones_is_refused(example: Deployment, field: str, value: Any) -> None:
+def test_every_statefulset_field_but_the_mutable_ones_is_refused(
+    example: list[Manifest], field: str, value: Any
+) -> None:
     target = real(example, *TARGET)
     changed = after(target, lambda m: m["spec"].update({field: value}))
     assert lines(target, changed) == [
@@ -110,7 +110,7 @@ def test_every_statefulset_field_but_the_mutable_ones_is_refused(example: Deploy
     ]
 
 
-def test_several_refused_fields_are_named_on_one_line(example: Deployment) -> None:
+def test_several_refused_fields_are_named_on_one_line(example: list[Manifest]) -> None:
     target = real(example, *TARGET)
 
     def edit(manifest: Manifest) -> None:
@@ -123,7 +123,7 @@ def test_several_refused_fields_are_named_on_one_line(example: Deployment) -> No
     )
 
 
-def test_a_refused_update_restarts_nothing(example: Deployment) -> None:
+def test_a_refused_update_restarts_nothing(example: list[Manifest]) -> None:
     target = real(example, *TARGET)
 
     def edit(manifest: Manifest) -> None:
@@ -133,7 +133,7 @@ def test_a_refused_update_restarts_nothing(example: Deployment) -> None:
     assert [line[:30] for line in lines(target, after(target, edit))] == ["! refused by the API server: S"]
 
 
-def test_a_statefulset_default_written_out_is_no_change(example: Deployment) -> None:
+def test_a_statefulset_default_written_out_is_no_change(example: list[Manifest]) -> None:
     graphite = real(example, *GRAPHITE)
     assert "podManagementPolicy" not in graphite["spec"] and "revisionHistoryLimit" not in graphite["spec"]
     explicit = after(graphite, lambda m: m["spec"].update(podManagementPolicy="OrderedReady", revisionHistoryLimit=10))
@@ -141,14 +141,14 @@ def test_a_statefulset_default_written_out_is_no_change(example: Deployment) -> 
     assert lines(explicit, graphite) == []
 
 
-def test_the_mutable_statefulset_fields_are_not_refused(example: Deployment) -> None:
+def test_the_mutable_statefulset_fields_are_not_refused(example: list[Manifest]) -> None:
     proxy = real(example, *PROXY)
     changed = after(proxy, lambda m: m["spec"].update(minReadySeconds=10, updateStrategy={"type": "OnDelete"}))
     assert lines(proxy, changed) == []
 
 
 @pytest.mark.parametrize(("kind", "name"), [GRAFANA, NODE_EXPORTER])
-def test_a_deployment_or_daemonset_selector_change_is_refused(example: Deployment, kind: str, name: str) -> None:
+def test_a_deployment_or_daemonset_selector_change_is_refused(example: list[Manifest], kind: str, name: str) -> None:
     workload = real(example, kind, name)
     changed = after(workload, lambda m: m["spec"]["selector"]["matchLabels"].update(tier="monitoring"))
     assert lines(workload, changed) == [
@@ -157,7 +157,7 @@ def test_a_deployment_or_daemonset_selector_change_is_refused(example: Deploymen
     ]
 
 
-def test_a_services_cluster_ip_is_refused_once_allocated_and_kept_when_left_out(example: Deployment) -> None:
+def test_a_services_cluster_ip_is_refused_once_allocated_and_kept_when_left_out(example: list[Manifest]) -> None:
     grafana = real(example, "Service", "demo-grafana")
     assert "clusterIP" not in grafana["spec"]  # the cluster allocates one
     headless = after(grafana, lambda m: m["spec"].update(clusterIP="None"))
@@ -175,7 +175,7 @@ def test_a_services_cluster_ip_is_refused_once_allocated_and_kept_when_left_out(
     assert lines(headless, external) == []
 
 
-def test_a_storage_class_keeps_its_provisioning_fields(example: Deployment) -> None:
+def test_a_storage_class_keeps_its_provisioning_fields(example: list[Manifest]) -> None:
     storage_class = real(example, "StorageClass", "ais.demo.local-storage")
     immediate = after(storage_class, lambda m: m.update(volumeBindingMode="Immediate"))
     assert lines(storage_class, immediate) == [
@@ -193,7 +193,7 @@ def test_a_storage_class_keeps_its_provisioning_fields(example: Deployment) -> N
         ("ClusterRoleBinding", "ais.demo.ais-crb", "ClusterRoleBinding ais.demo.ais-crb"),
     ],
 )
-def test_a_bindings_role_is_immutable(example: Deployment, kind: str, name: str, label: str) -> None:
+def test_a_bindings_role_is_immutable(example: list[Manifest], kind: str, name: str, label: str) -> None:
     binding = real(example, kind, name)
     assert refused(binding, after(binding, lambda m: m["roleRef"].update(name="other"))) == (
         f"! refused by the API server: {label} roleRef is immutable"
@@ -201,7 +201,7 @@ def test_a_bindings_role_is_immutable(example: Deployment, kind: str, name: str,
     assert lines(binding, after(binding, lambda m: m["subjects"].append({"kind": "Group", "name": "ops"}))) == []
 
 
-def test_a_secrets_type_and_an_immutable_config_maps_data_are_refused(example: Deployment) -> None:
+def test_a_secrets_type_and_an_immutable_config_maps_data_are_refused(example: list[Manifest]) -> None:
     secret = real(example, "Secret", "demo-ais-grafana-admin")
     assert refused(secret, after(secret, lambda m: m.update(type="kubernetes.io/basic-auth"))) == (
         "! refused by the API server: Secret ais/demo-ais-grafana-admin type is immutable"
@@ -216,7 +216,7 @@ def test_a_secrets_type_and_an_immutable_config_maps_data_are_refused(example: D
     )
 
 
-def test_a_volumes_source_and_node_are_immutable_its_capacity_is_not(example: Deployment) -> None:
+def test_a_volumes_source_and_node_are_immutable_its_capacity_is_not(example: list[Manifest]) -> None:
     volume = real(example, *GRAFANA_VOLUME)
     moved = after(volume, lambda m: m["spec"]["local"].update(path="/data/grafana2"))
     assert lines(volume, moved) == [
@@ -235,7 +235,7 @@ def test_a_volumes_source_and_node_are_immutable_its_capacity_is_not(example: De
     assert lines(volume, after(volume, lambda m: m["spec"]["capacity"].update(storage="60Gi"))) == []
 
 
-def test_a_claim_is_immutable_but_for_growing_where_its_class_allows_it(example: Deployment) -> None:
+def test_a_claim_is_immutable_but_for_growing_where_its_class_allows_it(example: list[Manifest]) -> None:
     claim = real(example, *GRAFANA_CLAIM)
     label = "! refused by the API server: PersistentVolumeClaim ais/demo-ais-grafana"
 
@@ -256,10 +256,8 @@ def test_a_claim_is_immutable_but_for_growing_where_its_class_allows_it(example:
     )
 
 
-def test_a_jobs_template_is_immutable(example: Deployment) -> None:
-    (name,) = [
-        m["metadata"]["name"] for m in every_object(example) if m["metadata"]["name"].startswith(PREFLIGHT_CPU01)
-    ]
+def test_a_jobs_template_is_immutable(example: list[Manifest]) -> None:
+    (name,) = [m["metadata"]["name"] for m in example if m["metadata"]["name"].startswith(PREFLIGHT_CPU01)]
     job = real(example, "Job", name)
     changed = after(job, lambda m: m["spec"]["template"]["spec"]["containers"][0].update(image="busybox:1.37"))
     assert lines(job, changed) == [
@@ -278,14 +276,14 @@ def new_image(manifest: Manifest) -> None:
 
 @pytest.mark.parametrize(("kind_and_name", "role"), [(TARGET, "target"), (PROXY, "proxy")])
 def test_a_new_pod_template_restarts_every_aistore_pod_one_at_a_time(
-    example: Deployment, kind_and_name: tuple[str, str], role: str
+    example: list[Manifest], kind_and_name: tuple[str, str], role: str
 ) -> None:
     statefulset = real(example, *kind_and_name)
     assert statefulset["spec"]["replicas"] == 12
     assert lines(statefulset, after(statefulset, new_image)) == [f"~ restarts 12 {role} pods, one at a time"]
 
 
-def test_a_statefulset_strategy_decides_how_its_pods_restart(example: Deployment) -> None:
+def test_a_statefulset_strategy_decides_how_its_pods_restart(example: list[Manifest]) -> None:
     target = real(example, *TARGET)
 
     def strategy(value: dict[str, Any]) -> Callable[[Manifest], None]:
@@ -311,7 +309,7 @@ def test_a_statefulset_strategy_decides_how_its_pods_restart(example: Deployment
     ]
 
 
-def test_a_replica_count_adds_or_removes_pods_and_restarts_none(example: Deployment) -> None:
+def test_a_replica_count_adds_or_removes_pods_and_restarts_none(example: list[Manifest]) -> None:
     target = real(example, *TARGET)
     assert lines(target, after(target, lambda m: m["spec"].update(replicas=13))) == ["~ adds 1 target pod"]
     assert lines(target, after(target, lambda m: m["spec"].update(replicas=10))) == [
@@ -328,7 +326,7 @@ def test_a_replica_count_adds_or_removes_pods_and_restarts_none(example: Deploym
     ]
 
 
-def test_other_workloads_are_named_by_their_object(example: Deployment) -> None:
+def test_other_workloads_are_named_by_their_object(example: list[Manifest]) -> None:
     graphite = real(example, *GRAPHITE)
     assert "replicas" not in graphite["spec"]  # one pod, the API server's default
     assert lines(graphite, after(graphite, new_image)) == ["~ restarts 1 demo-graphite pod, one at a time"]
@@ -352,7 +350,7 @@ def test_other_workloads_are_named_by_their_object(example: Deployment) -> None:
     ]
 
 
-def test_a_change_outside_the_pod_template_restarts_nothing(example: Deployment) -> None:
+def test_a_change_outside_the_pod_template_restarts_nothing(example: list[Manifest]) -> None:
     target = real(example, *TARGET)
     relabelled = after(target, lambda m: m["metadata"]["labels"].update(team="storage"))
     assert lines(target, relabelled) == []
@@ -361,8 +359,8 @@ def test_a_change_outside_the_pod_template_restarts_nothing(example: Deployment)
 # --- over a whole release ---------------------------------------------------------------------------
 
 
-def test_a_release_names_only_the_objects_with_consequences(example: Deployment) -> None:
-    before = every_object(example)
+def test_a_release_names_only_the_objects_with_consequences(example: list[Manifest]) -> None:
+    before = copy.deepcopy(example)
     changed = copy.deepcopy(before)
     for manifest in changed:
         if (manifest["kind"], manifest["metadata"]["name"]) in (TARGET, PROXY):
@@ -386,3 +384,246 @@ def test_a_release_names_only_the_objects_with_consequences(example: Deployment)
     (graphite,) = found[ObjectKey("StatefulSet", "ais", "demo-graphite")]
     assert graphite.refused and "StatefulSet ais/demo-graphite spec.serviceName is immutable" in graphite.text
     assert release_consequences(before, before, "demo") == {}
+
+
+# --- each rule on small objects in the chart's shape ----------------------------------------------
+
+
+def obj(kind: str, name: str, namespace: str | None = "ais", **fields: Any) -> Manifest:
+    metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
+    return {"apiVersion": "v1", "kind": kind, "metadata": metadata, **fields}
+
+
+JOB = obj(
+    "Job",
+    "preflight-cpu01-0123456789",
+    spec={"backoffLimit": 0, "template": {"spec": {"containers": [{"name": "check", "image": "busybox:1.36.1"}]}}},
+)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("selector", {"matchLabels": {"job-name": "other"}}),
+        ("completions", 2),
+        ("completionMode", "Indexed"),
+        ("podFailurePolicy", {"rules": []}),
+        ("backoffLimitPerIndex", 1),
+    ],
+)
+def test_every_immutable_job_field_is_refused(field: str, value: Any) -> None:
+    changed = after(JOB, lambda m: m["spec"].update({field: value}))
+    assert (
+        refused(JOB, changed)
+        == f"! refused by the API server: Job ais/preflight-cpu01-0123456789 spec.{field} is immutable"
+    )
+
+
+def test_a_jobs_mutable_fields_and_defaults_written_out_are_no_refusal() -> None:
+    assert lines(JOB, after(JOB, lambda m: m["spec"].update(completionMode="NonIndexed"))) == []
+    assert lines(JOB, after(JOB, lambda m: m["spec"].update(backoffLimit=3, activeDeadlineSeconds=60))) == []
+
+
+def test_a_service_that_is_or_becomes_external_name_keeps_no_cluster_ip() -> None:
+    """ValidateServiceUpdate checks the cluster IP only when neither side is ExternalName."""
+    external = obj("Service", "s", spec={"type": "ExternalName", "externalName": "grafana.example.com"})
+    pinned = obj("Service", "s", spec={"type": "ClusterIP", "clusterIP": "10.96.0.10"})
+    assert lines(external, pinned) == []
+    assert lines(pinned, after(external, lambda m: m["spec"].update(clusterIP="10.96.0.11"))) == []
+    assert refused(pinned, after(pinned, lambda m: m["spec"].update(clusterIP="10.96.0.11"))) == (
+        "! refused by the API server: Service ais/s spec.clusterIP is immutable"
+    )
+
+
+def test_an_empty_spec_is_compared_as_no_fields() -> None:
+    """A template whose spec renders empty gives `spec: null`: the cluster allocated the address."""
+    empty = obj("Service", "s", spec=None)
+    assert refused(empty, obj("Service", "s", spec={"clusterIP": "10.96.0.10"})) == (
+        "! refused by the API server: Service ais/s spec.clusterIP is immutable"
+    )
+    assert lines(empty, obj("Service", "s", spec={"ports": [{"port": 80}]})) == []
+
+
+def test_a_field_the_new_rendering_leaves_out_is_changed_too(example: list[Manifest]) -> None:
+    target = real(example, *TARGET)
+    assert refused(target, after(target, lambda m: m["spec"].pop("serviceName"))) == (
+        "! refused by the API server: StatefulSet ais/demo-ais-target spec.serviceName is immutable"
+    )
+
+
+VOLUME = obj(
+    "PersistentVolume",
+    "ais.demo.v",
+    namespace=None,
+    spec={"capacity": {"storage": "50Gi"}, "local": {"path": "/data/v"}, "storageClassName": ""},
+)
+
+
+def test_a_volume_may_gain_node_affinity_and_writing_out_its_default_mode_is_no_change() -> None:
+    affinity = {"required": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "k", "operator": "In"}]}]}}
+    assert lines(VOLUME, after(VOLUME, lambda m: m["spec"].update(nodeAffinity=affinity))) == []
+    assert lines(VOLUME, after(VOLUME, lambda m: m["spec"].update(volumeMode="Filesystem"))) == []
+    assert refused(VOLUME, after(VOLUME, lambda m: m["spec"].update(volumeMode="Block"))) == (
+        "! refused by the API server: PersistentVolume ais.demo.v spec.volumeMode is immutable"
+    )
+
+
+CLAIM = obj(
+    "PersistentVolumeClaim",
+    "c",
+    spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "50Gi"}}, "storageClassName": ""},
+)
+CLAIM_REFUSED = "! refused by the API server: PersistentVolumeClaim ais/c"
+
+
+def claim(**spec: Any) -> Manifest:
+    return after(CLAIM, lambda m: m["spec"].update(spec))
+
+
+def test_a_claims_volume_name_may_be_set_once() -> None:
+    bound = claim(volumeName="ais.demo.v1")
+    assert lines(CLAIM, bound) == []
+    assert refused(bound, claim(volumeName="ais.demo.v2")) == f"{CLAIM_REFUSED} spec.volumeName is immutable"
+
+
+def test_a_claims_class_may_be_set_only_where_none_was() -> None:
+    """validateStorageClassUpgradeFromNil: unset, not the empty class of a volume made by hand."""
+    unset = after(CLAIM, lambda m: m["spec"].pop("storageClassName"))
+    assert lines(unset, claim(storageClassName="fast")) == []
+    assert refused(CLAIM, claim(storageClassName="fast")) == f"{CLAIM_REFUSED} spec.storageClassName is immutable"
+
+
+def test_a_claims_default_mode_written_out_is_no_change() -> None:
+    assert lines(CLAIM, claim(volumeMode="Filesystem")) == []
+
+
+def test_a_claims_other_requests_are_immutable() -> None:
+    def requests(**values: Any) -> Manifest:
+        return claim(resources={"requests": {"storage": "50Gi", **values}})
+
+    assert refused(requests(cpu="1"), requests(cpu="2")) == f"{CLAIM_REFUSED} spec.resources is immutable"
+
+
+@pytest.mark.parametrize(
+    ("size", "consequence"),
+    [
+        ("51200Mi", []),  # 50Gi written otherwise
+        (53687091200, []),  # 50Gi in bytes
+        (53687091199.0, [f"{CLAIM_REFUSED} spec.resources.requests.storage is immutable"]),  # a byte less
+        ("53687091201", [f"{CLAIM_REFUSED} spec.resources.requests.storage is immutable"]),  # grown, class ""
+        ("fifty", []),  # not a quantity: nothing is claimed about it
+        ("Infinity", []),
+        (None, []),
+    ],
+)
+def test_a_claims_storage_request_is_compared_as_a_quantity(size: Any, consequence: list[str]) -> None:
+    changed = claim(resources={"requests": {"storage": size}})
+    assert [line.split(" -- ")[0] for line in lines(CLAIM, changed)] == consequence
+
+
+STORAGE_CLASS = obj("StorageClass", "ais.demo.c", namespace=None, provisioner="kubernetes.io/no-provisioner")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("parameters", {"type": "ssd"}), ("provisioner", "example.com/csi"), ("reclaimPolicy", "Retain")],
+)
+def test_every_provisioning_field_of_a_storage_class_is_refused(field: str, value: Any) -> None:
+    changed = after(STORAGE_CLASS, lambda m: m.update({field: value}))
+    assert (
+        refused(STORAGE_CLASS, changed) == f"! refused by the API server: StorageClass ais.demo.c {field} is immutable"
+    )
+
+
+def test_a_storage_classs_defaults_written_out_are_no_change() -> None:
+    explicit = after(STORAGE_CLASS, lambda m: m.update(reclaimPolicy="Delete", volumeBindingMode="Immediate"))
+    assert lines(STORAGE_CLASS, explicit) == []
+
+
+TLS = obj("Secret", "t", type="kubernetes.io/tls", data={"tls.crt": "<redacted>", "tls.key": "<redacted>"})
+
+
+def test_an_immutable_secrets_data_and_flag_are_refused_a_mutable_ones_are_not() -> None:
+    label = "! refused by the API server: Secret ais/t"
+    more = after(TLS, lambda m: m["data"].update({"ca.crt": "<redacted>"}))
+    assert lines(TLS, more) == []  # its type kept, its data mutable
+    frozen = after(TLS, lambda m: m.update(immutable=True))
+    assert refused(frozen, after(more, lambda m: m.update(immutable=True))) == f"{label} data is immutable"
+    assert refused(frozen, TLS) == f"{label} immutable is immutable"
+    both = after(more, lambda m: m.update(immutable=True, type="Opaque"))
+    assert refused(frozen, both) == f"{label} type and data are immutable"
+
+
+def test_an_immutable_config_maps_binary_data_and_flag_are_refused() -> None:
+    label = "! refused by the API server: ConfigMap ais/m"
+    frozen = obj("ConfigMap", "m", immutable=True, binaryData={"a": "AA=="})
+    assert refused(frozen, after(frozen, lambda m: m["binaryData"].update(a="AB=="))) == (
+        f"{label} binaryData is immutable"
+    )
+    assert refused(frozen, after(frozen, lambda m: m.pop("immutable"))) == f"{label} immutable is immutable"
+
+
+def test_three_refused_fields_are_listed_and_kept_together(example: list[Manifest]) -> None:
+    target = real(example, *TARGET)
+
+    def edit(manifest: Manifest) -> None:
+        manifest["spec"].update(serviceName="elsewhere", podManagementPolicy="OrderedReady", revisionHistoryLimit=3)
+
+    assert lines(target, after(target, edit)) == [
+        "! refused by the API server: StatefulSet ais/demo-ais-target spec.podManagementPolicy, "
+        "spec.revisionHistoryLimit and spec.serviceName are immutable -- keep them as they were, or first `kubectl "
+        "-n ais delete statefulset demo-ais-target --cascade=orphan` (its pods keep running) and let the upgrade "
+        "recreate it"
+    ]
+
+
+def test_a_refused_claim_says_to_back_up_its_data() -> None:
+    assert lines(CLAIM, claim(accessModes=["ReadWriteMany"])) == [
+        f"{CLAIM_REFUSED} spec.accessModes is immutable -- keep it as it was, or back up its data, `kubectl -n ais "
+        "delete persistentvolumeclaim c` and let the upgrade recreate it"
+    ]
+
+
+def test_only_a_statefulsets_pods_are_named_by_role_and_ordinal(example: list[Manifest]) -> None:
+    """A Deployment that shares the proxy StatefulSet's name is still named by its object."""
+    grafana = real(example, *GRAFANA)
+    namesake = after(grafana, lambda m: m["metadata"].update(name="demo-ais-proxy"))
+    assert lines(namesake, after(namesake, new_image)) == ["~ restarts 1 demo-ais-proxy pod, rolling"]
+    three = after(grafana, lambda m: m["spec"].update(replicas=3))
+    assert lines(three, grafana) == ["~ removes 2 demo-grafana pods"]
+
+
+def test_a_partition_at_or_above_the_replicas_restarts_none(example: list[Manifest]) -> None:
+    target = real(example, *TARGET)
+
+    def partitioned(manifest: Manifest) -> None:
+        new_image(manifest)
+        manifest["spec"]["updateStrategy"] = {"type": "RollingUpdate", "rollingUpdate": {"partition": 12}}
+
+    assert lines(target, after(target, partitioned)) == [
+        "~ restarts 0 target pods, one at a time (those below updateStrategy.rollingUpdate.partition 12 keep the old "
+        "template)"
+    ]
+
+
+def test_a_max_unavailable_of_one_is_one_at_a_time(example: list[Manifest]) -> None:
+    target = real(example, *TARGET)
+
+    def one(manifest: Manifest) -> None:
+        new_image(manifest)
+        manifest["spec"]["updateStrategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}}
+
+    assert lines(target, after(target, one)) == ["~ restarts 12 target pods, one at a time"]
+
+
+def test_a_release_skips_added_and_removed_objects_and_names_pods_by_role(example: list[Manifest]) -> None:
+    """Only objects both renderings have are updated; Graphite's pods are not AIStore's."""
+    before = copy.deepcopy(example)
+    changed = [m for m in copy.deepcopy(example) if (m["kind"], m["metadata"]["name"]) != GRAFANA_CLAIM]
+    changed.append(obj("ConfigMap", "added"))
+    for manifest in changed:
+        if (manifest["kind"], manifest["metadata"]["name"]) == GRAPHITE:
+            new_image(manifest)
+    assert release_consequences(before, changed, "demo") == {
+        ObjectKey("StatefulSet", "ais", "demo-graphite"): [Consequence("restarts 1 demo-graphite pod, one at a time")]
+    }

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from tests.mutate import EXPLAINED_IN, MODULES, Outcome, explained_mutants, undetected, unexplained
+import subprocess
+import sys
+
+from tests.mutate import (
+    EXPLAINED_IN,
+    MODULES,
+    PROJECT_ROOT,
+    Outcome,
+    explained_mutants,
+    undetected,
+    unexplained,
+)
 
 MODEL_NAMED = "aisinfra.worksheet.model.x__image__mutmut_24"
 MODEL_NEW = "aisinfra.worksheet.model.x__quoted__mutmut_1"
@@ -43,3 +54,33 @@ def test_a_hang_is_detected_and_needs_no_name_but_a_mutant_no_test_reaches_does(
     statuses = {"k": "killed", "t": "timeout", "s": "survived", "n": "no tests"}
     assert undetected(statuses) == ["s", "n"]
     assert Outcome("model", MODULES["model"], 1.0, statuses, {}).score == 50.0
+
+
+def test_the_tests_a_mutation_run_collects_leave_helms_engine_unloaded() -> None:
+    """mutmut's fork server imports every test module it runs, then forks a process per mutant.
+    Helm's engine is a Go library whose runtime starts threads when it is loaded, and a fork
+    copies only one thread: loaded in the fork server, every render in a mutant's process stalled
+    until mutmut's CPU limit ended it, and every mutant of a module whose tests render the chart
+    counted as a detected "timeout"."""
+    tests = sorted({test for module in MODULES.values() for test in module.tests})
+    modules = ", ".join(test.removesuffix(".py").replace("/", ".") for test in tests)
+    program = f"import sys, {modules}; print(sorted(m for m in sys.modules if m.startswith('helm_python')))"
+    result = subprocess.run(
+        [sys.executable, "-c", program], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout == "[]\n"
+
+
+def test_a_module_whose_tests_keep_their_rendering_is_not_on_the_rendering_path() -> None:
+    """A mutant of a module the cached calls made (tests/render_cache.py) would meet objects the
+    unmutated module made."""
+    cached = [module.dotted for module in MODULES.values() if module.render_cache]
+    assert cached == ["aisinfra.review.object_checks", "aisinfra.review.consequences"]
+    program = (
+        "import sys, aisinfra.review.render, aisinfra.review.chart_render; "
+        f"print([m for m in {cached!r} if m in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout == "[]\n"

@@ -4,11 +4,13 @@ waiting for every Job -- and the pure rules that name the Jobs."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
+import pulumi
 import pytest
 import yaml
 
@@ -289,3 +291,21 @@ def test_the_jobs_are_valid_kubernetes_objects(dev: Rendering) -> None:
     for job in dev.of_type(PREFLIGHT_JOB):
         for version in ("1.25", "1.30"):
             kubernetes_validate.validate(job.inputs, version, strict=True)
+
+
+def test_the_layer_keeps_each_nodes_job_name_in_the_state(dev: Rendering) -> None:
+    assert dev.by_name("aistore-preflight").outputs == {
+        "jobs": {node: job.inputs["metadata"]["name"] for node, job in jobs(dev).items()}
+    }
+
+
+def test_each_host_directory_is_mounted_at_its_own_path_under_the_host_mount() -> None:
+    """Only a trailing slash is dropped (of the root): a directory's last letter is kept."""
+    template = preflight.pod_template(
+        preflight.NodeCheck(node="cpu01", mountpoints=("/mnt/X/sda",), state_path="/srv/aisX", image="busybox:1.36.1")
+    )
+    pod = json.loads(pulumi.runtime.to_json(template))["spec"]
+    assert [
+        (volume["hostPath"]["path"], mount["mountPath"])
+        for volume, mount in zip(pod["volumes"][:2], pod["containers"][0]["volumeMounts"][:2], strict=True)
+    ] == [("/mnt/X", "/host/mnt/X"), ("/srv/aisX", "/host/srv/aisX")]

@@ -14,6 +14,7 @@ manifests on stdin, from the project directory.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -21,13 +22,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import helm_python
 import yaml
 
 from aisinfra.chart.dependencies import missing_subcharts
 from aisinfra.chart.values import OCI_SCHEME
 from aisinfra.review.render import Rendering
 from aisinfra.worksheet.stackfile import PROJECT_DIR
+
+# Importing helm_python loads Helm's engine, a Go library whose runtime starts its own threads
+# then; a fork copies only the forking thread, so a process forked after the import (mutmut's
+# fork server, `make mutate`) stalls in its first render until mutmut's CPU limit ends it as a
+# "timeout". So it is imported at the first render, and only its absence is checked here (the
+# commands say how to install it).
+if importlib.util.find_spec("helm_python") is None:
+    raise ModuleNotFoundError("No module named 'helm_python'", name="helm_python")
 
 Manifest = dict[str, Any]
 
@@ -231,6 +239,8 @@ def in_namespace(manifest: Manifest, namespace: str) -> Manifest:
 
 def helm_manifests(chart_dir: Path, release: ReleaseInputs) -> tuple[str, list[Hook]]:
     """The manifest stream Helm hands the post-renderer, and the hooks it keeps apart."""
+    import helm_python  # not at the top: see the find_spec check there
+
     _require_dependencies(chart_dir, release.dependency_update)
     try:
         with helm_python.Chart.load(chart_dir) as chart:

@@ -328,8 +328,9 @@ def _pod_changes(
     if restarts and key.kind == "StatefulSet":
         consequences.append(Consequence(_statefulset_restart(after, kept, what)))
     elif restarts:
-        strategy = (after.get("strategy") or {}).get("type", "RollingUpdate")
-        pace = "all at once (strategy Recreate)" if strategy == "Recreate" else "rolling"
+        # RollingUpdate when unset, as any type but Recreate
+        recreate = (after.get("strategy") or {}).get("type") == "Recreate"
+        pace = "all at once (strategy Recreate)" if recreate else "rolling"
         consequences.append(Consequence(f"restarts {_pods(kept, what)}, {pace}"))
     if now > was:
         consequences.append(Consequence(f"adds {_pods(now - was, what)}"))
@@ -345,7 +346,7 @@ def _statefulset_restart(spec: dict[str, Any], count: int, what: str) -> str:
     # behind the MaxUnavailableStatefulSet feature gate. Pods below the partition keep their
     # template. OnDelete replaces a pod only when someone deletes it.
     strategy = spec.get("updateStrategy") or {}
-    if strategy.get("type", "RollingUpdate") == "OnDelete":
+    if strategy.get("type") == "OnDelete":  # RollingUpdate when unset
         return f"restarts nothing until each of the {_pods(count, what)} is deleted by hand (updateStrategy OnDelete)"
     rolling = strategy.get("rollingUpdate") or {}
     partition = int(rolling.get("partition") or 0)
@@ -360,6 +361,6 @@ def _statefulset_restart(spec: dict[str, Any], count: int, what: str) -> str:
 
 
 def _daemonset_restart(spec: dict[str, Any], what: str) -> str:
-    if (spec.get("updateStrategy") or {}).get("type", "RollingUpdate") == "OnDelete":
+    if (spec.get("updateStrategy") or {}).get("type") == "OnDelete":  # RollingUpdate when unset
         return f"restarts nothing until each {what} pod is deleted by hand (updateStrategy OnDelete)"
     return f"restarts the {what} pod on each of its nodes, rolling"

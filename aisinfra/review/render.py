@@ -69,6 +69,8 @@ class Registration:
     read_id: str | None = None  # set for reads of existing objects (``Node.get``)
     dependencies: list[str] = field(default_factory=list)
     protect: bool = False
+    # A component's outputs (``register_outputs``), as the state keeps them.
+    outputs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_component(self) -> bool:
@@ -142,6 +144,11 @@ class _RecordingMonitor(MockMonitor):
         if request.type != STACK_TYPE:  # the one registration the mocks are not asked about
             self._record(request, response.urn, protect=request.protect)
         return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        if request.urn in self.registrations:
+            self.registrations[request.urn].outputs = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().ReadResource(request)
