@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import pulumi
@@ -50,15 +51,27 @@ def read_worksheet(deployed: DeployedState) -> Worksheet:
     """All ``aisinfra:*`` keys of the stack, validated. Every key is read -- not only the
     known ones -- so that a misspelled key is reported instead of silently ignored."""
     stack_config = sdk.stack_config()
-    forced = forced_patch_problems(stack_config, os.environ)
-    worksheet_config = project_keys(stack_config)
-    secret_keys = frozenset(key for key in worksheet_config if sdk.is_secret(PREFIX + key))
+    secret_keys = frozenset(key for key in project_keys(stack_config) if sdk.is_secret(PREFIX + key))
     try:
-        worksheet = load_worksheet(worksheet_config, secret_keys, other_keys=stack_config)
+        return judged_worksheet(stack_config, secret_keys, os.environ)
     except WorksheetError as error:
-        refuse(WorksheetError([*error.problems, *forced], error.waiting), deployed)
+        refuse(error, deployed)
+
+
+def judged_worksheet(
+    stack_config: Mapping[str, str], secret_keys: frozenset[str], environment: Mapping[str, str]
+) -> Worksheet:
+    """The worksheet of a stack's whole config (``secret_keys`` without their namespace), or a
+    WorksheetError with every problem the program refuses it for before it registers anything:
+    the worksheet's rules, keys in a near miss of the ``aisinfra`` namespace, and settings that
+    force every patch. ``check`` judges a stack file with it too."""
+    forced = forced_patch_problems(stack_config, environment)
+    try:
+        worksheet = load_worksheet(project_keys(stack_config), secret_keys, other_keys=stack_config)
+    except WorksheetError as error:
+        raise WorksheetError([*error.problems, *forced], error.waiting) from None
     if forced:
-        refuse(WorksheetError(forced), deployed)
+        raise WorksheetError(forced)
     return worksheet
 
 

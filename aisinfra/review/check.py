@@ -24,9 +24,8 @@ from pathlib import Path
 
 from aisinfra.chart import naming
 from aisinfra.chart.dependencies import missing_subchart_problems
-from aisinfra.chart.rules import load_worksheet
 from aisinfra.chart.values import monitoring_volumes
-from aisinfra.program.safety import forced_patch_problems
+from aisinfra.program.config import judged_worksheet
 from aisinfra.review import object_checks
 from aisinfra.review.chart_render import ChartRenderError, ChartUnavailableError
 from aisinfra.review.render import ProgramError
@@ -67,14 +66,11 @@ SHARED_RULES: list[tuple[str, str, Callable[[Worksheet], Iterable[str]]]] = [
 
 def judged(stack: StackConfig) -> Worksheet | WorksheetError:
     """The stack's worksheet, or every problem the program would refuse it for before it
-    registers anything (``read_worksheet``): the rules, keys in a near miss of the ``aisinfra``
-    namespace, and settings that force every patch."""
-    forced = forced_patch_problems(stack.values, os.environ)
+    registers anything, as the program judges it (``judged_worksheet``)."""
     try:
-        worksheet = load_worksheet(stack.project_values(), stack.project_secret_keys(), other_keys=stack.values)
+        return judged_worksheet(stack.values, stack.project_secret_keys(), os.environ)
     except WorksheetError as error:
-        return WorksheetError([*error.problems, *forced], error.waiting)
-    return WorksheetError(forced) if forced else worksheet
+        return error
 
 
 def check_stacks(stacks: list[StackConfig]) -> CheckReport:
