@@ -206,3 +206,11 @@ def test_a_bare_stack_name_becomes_this_stack_alone() -> None:
     assert _without_own_name(bare) == document(
         REFERENCE, "(this stack)-deployed", reads="(this stack)", inputs={"name": "(this stack)"}
     )
+
+
+def test_resources_of_one_name_are_listed_by_type_on_every_run() -> None:
+    """Sorted by name, then type: resources of different types may share a name, and in the
+    order of a set their lines would change from run to run."""
+    types = [f"kubernetes:core/v1:{kind}" for kind in ("Secret", "ConfigMap", "Service", "Pod", "Namespace", "Node")]
+    after = [{"type": type_, "name": "shared", "inputs": {}} for type_ in types]
+    assert diff_renders([], after) == [f"+ {type_}  shared" for type_ in sorted(types)]
