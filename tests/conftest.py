@@ -56,6 +56,17 @@ def worksheet(**changes: Any) -> dict[str, Any]:
     return config
 
 
+@pytest.fixture(scope="module")
+def example_stack() -> StackConfig:
+    """The project's own example stack, ``Pulumi.dev.yaml``."""
+    return read_stack(PROJECT_DIR / "Pulumi.dev.yaml")
+
+
+@pytest.fixture(scope="module")
+def example_rendering(example_stack: StackConfig) -> Rendering:
+    return run_program(example_stack)
+
+
 @pytest.fixture
 def make_stack(tmp_path: Path) -> Any:
     def make(config: dict[str, Any], name: str = "test") -> StackConfig:

@@ -34,7 +34,7 @@ from aisinfra.review.object_checks import (
     volume_mount_problems,
 )
 from aisinfra.review.render import Rendering, run_program
-from aisinfra.worksheet.stackfile import PROJECT_DIR, SECRET_PLACEHOLDER, StackConfig, read_stack
+from aisinfra.worksheet.stackfile import SECRET_PLACEHOLDER, StackConfig
 from tests.conftest import worksheet
 
 Manifest = dict[str, Any]
@@ -107,16 +107,6 @@ def sound_objects() -> list[RenderedObject]:
 def pod_spec(manifest: Manifest) -> Manifest:
     spec: Manifest = manifest["spec"]["template"]["spec"]
     return spec
-
-
-@pytest.fixture(scope="module")
-def example_stack() -> StackConfig:
-    return read_stack(PROJECT_DIR / "Pulumi.dev.yaml")
-
-
-@pytest.fixture(scope="module")
-def example_rendering(example_stack: StackConfig) -> Rendering:
-    return run_program(example_stack)
 
 
 @pytest.fixture

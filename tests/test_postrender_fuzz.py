@@ -16,58 +16,20 @@ fixed seed, through the same generator.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
-import random
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import yaml
 
 from aisinfra.chart import postrender as postrender_module
 from aisinfra.chart.postrender import PostrenderError, main, postrender
+from tests import fuzzing
+from tests.fuzzing import EXAMPLES, Choices, RandomChoices
 
-try:  # hypothesis is optional: imported by name, so that mypy passes with it or without it
-    hypothesis: Any = importlib.import_module("hypothesis")
-    strategies: Any = importlib.import_module("hypothesis.strategies")
-except ImportError:
-    hypothesis = strategies = None
-
-EXAMPLES = 300
 SEED = 20261127
-T = TypeVar("T")
-
-
-class Choices(Protocol):
-    """Where the generator's choices come from: hypothesis, or a seeded random.Random."""
-
-    def integer(self, low: int, high: int) -> int: ...
-
-    def pick(self, options: Sequence[T]) -> T: ...
-
-
-class RandomChoices:
-    def __init__(self, seed: int) -> None:
-        self.random = random.Random(seed)
-
-    def integer(self, low: int, high: int) -> int:
-        return self.random.randint(low, high)
-
-    def pick(self, options: Sequence[T]) -> T:
-        return options[self.random.randrange(len(options))]
-
-
-class HypothesisChoices:
-    def __init__(self, data: Any) -> None:
-        self.data = data
-
-    def integer(self, low: int, high: int) -> int:
-        return int(self.data.draw(strategies.integers(low, high)))
-
-    def pick(self, options: Sequence[T]) -> T:
-        return options[self.integer(0, len(options) - 1)]
 
 
 # -- The generator --------------------------------------------------------------------------------
@@ -440,26 +402,8 @@ def written_alike(text: str) -> None:
 
 
 def examples(check: Callable[[str], None], seed: int) -> None:
-    """``check`` on EXAMPLES streams: hypothesis's when it is installed, else seeded random ones."""
-    if hypothesis is not None:
-
-        @hypothesis.settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            # A stream takes hundreds of draws and some take a while to refuse: neither is a fault.
-            suppress_health_check=[hypothesis.HealthCheck.too_slow, hypothesis.HealthCheck.data_too_large],
-        )
-        @hypothesis.given(strategies.data())
-        def run(data: Any) -> None:
-            check(Generator(HypothesisChoices(data)).stream())
-
-        run()
-        return
-    choices = RandomChoices(seed)
-    for _ in range(EXAMPLES):
-        check(Generator(choices).stream())
+    """``check`` on EXAMPLES streams (tests/fuzzing.py)."""
+    fuzzing.examples(lambda choices: Generator(choices).stream(), check, seed)
 
 
 def test_the_generator_reaches_every_outcome() -> None:

@@ -11,7 +11,6 @@ from typing import Any
 from unittest import mock
 
 import kubernetes_validate
-import pytest
 import yaml
 
 from aisinfra.chart.rules import load_worksheet
@@ -20,7 +19,7 @@ from aisinfra.review.chart_render import ChartRendering, ReleaseInputs, Rendered
 from aisinfra.review.object_checks import Deployment, Problem, clean_text, deployment_problems, schema_problems
 from aisinfra.review.render import Rendering, run_program
 from aisinfra.review.schemas import StrictSchemas
-from aisinfra.worksheet.stackfile import PROJECT_DIR, StackConfig, read_stack
+from aisinfra.worksheet.stackfile import StackConfig
 from tests.conftest import WORKSHEET_EXAMPLE, worksheet
 
 Manifest = dict[str, Any]
@@ -38,16 +37,6 @@ def deployment_with(stack: StackConfig, rendering: Rendering, objects: list[Rend
     worksheet = load_worksheet(stack.project_values(), stack.project_secret_keys())
     chart = ChartRendering(Path("chart"), ReleaseInputs.of(rendering), objects)
     return Deployment(stack.path.name, worksheet, rendering, chart)
-
-
-@pytest.fixture(scope="module")
-def example_stack() -> StackConfig:
-    return read_stack(PROJECT_DIR / "Pulumi.dev.yaml")
-
-
-@pytest.fixture(scope="module")
-def example_rendering(example_stack: StackConfig) -> Rendering:
-    return run_program(example_stack)
 
 
 def test_each_invalid_object_gets_its_first_error_and_valid_ones_none(

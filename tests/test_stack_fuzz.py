@@ -22,15 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import importlib
 import io
 import json
-import random
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import pulumi
 import pytest
@@ -40,49 +38,13 @@ from aisinfra.review import render
 from aisinfra.review.check import judged
 from aisinfra.worksheet.model import WorksheetError
 from aisinfra.worksheet.stackfile import StackConfig, StackFileError, read_stack
+from tests import fuzzing
 from tests.conftest import worksheet
+from tests.fuzzing import EXAMPLES, Choices, RandomChoices
 
-try:  # hypothesis is optional: imported by name, so that mypy passes with it or without it
-    hypothesis: Any = importlib.import_module("hypothesis")
-    strategies: Any = importlib.import_module("hypothesis.strategies")
-except ImportError:
-    hypothesis = strategies = None
-
-EXAMPLES = 300
 # check runs for every example; render, which runs the whole program under mocks, for one in this many.
 RENDER_EVERY = 6
 SEED = 20261204
-T = TypeVar("T")
-
-
-class Choices(Protocol):
-    """Where the generator's choices come from: hypothesis, or a seeded random.Random."""
-
-    def integer(self, low: int, high: int) -> int: ...
-
-    def pick(self, options: Sequence[T]) -> T: ...
-
-
-class RandomChoices:
-    def __init__(self, seed: int) -> None:
-        self.random = random.Random(seed)
-
-    def integer(self, low: int, high: int) -> int:
-        return self.random.randint(low, high)
-
-    def pick(self, options: Sequence[T]) -> T:
-        return options[self.random.randrange(len(options))]
-
-
-class HypothesisChoices:
-    def __init__(self, data: Any) -> None:
-        self.data = data
-
-    def integer(self, low: int, high: int) -> int:
-        return int(self.data.draw(strategies.integers(low, high)))
-
-    def pick(self, options: Sequence[T]) -> T:
-        return options[self.integer(0, len(options) - 1)]
 
 
 # -- What a stack file is written of ----------------------------------------------------------
@@ -638,25 +600,8 @@ class Runner:
 
 
 def examples(check: Callable[[bytes], None], seed: int) -> None:
-    """``check`` on EXAMPLES stack files: hypothesis's when it is installed, else seeded random ones."""
-    if hypothesis is not None:
-
-        @hypothesis.settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=[hypothesis.HealthCheck.too_slow, hypothesis.HealthCheck.data_too_large],
-        )
-        @hypothesis.given(strategies.data())
-        def run(data: Any) -> None:
-            check(Generator(HypothesisChoices(data)).stack_file())
-
-        run()
-        return
-    choices = RandomChoices(seed)
-    for _ in range(EXAMPLES):
-        check(Generator(choices).stack_file())
+    """``check`` on EXAMPLES stack files (tests/fuzzing.py)."""
+    fuzzing.examples(lambda choices: Generator(choices).stack_file(), check, seed)
 
 
 def test_the_generator_reaches_every_outcome(tmp_path: Path) -> None:
