@@ -450,9 +450,9 @@ def _render_gc_thresholds() -> Iterator[None]:
 
 def _run_program(stack: StackConfig, deployed_outputs: dict[str, Any] | None = None) -> render.Rendering:
     """``render.run_program``, then every object so far kept out of the collections that follow:
-    the run's objects live until the command ends, and each collection of the stages after it
-    (the chart, its checks, the files of --out) walked them again, a third of a 10 000-node
-    render's CPU."""
+    the run's objects live until the command ends, and each full collection of the stages after
+    it (the chart, its checks, the files of --out) walked them again (at 10 000 nodes, writing
+    --out took 34 s of CPU, 19 s with them frozen)."""
     try:
         return render.run_program(stack, deployed_outputs=deployed_outputs)
     finally:
