@@ -282,6 +282,18 @@ def test_a_field_that_only_looks_like_a_volume_in_an_object_without_volumes_is_t
     ]  # fmt: skip
 
 
+def with_unknown_field(rendering: Rendering, type_: str) -> tuple[Rendering, str]:
+    """A copy of ``rendering`` whose first resource of ``type_`` has a metadata field no schema
+    allows (UNKNOWN_FIELD), and that resource's object name."""
+    edited = copy.deepcopy(rendering)
+    resource = next(resource for resource in edited.resources if resource.type == type_)
+    resource.inputs["metadata"]["labelz"] = {}
+    return edited, resource.inputs["metadata"]["name"]
+
+
+UNKNOWN_FIELD = "metadata: Additional properties are not allowed ('labelz' was unexpected)"
+
+
 def test_the_programs_objects_name_the_worksheet_item_they_are_made_from(
     sound: Deployment, example_rendering: Rendering
 ) -> None:
@@ -292,25 +304,19 @@ def test_the_programs_objects_name_the_worksheet_item_they_are_made_from(
                              "kubernetes:core/v1:ConfigMap"):  # fmt: skip
             resource.inputs["metadata"]["labelz"] = {}
     problems = schema_problems(dataclasses.replace(sound, rendering=edited))
-    unexpected = "metadata: Additional properties are not allowed ('labelz' was unexpected)"
     assert problems == [
-        Problem("ConfigMap ais/demo-dashboard-cluster", "monitoring", unexpected),
-        Problem("ConfigMap ais/demo-dashboard-nodes", "monitoring", unexpected),
-        Problem("PersistentVolumeClaim ais/demo-ais-grafana", "monitoring.grafana", unexpected),
-        Problem("PersistentVolumeClaim ais/demo-ais-graphite", "monitoring.graphite", unexpected),
-        Problem("Namespace ais", "namespace", unexpected),
+        Problem("ConfigMap ais/demo-dashboard-cluster", "monitoring", UNKNOWN_FIELD),
+        Problem("ConfigMap ais/demo-dashboard-nodes", "monitoring", UNKNOWN_FIELD),
+        Problem("PersistentVolumeClaim ais/demo-ais-grafana", "monitoring.grafana", UNKNOWN_FIELD),
+        Problem("PersistentVolumeClaim ais/demo-ais-graphite", "monitoring.graphite", UNKNOWN_FIELD),
+        Problem("Namespace ais", "namespace", UNKNOWN_FIELD),
     ]
 
 
 def test_a_preflight_job_names_the_preflight_settings(sound: Deployment, example_rendering: Rendering) -> None:
-    edited = copy.deepcopy(example_rendering)
-    job = next(resource for resource in edited.resources if resource.type == "kubernetes:batch/v1:Job")
-    job.inputs["metadata"]["labelz"] = {}
+    edited, name = with_unknown_field(example_rendering, "kubernetes:batch/v1:Job")
     problems = schema_problems(dataclasses.replace(sound, rendering=edited))
-    assert problems == [
-        Problem(f"Job ais/{job.inputs['metadata']['name']}", "preflight",
-                "metadata: Additional properties are not allowed ('labelz' was unexpected)")
-    ]  # fmt: skip
+    assert problems == [Problem(f"Job ais/{name}", "preflight", UNKNOWN_FIELD)]
 
 
 def test_the_grafana_secret_is_checked_in_its_shape_and_names_the_password(make_stack: Any) -> None:
@@ -331,14 +337,10 @@ def test_the_grafana_secret_is_checked_in_its_shape_and_names_the_password(make_
             inputs = registrations[rendered.source.removeprefix("program: ")]
             expected = {"apiVersion": rendered.manifest["apiVersion"], "kind": rendered.kind}
             assert rendered.manifest == {**inputs, **expected}
-    edited = copy.deepcopy(rendering)
-    secret = next(resource for resource in edited.resources if resource.type == "kubernetes:core/v1:Secret")
-    secret.inputs["metadata"]["labelz"] = {}
+    edited, name = with_unknown_field(rendering, "kubernetes:core/v1:Secret")
+    assert name == secrets[0]["metadata"]["name"]
     problems = schema_problems(dataclasses.replace(deployment, rendering=edited))
-    assert problems == [
-        Problem(f"Secret ais/{secrets[0]['metadata']['name']}", "grafanaAdminPassword",
-                "metadata: Additional properties are not allowed ('labelz' was unexpected)")
-    ]  # fmt: skip
+    assert problems == [Problem(f"Secret ais/{name}", "grafanaAdminPassword", UNKNOWN_FIELD)]
 
 
 # -- node selectors --------------------------------------------------------------------------------
