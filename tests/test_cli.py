@@ -225,7 +225,7 @@ def test_check_reports_what_the_program_refuses_before_the_rules_once_one_line_e
 def test_a_command_ends_with_its_own_output_and_nothing_after(tmp_path: Path) -> None:
     """Issue 22: after a correct refusal, some runs printed "Exception ignored in
     BaseEventLoop.__del__ ... ValueError: Invalid file descriptor: -1". The SDK's event loops (the
-    main thread's, one per worker thread the mock monitor answers in) were left open, for the
+    main thread's, and then one per worker thread the mock monitor answered in) were left open, for the
     interpreter's shutdown to collect in whatever order; one collected after its own socket failed
     to close. Open loops are what made it; Python warns of each (ResourceWarning) as it collects it,
     in every run, so the test asks for those warnings."""

@@ -9,19 +9,23 @@ import contextvars
 import inspect
 import json
 import re
+import threading
 import traceback
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import pulumi
 import pytest
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import resource as runtime_resource
-from pulumi.runtime import resource_cycle_breaker
+from pulumi.runtime import resource_cycle_breaker, rpc
 from pulumi.runtime.proto import source_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop
 
 from aisinfra.program import sdk
+from aisinfra.review import render
 from aisinfra.review.render import run_program
 from aisinfra.worksheet.stackfile import PROJECT_DIR, StackConfig
 from tests.conftest import WORKSHEET_EXAMPLE
@@ -157,3 +161,42 @@ def test_what_a_failed_run_leaves_is_still_reachable_to_clear() -> None:
     assert callable(massage) and callable(_ensure_event_loop), SDK
     assert isinstance(settings.SETTINGS.outputs, set) and hasattr(settings._get_rpc_manager(), "clear"), SDK
     assert sdk.sent_stack_outputs({"a": 1}) is not None
+
+
+def test_a_run_under_mocks_answers_every_monitor_call_where_it_is_made(make_stack: Any) -> None:
+    """The SDK hands each call to the monitor to its loop's default executor; under mocks that
+    runs it in line, so the run never leaves the main thread. If an SDK upgrade stops using the
+    default executor, the calls go back to worker threads and this fails."""
+    seen: set[int] = set()
+    answer = render._RecordingMonitor._answer
+
+    def answering(monitor: Any, *args: Any) -> Any:
+        seen.add(threading.get_ident())
+        return answer(monitor, *args)
+
+    with mock.patch.object(render._RecordingMonitor, "_answer", answering):
+        rendering = run_program(make_stack(WORKSHEET_EXAMPLE))
+    assert len(rendering.resources) > 12
+    assert seen == {threading.get_ident()}, SDK
+
+
+def test_the_loop_runs_its_executor_calls_in_line_only_under_mocks() -> None:
+    loop = _ensure_event_loop()
+
+    def thread_of_a_call() -> int:
+        return loop.run_until_complete(loop.run_in_executor(None, threading.get_ident))
+
+    with sdk.for_mock_runs():
+        assert thread_of_a_call() == threading.get_ident()
+    assert thread_of_a_call() != threading.get_ident()
+
+
+def test_in_line_serializing_gives_what_the_sdk_serializes_and_refuses_to_wait() -> None:
+    properties = {"a": [1, 2.5, True, None, {"b": "c"}], "d": {"e": []}, "f": "g"}
+    assert sdk.serialized_properties(properties) == sdk.wait_for(rpc.serialize_properties(properties, {})), SDK
+    loop = _ensure_event_loop()
+    known = loop.create_future()
+    known.set_result(True)
+    never = pulumi.Output(set(), loop.create_future(), known)
+    with pytest.raises(RuntimeError, match="waited for an Output"):
+        sdk.serialized_properties({"a": never})

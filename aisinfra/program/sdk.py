@@ -29,17 +29,23 @@ fails, naming the installed SDK version, if an upgrade changes any of them.
   (``SETTINGS.outputs``, ``_get_rpc_manager``): a fresh context starts from the same objects,
   so they would fail the next run in the same process; its failed futures are collected on
   the SDK's event loop (``_ensure_event_loop``) without logging each one.
-- Closing the event loops the SDK opens (``_ensure_event_loop``): one in the main thread, and
-  under mocks one in each worker thread the mock monitor answers in. The SDK never closes them;
-  left to the interpreter's shutdown, one collected after its own self-pipe socket printed
-  "Exception ignored in BaseEventLoop.__del__ ... Invalid file descriptor: -1" after a command's
-  output, in some runs and not others (issue 22).
+- Closing the event loop the SDK opens in the main thread (``_ensure_event_loop``). The SDK
+  never closes it; left to the interpreter's shutdown, a loop collected after its own self-pipe
+  socket printed "Exception ignored in BaseEventLoop.__del__ ... Invalid file descriptor: -1"
+  after a command's output, in some runs and not others (issue 22).
+- Answering the monitor's calls in line under mocks: the SDK hands every call to the monitor to
+  its event loop's (``_ensure_event_loop``) default executor, a thread pool, because a gRPC call
+  to an engine must not block the loop. The mock monitor answers in the same process at once;
+  handing each call to a thread and its answer back (a wake-up of the loop) cost more than the
+  answer. Under ``for_mock_runs`` the loop's default executor (public asyncio API) runs each call
+  where it is made.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import contextlib
 import gc
 from collections.abc import Awaitable, Callable, Iterator
@@ -66,24 +72,13 @@ def is_secret(key: str) -> bool:
     return runtime_config.is_config_secret(key) or key in runtime_config.get_config_secret_keys_env()
 
 
-# The event loops the SDK opened in worker threads, for close_event_loops.
-_THREAD_LOOPS: set[asyncio.AbstractEventLoop] = set()
-
-
-def remember_thread_loop() -> None:
-    """Remember the event loop the SDK opened in this (worker) thread, for close_event_loops."""
-    _THREAD_LOOPS.add(_ensure_event_loop())
-
-
 def close_event_loops() -> None:
-    """Close every event loop the SDK opened in this process (the main thread's, and the worker
-    threads' remembered by remember_thread_loop) that nothing runs on: at the process's exit,
-    before the interpreter's shutdown collects them in an order that can break them."""
-    loops = {*_THREAD_LOOPS, _ensure_event_loop()}
-    _THREAD_LOOPS.clear()
-    for loop in loops:
-        if not loop.is_running() and not loop.is_closed():
-            loop.close()
+    """Close the event loop the SDK opened in this process's main thread unless something runs on
+    it: at the process's exit, before the interpreter's shutdown collects it in an order that can
+    break it."""
+    loop = _ensure_event_loop()
+    if not loop.is_running() and not loop.is_closed():
+        loop.close()
     asyncio.set_event_loop(None)
 
 
@@ -104,14 +99,32 @@ def run_program_function(program: Callable[[], Any]) -> None:
 @contextlib.contextmanager
 def for_mock_runs() -> Iterator[None]:
     """Resources registered inside carry no stack trace and no source position, which no engine
-    records under mocks, and their dependencies are remembered without copying."""
+    records under mocks, their dependencies are remembered without copying, and each call to the
+    (mock) monitor is answered where it is made, not in a worker thread."""
     capture, add = runtime_resource._get_stack_trace, resource_cycle_breaker._add_dep
     runtime_resource._get_stack_trace = source_pb2.StackTrace
     resource_cycle_breaker._add_dep = add_dependency_in_place
+    loop = _ensure_event_loop()
+    loop.set_default_executor(InLineExecutor())
     try:
         yield
     finally:
         runtime_resource._get_stack_trace, resource_cycle_breaker._add_dep = capture, add
+        # What the loop would make at its next call, as before: a pool that starts no thread until used.
+        loop.set_default_executor(concurrent.futures.ThreadPoolExecutor())
+
+
+class InLineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Runs each call as it is submitted, in the submitting thread, and hands back its finished
+    future; a thread pool by type only, which is what asyncio requires of a default executor."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # as a pool's worker hands on whatever the call raised
+            future.set_exception(error)
+        return future
 
 
 def add_dependency_in_place(from_resource: Any, to_resource: Any) -> None:
@@ -121,6 +134,20 @@ def add_dependency_in_place(from_resource: Any, to_resource: Any) -> None:
     dependencies = resource_cycle_breaker._deps(from_resource)
     dependencies.add(to_resource)
     setattr(from_resource, resource_cycle_breaker._DEPENDENCIES_PROPERTY, dependencies)
+
+
+def serialized_properties(properties: dict[str, Any]) -> Any:
+    """``properties`` as the SDK serializes them for the engine (``rpc.serialize_properties``),
+    run to its end in the calling thread with no event loop: for plain values (no Output, no
+    resource) the coroutine finishes without waiting for anything, and if it ever has to wait,
+    this fails rather than block."""
+    coroutine = rpc.serialize_properties(properties, {})
+    try:
+        coroutine.send(None)
+    except StopIteration as finished:
+        return finished.value
+    coroutine.close()
+    raise RuntimeError("serializing the properties waited for an Output: only plain values can be serialized in line")
 
 
 def sent_stack_outputs(outputs: dict[str, Any]) -> Any | None:
