@@ -285,6 +285,27 @@ def test_the_job_name_follows_the_check_and_only_the_check() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("node", "mountpoints"),
+    [
+        ("cpu01", ("/ais/sda",)),
+        ("storage-node-0123456789." + "a" * 60 + ".example.com", ("/ais/sda", "/data/sdb")),
+        ("n", ()),
+        ("nodé", ("/ais/sda",)),  # JSON escapes the name: written for the node alone
+        ('a"b', ("/ais/sda",)),
+        ("cpu01", ("/ais/sd\0a",)),  # a NUL elsewhere in the template: written for the node alone
+    ],
+)
+def test_the_template_written_once_for_all_nodes_is_each_nodes_own(node: str, mountpoints: tuple[str, ...]) -> None:
+    """The digest's input, worked out once per set of checks with the node written in, is what
+    writing the node's own template through the SDK gives."""
+    one = check(node=node, mountpoints=mountpoints)
+    as_sent = json.loads(pulumi.runtime.to_json(preflight.pod_template(one)))
+    own = json.dumps(as_sent, sort_keys=True, separators=(",", ":"))
+    assert preflight.template_as_sent(one) == own
+    assert preflight.template_as_sent(check(node="other", mountpoints=mountpoints)) != own
+
+
 def test_the_jobs_are_valid_kubernetes_objects(dev: Rendering) -> None:
     """Strictly valid batch/v1 Jobs for the oldest and the default Kubernetes version the
     worksheet names: no unknown or misspelt field reaches the API server."""

@@ -18,10 +18,11 @@ naming it), of the state path, and an emptyDir whose filesystem is the kubelet's
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -182,14 +183,36 @@ def pod_template(check: NodeCheck) -> k8s.core.v1.PodTemplateSpecArgs:
 
 def job_name(check: NodeCheck) -> str:
     """``preflight-<node>-<digest of the pod template>``, at most 63 characters."""
-    # The digest is of the template as the Kubernetes API spells it (camelCase keys, unset
-    # fields left out), the form the Job names of earlier releases were taken of.
-    as_sent = json.loads(pulumi.runtime.to_json(pod_template(check)))
-    canonical = json.dumps(as_sent, sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(canonical.encode()).hexdigest()[:DIGEST_LENGTH]
+    digest = hashlib.sha256(template_as_sent(check).encode()).hexdigest()[:DIGEST_LENGTH]
     room = MAX_JOB_NAME - len(JOB_NAME_PREFIX) - len(digest) - 1
     node = check.node[:room].rstrip("-.")
     return f"{JOB_NAME_PREFIX}{node}-{digest}"
+
+
+# Stands for the node in a pod template written once for every node of the same checks. JSON
+# writes a NUL as the escape below, and a node's name (a DNS subdomain) as it is.
+NODE_STAND_IN = "\0node\0"
+NODE_STAND_IN_AS_JSON = json.dumps(NODE_STAND_IN)[1:-1]
+
+
+def template_as_sent(check: NodeCheck) -> str:
+    """The pod template as the Kubernetes API spells it (camelCase keys, unset fields left out),
+    as canonical JSON: the form the Job names of earlier releases were digested from.
+
+    Written through the SDK's ``to_json`` once for all nodes with the same checks, the node's
+    name then written in where the stand-in is (a millisecond less per node: a second at 2000
+    nodes). That is the same text whenever the name needs no escaping in JSON and nothing else
+    in the template holds a NUL; otherwise the template is written for this node alone."""
+    shared = (*check.mountpoints, check.state_path, check.image, SCRIPT)
+    if json.dumps(check.node) != f'"{check.node}"' or any("\0" in text for text in shared):
+        return _canonical_template(check)
+    return _canonical_template(replace(check, node=NODE_STAND_IN)).replace(NODE_STAND_IN_AS_JSON, check.node)
+
+
+@functools.lru_cache(maxsize=64)
+def _canonical_template(check: NodeCheck) -> str:
+    as_sent = json.loads(pulumi.runtime.to_json(pod_template(check)))
+    return json.dumps(as_sent, sort_keys=True, separators=(",", ":"))
 
 
 def job_spec(check: NodeCheck) -> k8s.batch.v1.JobSpecArgs:
