@@ -17,6 +17,7 @@ from typing import Any
 from unittest import mock
 
 import pulumi
+import pulumi_kubernetes
 import pytest
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import resource as runtime_resource
@@ -197,6 +198,61 @@ def test_in_line_serializing_gives_what_the_sdk_serializes_and_refuses_to_wait()
     loop = _ensure_event_loop()
     known = loop.create_future()
     known.set_result(True)
-    never = pulumi.Output(set(), loop.create_future(), known)
-    with pytest.raises(RuntimeError, match="waited for an Output"):
-        sdk.serialized_properties({"a": never})
+    pending = loop.create_future()
+    try:
+        with pytest.raises(RuntimeError, match="waited for an Output"):
+            sdk.serialized_properties({"a": pulumi.Output(set(), pending, known)})
+    finally:
+        pending.set_result("now")  # the SDK waits for every Output made: the next run in this process would hang
+        sdk.wait_for(asyncio.sleep(0))
+
+
+def test_contains_unknowns_answers_what_the_sdks_answers() -> None:
+    from pulumi.output import UNKNOWN
+
+    cyclic: dict[str, Any] = {"a": [1, {"b": "c"}]}
+    cyclic["self"] = cyclic
+
+    def requirement(values: list[Any]) -> Any:  # an output type: a dict whose `values` is a field
+        return pulumi_kubernetes.core.v1.outputs.NodeSelectorRequirement(key="k", operator="In", values=values)
+
+    values = [
+        None,
+        "text",
+        UNKNOWN,
+        {"a": {"b": [1, 2, {"c": UNKNOWN}]}},
+        [[[]], {}, [{"d": "e"}]],
+        cyclic,
+        {"cycle": cyclic, "then": [UNKNOWN]},
+        requirement(["x"]),
+        {"requirement": requirement([UNKNOWN])},
+    ]
+    assert [sdk.contains_unknowns(value) for value in values] == [
+        False,
+        False,
+        True,
+        True,
+        False,
+        False,
+        True,
+        False,
+        True,
+    ]
+    assert [sdk.contains_unknowns(value) for value in values] == [rpc.contains_unknowns(value) for value in values], SDK
+
+
+def test_a_run_under_mocks_never_calls_the_sdks_contains_unknowns(make_stack: Any, monkeypatch: Any) -> None:
+    """Looked up in rpc at each call, by the SDK's serialisation and by its Output."""
+    assert "contains_unknowns" in rpc.serialize_property.__code__.co_names, SDK
+    assert {"rpc", "contains_unknowns"} <= set(pulumi.output.contains_unknowns.__code__.co_names), SDK
+    calls = []
+    original = rpc.contains_unknowns
+
+    def counting(value: Any) -> bool:
+        calls.append(value)
+        return original(value)
+
+    monkeypatch.setattr(rpc, "contains_unknowns", counting)
+    rendering = run_program(make_stack(WORKSHEET_EXAMPLE))
+    assert len(rendering.resources) > 12 and calls == []
+    assert rpc.contains_unknowns is counting  # put back after the run
