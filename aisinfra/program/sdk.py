@@ -138,6 +138,8 @@ def contains_unknowns(val: Any) -> bool:
     """Whether ``val``, or anything in the dicts and lists it holds, is unknown: what
     ``rpc.contains_unknowns`` answers (each object looked into once, so a cycle ends), with no
     closure left for the collector."""
+    if not isinstance(val, dict | list):  # most values asked about: a string, a number
+        return known_types.is_unknown(val)
     seen: set[int] = set()
     pending = [val]
     while pending:
