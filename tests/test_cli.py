@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from aisinfra.cli import RENDER_GC_THRESHOLDS, main
+from aisinfra.cli import main
 from aisinfra.review import render
 from aisinfra.review.diff import diff_renders
 from aisinfra.review.render import resource_documents, run_program
@@ -309,31 +309,45 @@ def test_render_diff_against_an_earlier_render_directory(tmp_path: Path, capsys:
     ]
 
 
-def test_render_collects_garbage_less_often_and_then_as_before(tmp_path: Path, monkeypatch: Any) -> None:
-    """Fewer collections while render runs (why: RENDER_GC_THRESHOLDS), none of them walking
-    what the program's run made (frozen after it); a caller's thresholds, such as this test
-    run's, and nothing frozen, again after it, whether it succeeds or fails."""
-    seen, frozen_after_the_run = [], []
+def test_render_collects_only_after_the_program_and_leaves_the_collector_as_it_was(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The collector is off while render runs (why: cli._collector_off), so only the explicit,
+    whole collections of the program's run happen (the one before it, sdk.collect_quietly, and
+    the one after it, cli._run_program), and the garbage made after them waits. The caller's
+    collector after it, on or off, whether render succeeds or fails."""
+    collections: list[int] = []
 
-    def program(stack: Any, deployed_outputs: Any = None) -> Any:
-        seen.append(gc.get_threshold())
-        return run_program(stack, deployed_outputs)
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
 
     def summary(rendering: Any) -> str:
-        frozen_after_the_run.append(gc.get_freeze_count())
+        assert not gc.isenabled() and collections.count(2) == 2  # the program's run's two
+        garbage = []
+        for _ in range(100_000):  # enough to start collections, were the collector on
+            cycle: list[Any] = []
+            cycle.append(cycle)
+            garbage.append(cycle)
         return ""
 
-    monkeypatch.setattr(render, "run_program", program)
     monkeypatch.setattr(render, "summary_text", summary)
-    before = gc.get_threshold()
-    assert gc.get_freeze_count() == 0
     write(tmp_path, "s", WORKSHEET_EXAMPLE)
-    assert cli(tmp_path, "render", "s") == 3  # no chart here: not reviewed
-    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
-    assert len(frozen_after_the_run) == 1 and frozen_after_the_run[0] > 0
-    write(tmp_path, "s", worksheet(releaseName="Bad_Name"))
-    assert cli(tmp_path, "render", "s") == 1  # the program refuses the worksheet
-    assert seen == [RENDER_GC_THRESHOLDS] * 2 and gc.get_threshold() == before and gc.get_freeze_count() == 0
+    assert gc.isenabled()
+    gc.callbacks.append(note)
+    try:
+        assert cli(tmp_path, "render", "s") == 3  # no chart here: not reviewed
+        assert collections.count(2) == 2 and gc.isenabled()  # and none but young ones around the command
+        write(tmp_path, "s", worksheet(releaseName="Bad_Name"))
+        collections.clear()
+        assert cli(tmp_path, "render", "s") == 1  # the program refuses the worksheet
+        assert collections.count(2) >= 2 and gc.isenabled()
+        gc.disable()
+        assert cli(tmp_path, "render", "s") == 1
+        assert not gc.isenabled()
+    finally:
+        gc.callbacks.remove(note)
+        gc.enable()
 
 
 def test_render_diff_against_another_stack(tmp_path: Path, capsys: Any) -> None:
