@@ -4,6 +4,7 @@ read back (``render --diff DIR``) by libyaml's parser, as the same values as PyY
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,13 @@ def dumped(documents: list[Any], dumper: Any, monkeypatch: pytest.MonkeyPatch) -
     return yaml_out.dump_all(documents)
 
 
+def as_pyyaml_writes(documents: list[Any]) -> str:
+    """PyYAML's own representer and emitter, with the options yaml_out gives."""
+    return yaml.dump_all(
+        documents, Dumper=yaml.SafeDumper, sort_keys=True, default_flow_style=False, width=yaml_out.UNFOLDED_WIDTH
+    )
+
+
 @needs_libyaml
 def test_a_render_is_written_by_libyaml_as_pyyaml_writes_it(
     chart_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -64,6 +72,8 @@ def test_a_render_is_written_by_libyaml_as_pyyaml_writes_it(
     documents = len(render.manifest_documents(deployment.rendering)) + len(deployment.chart.objects)
     documents += len(deployment.chart.hooks) + 4  # values, release, resources and outputs
     assert RecordingDumper.written == documents  # libyaml wrote every document
+    # PyYAML's own representer too, not yaml_out's
+    monkeypatch.setattr(yaml_out, "_plain_data", lambda dumper, keys_written_alike: dumper)
     assert fast == written(yaml.SafeDumper, tmp_path / "pyyaml")
 
 
@@ -89,14 +99,43 @@ def test_any_document_is_the_same_bytes_from_either_emitter(
     RecordingDumper.written = 0
     fast = dumped(documents, RecordingDumper, monkeypatch)
     assert RecordingDumper.written == (2 if by_libyaml else 0)
-    assert fast == dumped(documents, yaml.SafeDumper, monkeypatch)
+    assert fast == dumped(documents, yaml.SafeDumper, monkeypatch) == as_pyyaml_writes(documents)
 
 
 @needs_libyaml
 @pytest.mark.parametrize("document", ["a lone scalar", 12, None])
 def test_a_document_that_is_a_lone_scalar_is_the_same_bytes_too(document: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     documents = [TRICKY, document]  # PyYAML ends it with "...", libyaml does not
-    assert dumped(documents, yaml.CSafeDumper, monkeypatch) == dumped(documents, yaml.SafeDumper, monkeypatch)
+    assert dumped(documents, yaml.CSafeDumper, monkeypatch) == as_pyyaml_writes(documents)
+
+
+def plain_data(rng: random.Random, depth: int = 0) -> Any:
+    """A random value of what the files hold, strings from TRICKY's kinds among them."""
+    scalars = [
+        lambda: rng.choice(["", "a", "null", "1e3", "- x", "k: v", "é", "a\nb", "  ", "x" * 130]),
+        lambda: rng.randint(-(10**20), 10**20),
+        lambda: rng.choice([True, False, None]),
+        lambda: rng.choice([0.5, -0.0, 1e300, float("inf"), float("nan")]),
+    ]
+    if depth >= 4 or rng.random() < 0.4:
+        return rng.choice(scalars)()
+    if rng.random() < 0.5:
+        return [plain_data(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    keys = [rng.choice(["name", "b", "", "k" * 120, "é", 3, None, True, 1.5, "z\r"]) for _ in range(rng.randint(0, 5))]
+    return {key: plain_data(rng, depth + 1) for key in keys}
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_any_plain_data_is_written_as_pyyaml_writes_it(seed: int) -> None:
+    """yaml_out's representer, over random documents: keys of every sort (some that do not sort
+    together), collections met twice (aliases), floats, empty collections, lone scalars."""
+    rng = random.Random(seed)
+    documents = [plain_data(rng) for _ in range(15)]
+    shared = plain_data(rng)
+    documents += [{"a": shared, "b": [shared, shared]}, [documents[0], documents[0]]]
+    assert yaml_out.dump_all(documents) == as_pyyaml_writes(documents)
+    mappings = [document for document in documents if isinstance(document, dict | list)]
+    assert yaml_out.dump_all(mappings) == as_pyyaml_writes(mappings)
 
 
 def test_without_libyaml_pyyaml_writes_them(monkeypatch: pytest.MonkeyPatch) -> None:
