@@ -19,6 +19,7 @@ from unittest import mock
 import pulumi
 import pulumi_kubernetes
 import pytest
+from pulumi import _types as pulumi_types
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import resource_cycle_breaker, rpc
@@ -256,3 +257,25 @@ def test_a_run_under_mocks_never_calls_the_sdks_contains_unknowns(make_stack: An
     rendering = run_program(make_stack(WORKSHEET_EXAMPLE))
     assert len(rendering.resources) > 12 and calls == []
     assert rpc.contains_unknowns is counting  # put back after the run
+
+
+def test_a_run_under_mocks_unwraps_each_type_once_as_the_sdk_does(make_stack: Any) -> None:
+    """Each type object the run asks about is unwrapped once, with the SDK's answer; the SDK's
+    serialisation still looks the function up in _types at each call."""
+    assert {"_types", "unwrap_type"} <= set(rpc.serialize_property.__code__.co_names), SDK
+    original = pulumi_types.unwrap_type
+    asked: list[Any] = []
+
+    def unwrap(val: Any) -> Any:
+        asked.append(val)
+        return original(val)
+
+    with mock.patch.object(pulumi_types, "unwrap_type", unwrap):
+        rendering = run_program(make_stack(WORKSHEET_EXAMPLE))
+        assert pulumi_types.unwrap_type is unwrap  # put back after the run
+    assert len(rendering.resources) > 12
+    assert len(asked) == len({id(val) for val in asked}) > 10  # once per type object
+    once = sdk.UnwrapOncePerType(original)
+    for val in [*asked, *asked]:
+        assert once(val) == original(val), (SDK, val)
+    assert len(once.answers) == len(asked)

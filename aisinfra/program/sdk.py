@@ -27,6 +27,10 @@ fails, naming the installed SDK version, if an upgrade changes any of them.
   at every call, a reference cycle only the collector frees. Some 100 calls per node made three
   quarters of a run's objects cycles, and the collection that freed them took 1.7 s after a
   2000-node run. ``contains_unknowns`` here answers the same without one.
+- Unwrapping a property's type once per type object under mocks (``_types.unwrap_type``, which
+  the SDK's serialisation looks up in that module for every property it serialises): the same
+  few hundred type objects, unwrapped 130 times per node, each time importing ``Output`` anew
+  and asking ``typing`` about unions. ``UnwrapOncePerType`` keeps each answer for the run.
 - What a run sends as the stack's outputs (``massage`` and ``rpc.serialize_properties``, as
   ``Stack._finish`` and ``register_resource_outputs`` do): the mock runtime registers its own
   root stack's outputs before the program runs, so it never sends the program's. After a run
@@ -56,6 +60,7 @@ import gc
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
+from pulumi import _types as pulumi_types
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import known_types, resource_cycle_breaker, rpc, settings
 from pulumi.runtime import resource as runtime_resource
@@ -107,16 +112,18 @@ def for_mock_runs() -> Iterator[None]:
     records under mocks, their dependencies are remembered without copying, and each call to the
     (mock) monitor is answered where it is made, not in a worker thread."""
     capture, add, look = runtime_resource._get_stack_trace, resource_cycle_breaker._add_dep, rpc.contains_unknowns
+    unwrap = pulumi_types.unwrap_type
     runtime_resource._get_stack_trace = source_pb2.StackTrace
     resource_cycle_breaker._add_dep = add_dependency_in_place
     rpc.contains_unknowns = contains_unknowns
+    pulumi_types.unwrap_type = UnwrapOncePerType(unwrap)
     loop = _ensure_event_loop()
     loop.set_default_executor(InLineExecutor())
     try:
         yield
     finally:
         runtime_resource._get_stack_trace, resource_cycle_breaker._add_dep = capture, add
-        rpc.contains_unknowns = look
+        rpc.contains_unknowns, pulumi_types.unwrap_type = look, unwrap
         # What the loop would make at its next call, as before: a pool that starts no thread until used.
         loop.set_default_executor(concurrent.futures.ThreadPoolExecutor())
 
@@ -132,6 +139,22 @@ class InLineExecutor(concurrent.futures.ThreadPoolExecutor):
         except BaseException as error:  # as a pool's worker hands on whatever the call raised
             future.set_exception(error)
         return future
+
+
+class UnwrapOncePerType:
+    """``unwrap``'s answer for each type object, worked out the first time it is asked. Keyed by
+    the object itself, not by equality: ``Union[A, B] == Union[B, A]``, yet unwrapping reads the
+    order of a union's members."""
+
+    def __init__(self, unwrap: Callable[[Any], Any]) -> None:
+        self.unwrap = unwrap
+        self.answers: dict[int, tuple[Any, Any]] = {}  # id -> (the type, kept so its id stays its own; answer)
+
+    def __call__(self, val: Any) -> Any:
+        known = self.answers.get(id(val))
+        if known is None:
+            known = self.answers[id(val)] = (val, self.unwrap(val))
+        return known[1]
 
 
 def contains_unknowns(val: Any) -> bool:
