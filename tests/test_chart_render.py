@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from aisinfra.cli import main
-from aisinfra.review import chart_render
+from aisinfra.review import chart_render, yaml_out
 from aisinfra.review.chart_render import (
     HOW_TO_GET_THE_CHART,
     ChartRenderError,
@@ -299,3 +299,41 @@ def test_yaml_helm_cannot_read_fails_the_render_naming_where() -> None:
         sort_manifests({"c/templates/b.yaml": "- kind: ConfigMap\n"})
     with pytest.raises(ChartRenderError, match=r"^YAML parse error in document 2 of the post-renderer's output: "):
         chart_render.parse_stream("---\nkind: A\n---\nkind: [B\n")
+
+
+def test_the_charts_objects_are_read_by_libyaml_as_pyyamls_own_parser_reads_them(
+    render_stack: Any, chart_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every template document and every object of the post-renderer's output of the example
+    stack: the same values whichever parser reads them; the message for YAML libyaml refuses is
+    PyYAML's, as before."""
+    templates: list[dict[str, str]] = []
+    streams: list[str] = []
+    sort, postrender = chart_render.sort_manifests, chart_render.run_postrenderer
+
+    def sorting(files: dict[str, str]) -> Any:
+        templates.append(files)
+        return sort(files)
+
+    def postrendering(*args: Any) -> str:
+        streams.append(postrender(*args))
+        return streams[-1]
+
+    monkeypatch.setattr(chart_render, "sort_manifests", sorting)
+    monkeypatch.setattr(chart_render, "run_postrenderer", postrendering)
+    assert len(render_release(render_stack(worksheet()), chart_dir).objects) > 40
+    monkeypatch.setattr(chart_render, "sort_manifests", sort)
+
+    def read() -> tuple[Any, ...]:
+        stream, hooks = sort(templates[0])
+        return stream, hooks, [(o.manifest, o.source) for o in chart_render.parse_stream(streams[0])]
+
+    fast = read()
+    monkeypatch.setattr(yaml_out, "LOADER", yaml.SafeLoader)
+    assert fast == read()
+    broken = "kind: ConfigMap\nmetadata: {name: [a\n"
+    with pytest.raises(yaml.YAMLError) as pyyaml_says:
+        yaml.safe_load(broken)
+    with pytest.raises(ChartRenderError) as render_says:
+        sort_manifests({"c/templates/a.yaml": broken})
+    assert str(render_says.value).endswith(" ".join(str(pyyaml_says.value).split()))

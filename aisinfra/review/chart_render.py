@@ -26,6 +26,7 @@ import yaml
 
 from aisinfra.chart.dependencies import missing_subcharts
 from aisinfra.chart.values import OCI_SCHEME
+from aisinfra.review import yaml_out
 from aisinfra.review.render import Rendering
 from aisinfra.worksheet.stackfile import PROJECT_DIR
 
@@ -295,11 +296,16 @@ def sort_manifests(files: dict[str, str]) -> tuple[str, list[Hook]]:
 
 
 def _head(content: str, where: str) -> Manifest:
-    """A document as Helm reads its head: YAML that does not parse stops the install."""
+    """A document as Helm reads its head: YAML that does not parse stops the install. Read by
+    libyaml's parser where PyYAML has it (the chart's objects grow with the nodes: PyYAML's own
+    took a second of a 2000-node render); what it refuses, PyYAML's own reads, or words why not."""
     try:
-        parsed = yaml.safe_load(content)
-    except yaml.YAMLError as error:
-        raise ChartRenderError(f"YAML parse error in {where}: {' '.join(str(error).split())}") from None
+        parsed = yaml_out.load(content)
+    except yaml.YAMLError:
+        try:
+            parsed = yaml.safe_load(content)
+        except yaml.YAMLError as error:
+            raise ChartRenderError(f"YAML parse error in {where}: {' '.join(str(error).split())}") from None
     if parsed is not None and not isinstance(parsed, dict):
         raise ChartRenderError(f"{where} renders a {type(parsed).__name__}, not a Kubernetes object")
     return parsed or {}
