@@ -312,7 +312,7 @@ def _other_render(arguments: argparse.Namespace, other: str) -> render.Rendering
         return _RenderOutput(directory, _render_output(directory))
     if directory.exists() or "/" in other:
         raise UsageError(f"{other} is not a directory written by `render STACK --out DIR`, nor a stack name")
-    return _run_program(read_stack(_stack_file(arguments, other)))
+    return render.run_program(read_stack(_stack_file(arguments, other)))
 
 
 def _resources(other: render.Rendering | _RenderOutput) -> list[dict[str, Any]]:
@@ -371,11 +371,11 @@ def _render_diff(arguments: argparse.Namespace, stack: StackConfig) -> int:
     refusal = None
     if isinstance(other, _RenderOutput):
         try:
-            rendering = _run_program(stack, deployed_outputs=_render_outputs(other.directory))
+            rendering = render.run_program(stack, deployed_outputs=_render_outputs(other.directory))
         except render.ProgramError as error:
             refusal = error
     if refusal is not None or not isinstance(other, _RenderOutput):
-        rendering = _run_program(stack)
+        rendering = render.run_program(stack)
     if refusal is not None:
         print(f"! `pulumi up` will refuse this change, with {arguments.diff} as what is deployed: {refusal}\n")
     lines = diff_renders(_resources(other), render.resource_documents(rendering))
@@ -437,8 +437,10 @@ def _collector_off() -> Iterator[None]:
     ``render`` keeps nearly everything it makes until it ends (the program's registrations, the
     chart's objects, the files of --out), and its stages after the program make next to no
     reference cycles: each automatic collection walked that growing heap for nothing (at 10 000
-    nodes 4.5 s of writing --out, with the program's objects frozen). What the program's run
-    leaves is collected once, by ``_run_program``."""
+    nodes 4.5 s of writing --out, with the program's objects frozen). The cycles a program's run
+    leaves (its Outputs and tasks) wait for the command's end, or for the next run, which
+    collects first: collecting them after the run took 0.4 s at 10 000 nodes and left the peak
+    memory as it was (2.6 GB either way)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -448,21 +450,12 @@ def _collector_off() -> Iterator[None]:
             gc.enable()
 
 
-def _run_program(stack: StackConfig, deployed_outputs: dict[str, Any] | None = None) -> render.Rendering:
-    """``render.run_program``, then one collection of the cycles the run left (the SDK's Outputs
-    and tasks: a quarter of its objects), whose memory the stages after it then reuse."""
-    try:
-        return render.run_program(stack, deployed_outputs=deployed_outputs)
-    finally:
-        gc.collect()
-
-
 @_collector_off()
 def _render(arguments: argparse.Namespace) -> int:
     stack = read_stack(_stack_file(arguments, arguments.stack))
     if arguments.diff is not None:
         return _render_diff(arguments, stack)
-    rendering = _run_program(stack)
+    rendering = render.run_program(stack)
     print(render.summary_text(rendering))
     written = render.write_outputs(rendering, arguments.out) if arguments.out is not None else []
     if arguments.out is not None:
