@@ -71,14 +71,20 @@ URNS_PER_GROUP = 64
 
 
 def every_urn(resources: list[pulumi.Resource]) -> pulumi.Output[Any]:
-    """One Output that resolves once every resource's URN has: grouped URNs, then groups."""
+    """One Output that resolves once every resource's URN has: grouped URNs, then groups. A group
+    resolves to None, not to its URNs: the SDK looks through whatever an Output resolves to for
+    Outputs within, and lists of lists of every URN were looked through once per level."""
     outputs: list[pulumi.Output[Any]] = [resource.urn for resource in resources]
     while len(outputs) > URNS_PER_GROUP:
         outputs = [
-            pulumi.Output.all(*outputs[start : start + URNS_PER_GROUP])
+            pulumi.Output.all(*outputs[start : start + URNS_PER_GROUP]).apply(_nothing)
             for start in range(0, len(outputs), URNS_PER_GROUP)
         ]
     return pulumi.Output.all(*outputs)
+
+
+def _nothing(_: Any) -> None:
+    return None
 
 
 class AisCluster(pulumi.ComponentResource):
