@@ -293,7 +293,7 @@ def test_the_job_name_follows_the_check_and_only_the_check() -> None:
         ("n", ()),
         ("nodé", ("/ais/sda",)),  # JSON escapes the name: written for the node alone
         ('a"b', ("/ais/sda",)),
-        ("cpu01", ("/ais/sd\0a",)),  # a NUL elsewhere in the template: written for the node alone
+        ("cpu01", ("/ais/sd\0node\0",)),  # the stand-in elsewhere in the template: written for the node alone
     ],
 )
 def test_the_template_written_once_for_all_nodes_is_each_nodes_own(node: str, mountpoints: tuple[str, ...]) -> None:

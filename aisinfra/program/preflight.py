@@ -206,10 +206,15 @@ def template_as_sent(check: NodeCheck) -> str:
     shared = (*check.mountpoints, check.state_path, check.image, SCRIPT)
     if json.dumps(check.node) != f'"{check.node}"' or any("\0" in text for text in shared):
         return _canonical_template(check)
-    return _canonical_template(replace(check, node=NODE_STAND_IN)).replace(NODE_STAND_IN_AS_JSON, check.node)
+    return _template_of_every_node(replace(check, node=NODE_STAND_IN)).replace(NODE_STAND_IN_AS_JSON, check.node)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.cache
+def _template_of_every_node(check: NodeCheck) -> str:
+    """One per set of checks with the stand-in for the node (a worksheet has one)."""
+    return _canonical_template(check)
+
+
 def _canonical_template(check: NodeCheck) -> str:
     as_sent = json.loads(pulumi.runtime.to_json(pod_template(check)))
     return json.dumps(as_sent, sort_keys=True, separators=(",", ":"))
