@@ -310,10 +310,11 @@ def test_render_diff_against_an_earlier_render_directory(tmp_path: Path, capsys:
 
 
 def test_render_runs_with_the_collector_off_and_leaves_it_as_it_was(tmp_path: Path, monkeypatch: Any) -> None:
-    """The collector is off while render runs (why: cli._collector_off), so only the program's
-    run's explicit, whole collection happens (before it: sdk.collect_quietly), and the garbage
-    made after it waits. The caller's collector after it, on or off, whether render succeeds or
-    fails."""
+    """The collector is off while render runs (why: render.collector_paused), so only the
+    program's run's explicit, whole collection happens (before it: sdk.collect_quietly), and the
+    garbage made after it waits, handed to the oldest generation rather than counted as new (it
+    would all be walked at the next allocation). The caller's collector after it, on or off,
+    whether render succeeds or fails."""
     collections: list[int] = []
 
     def note(phase: str, info: dict[str, int]) -> None:
@@ -336,6 +337,8 @@ def test_render_runs_with_the_collector_off_and_leaves_it_as_it_was(tmp_path: Pa
     try:
         assert cli(tmp_path, "render", "s") == 3  # no chart here: not reviewed
         assert collections.count(2) == 1 and gc.isenabled()  # and none but young ones around the command
+        young, threshold = gc.get_count()[0], gc.get_threshold()[0]
+        assert young < threshold and gc.get_freeze_count() == 0
         write(tmp_path, "s", worksheet(releaseName="Bad_Name"))
         collections.clear()
         assert cli(tmp_path, "render", "s") == 1  # the program refuses the worksheet
