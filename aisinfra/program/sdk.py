@@ -109,8 +109,10 @@ def run_program_function(program: Callable[[], Any]) -> None:
 @contextlib.contextmanager
 def for_mock_runs() -> Iterator[None]:
     """Resources registered inside carry no stack trace and no source position, which no engine
-    records under mocks, their dependencies are remembered without copying, and each call to the
-    (mock) monitor is answered where it is made, not in a worker thread."""
+    records under mocks; their dependencies are remembered without copying; telling unknowns
+    and unwrapping types leave no cycles and ask each type once; and each call to the (mock)
+    monitor is answered where it is made, not in a worker thread (the module's docstring says
+    why for each)."""
     capture, add, look = runtime_resource._get_stack_trace, resource_cycle_breaker._add_dep, rpc.contains_unknowns
     unwrap = pulumi_types.unwrap_type
     runtime_resource._get_stack_trace = source_pb2.StackTrace
