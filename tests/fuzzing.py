@@ -1,7 +1,8 @@
-"""What the fuzz tests share (tests/test_postrender_fuzz.py, tests/test_stack_fuzz.py): where a
-generator's choices come from -- hypothesis when it is installed (a dev requirement), else a
-seeded ``random.Random`` -- and running a check on EXAMPLES generated inputs, the same on every
-run (derandomized, no deadline, no example database)."""
+"""What the fuzz tests share (tests/test_postrender_fuzz.py, tests/test_stack_fuzz.py): what
+breaks YAML, where a generator's choices come from -- hypothesis when it is installed (a dev
+requirement), else a seeded ``random.Random`` --, the base of their generators, and running a
+check on EXAMPLES generated inputs, the same on every run (derandomized, no deadline, no
+example database)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,37 @@ except ImportError:
     hypothesis = strategies = None
 
 EXAMPLES = 300
+# What breaks YAML where it is put: control and line-break characters, flow and block
+# indicators, anchors, aliases, tags, document markers, directives.
+YAML_SPLICES = [
+    "\x00",
+    "\x07",
+    "\x1b",
+    "\t",
+    "\r",
+    "\n",
+    "\ufeff",
+    "\x85",
+    "\u2028",
+    "[",
+    "]",
+    "{",
+    "}",
+    ":",
+    "- ",
+    "#",
+    "'",
+    '"',
+    "&a ",
+    "*a",
+    "!!int ",
+    "---\n",
+    "...\n",
+    "%YAML 1.1\n",
+    "? ",
+    "|",
+    "\\",
+]
 T = TypeVar("T")
 Input = TypeVar("Input")
 
@@ -49,6 +81,17 @@ class HypothesisChoices:
 
     def pick(self, options: Sequence[T]) -> T:
         return options[self.integer(0, len(options) - 1)]
+
+
+class Generator:
+    """A fuzz test's generator: its choices, the anchors it has written so far, and chances."""
+
+    def __init__(self, choices: Choices) -> None:
+        self.choices = choices
+        self.anchors: list[str] = []
+
+    def chance(self, percent: int) -> bool:
+        return self.choices.integer(1, 100) <= percent
 
 
 def examples(make: Callable[[Choices], Input], check: Callable[[Input], None], seed: int) -> None:

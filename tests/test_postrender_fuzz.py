@@ -27,7 +27,7 @@ import yaml
 from aisinfra.chart import postrender as postrender_module
 from aisinfra.chart.postrender import PostrenderError, main, postrender
 from tests import fuzzing
-from tests.fuzzing import EXAMPLES, Choices, RandomChoices
+from tests.fuzzing import EXAMPLES, YAML_SPLICES, RandomChoices
 
 SEED = 20261127
 
@@ -148,45 +148,9 @@ RARE_KEYS = [
     "k" * 124,
     '"\\e]0;title\\a"',
 ]
-SPLICES = [
-    "\x00",
-    "\x07",
-    "\x1b",
-    "\t",
-    "\r",
-    "\n",
-    "\ufeff",
-    "\x85",
-    "\u2028",
-    "[",
-    "]",
-    "{",
-    "}",
-    ":",
-    "- ",
-    "#",
-    "'",
-    '"',
-    "&a ",
-    "*a",
-    "!!int ",
-    "---\n",
-    "...\n",
-    "%YAML 1.1\n",
-    "? ",
-    "|",
-    "\\",
-]
 
 
-class Generator:
-    def __init__(self, choices: Choices) -> None:
-        self.choices = choices
-        self.anchors: list[str] = []
-
-    def chance(self, percent: int) -> bool:
-        return self.choices.integer(1, 100) <= percent
-
+class Generator(fuzzing.Generator):
     def scalar(self) -> str:
         return self.choices.pick(RARE_SCALARS if self.chance(10) else COMMON_SCALARS)
 
@@ -325,7 +289,7 @@ class Generator:
             at = self.choices.integer(0, len(text))
             roll = self.choices.integer(1, 100)
             if roll <= 50:
-                text = text[:at] + self.choices.pick(SPLICES) + text[at:]
+                text = text[:at] + self.choices.pick(YAML_SPLICES) + text[at:]
             elif roll <= 75:
                 text = text[:at] + text[at + self.choices.integer(1, 20) :]
             else:

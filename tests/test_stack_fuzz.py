@@ -40,7 +40,7 @@ from aisinfra.worksheet.model import WorksheetError
 from aisinfra.worksheet.stackfile import StackConfig, StackFileError, read_stack
 from tests import fuzzing
 from tests.conftest import worksheet
-from tests.fuzzing import EXAMPLES, Choices, RandomChoices
+from tests.fuzzing import EXAMPLES, YAML_SPLICES, RandomChoices
 
 # check runs for every example; render, which runs the whole program under mocks, for one in this many.
 RENDER_EVERY = 6
@@ -226,52 +226,20 @@ KEYS = [
     "é",
     "\x1b",
 ]
+# The stack reader meets YAML the user wrote: everything that breaks YAML, and more of it.
 SPLICES = [
-    "\x00",
-    "\x07",
-    "\x1b",
-    "\t",
-    "\r",
-    "\n",
-    "\ufeff",
-    "\x85",
-    "\u2028",
-    "[",
-    "]",
-    "{",
-    "}",
-    ":",
-    "- ",
-    "#",
-    "'",
-    '"',
-    "&a ",
-    "*a",
+    *YAML_SPLICES,
     "*nowhere",
-    "!!int ",
     "!!binary ",
-    "---\n",
-    "...\n",
-    "%YAML 1.1\n",
     "%TAG ! tag:x,2000:\n",
-    "? ",
-    "|",
     ">",
-    "\\",
     "<<: ",
 ]
 BAD_BYTES = [b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80", b"\x80", b"\xe2\x82"]
 PLAIN_KEY = re.compile(r"[A-Za-z][A-Za-z0-9:._/-]*")
 
 
-class Generator:
-    def __init__(self, choices: Choices) -> None:
-        self.choices = choices
-        self.anchors: list[str] = []
-
-    def chance(self, percent: int) -> bool:
-        return self.choices.integer(1, 100) <= percent
-
+class Generator(fuzzing.Generator):
     # -- values -------------------------------------------------------------------------------
 
     def nested(self) -> Raw:
